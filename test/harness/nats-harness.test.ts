@@ -1,10 +1,13 @@
-import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { describe, expect, it } from "vitest";
 import { isAlive } from "../support/child-registry.ts";
 import { startNats } from "../support/nats.ts";
 
-async function withManager<T>(url: string, fn: (jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>): Promise<T> {
+async function withManager<T>(
+  url: string,
+  fn: (jsm: Awaited<ReturnType<typeof jetstreamManager>>) => Promise<T>,
+): Promise<T> {
   const nc = await connect({ servers: url });
   try {
     return await fn(await jetstreamManager(nc));

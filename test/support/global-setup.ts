@@ -13,7 +13,9 @@ export default function setup(): () => void {
     rmSync(dir, { recursive: true, force: true });
     if (survivors.length > 0) {
       const list = survivors.map(({ pid, what }) => `${what} (pid ${pid})`).join(", ");
-      throw new Error(`child processes outlived the test suite: ${list}`);
+      // An error thrown here is only logged by vitest; the exit code is what fails CI.
+      console.error(`\nFAIL: child processes outlived the test suite: ${list}\n`);
+      process.exitCode = 1;
     }
   };
 }

@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
+import { spawnNatsServer } from "../../src/transport/nats-server-process.ts";
 import { recordChild } from "./child-registry.ts";
 import { freePort } from "./free-port.ts";
 import { type Exit, waitForExit } from "./process-exit.ts";
@@ -31,24 +32,12 @@ export interface NatsServer {
   restart(): Promise<void>;
 }
 
-const READY_TIMEOUT_MS = 10_000;
 const live = new Set<NatsServerImpl>();
 
 // Every test file that starts a server gets it stopped after the file, even when tests fail.
 afterAll(async () => {
   await Promise.all([...live].map((server) => server.dispose()));
 });
-
-/** The nats-server binary: NATS_SERVER_BIN, then PATH, then /usr/sbin. */
-export function natsServerBinary(): string {
-  const fromEnv = process.env.NATS_SERVER_BIN;
-  if (fromEnv) return fromEnv;
-  for (const dir of (process.env.PATH ?? "").split(":").concat("/usr/sbin")) {
-    const candidate = join(dir, "nats-server");
-    if (dir && existsSync(candidate)) return candidate;
-  }
-  throw new Error("nats-server not found: run `bash scripts/ensure-nats-server`");
-}
 
 /** Spawns a real nats-server on a free loopback port and resolves once it accepts clients. */
 export async function startNats(options: StartNatsOptions = {}): Promise<NatsServer> {
@@ -83,10 +72,9 @@ class NatsServerImpl implements NatsServer {
     args.push("-a", "127.0.0.1", "-p", String(this.port), "-m", "0");
     if (this.#options.jetstream ?? true) args.push("-js", "-sd", this.storeDir);
     args.push(...(this.#options.args ?? []));
-    const child = spawn(natsServerBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = await spawnNatsServer({ args });
     if (child.pid !== undefined) recordChild(child.pid, "nats-server");
     this.#child = child;
-    await awaitReady(child);
   }
 
   stop(): Promise<Exit | undefined> {
@@ -119,34 +107,4 @@ class NatsServerImpl implements NatsServer {
     clearTimeout(forced);
     return exit;
   }
-}
-
-/** nats-server prints "Server is ready" on stderr once it listens (after JetStream is up). */
-function awaitReady(child: ChildProcess): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let output = "";
-    const timer = setTimeout(() => fail(new Error("nats-server not ready in time")), READY_TIMEOUT_MS);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes("Server is ready")) {
-        cleanup();
-        // Keep draining stderr so the child never blocks on a full pipe.
-        child.stderr?.resume();
-        resolve();
-      }
-    };
-    const onExit = (code: number | null) => fail(new Error(`nats-server exited with ${code}`));
-    function fail(error: Error) {
-      cleanup();
-      child.kill("SIGKILL");
-      reject(new Error(`${error.message}:\n${output}`));
-    }
-    function cleanup() {
-      clearTimeout(timer);
-      child.stderr?.off("data", onData);
-      child.off("exit", onExit);
-    }
-    child.stderr?.on("data", onData);
-    child.once("exit", onExit);
-  });
 }

@@ -1,0 +1,13 @@
+# Troupe process image: runs `troupe start` from the TypeScript sources via tsx.
+FROM node:22-bookworm-slim
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev
+COPY bin ./bin
+COPY src ./src
+COPY nats.conf tsconfig.json ./
+ENV NODE_ENV=production LOG_PRETTY=0
+EXPOSE 8080
+USER node
+ENTRYPOINT ["node", "bin/troupe.js"]
+CMD ["start"]

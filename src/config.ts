@@ -1,0 +1,183 @@
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { DURATION_FORMS, parseDuration } from "./duration.ts";
+import { ConfigError } from "./errors.ts";
+
+/** Troupe's configuration, parsed and validated once at start-up (DESIGN §2.7). */
+export interface TroupeConfig {
+  /** NATS servers to connect to. */
+  readonly natsServers: readonly string[];
+  /** False when NATS_URL was not set: then `troupe start` may run an embedded nats-server. */
+  readonly natsUrlIsExplicit: boolean;
+  /** First token(s) of every subject, stream-free: `troupe.jobs.submit`. */
+  readonly prefix: string;
+  /** HTTP port (0 picks a free one). */
+  readonly httpPort: number;
+  /** Execution slots in this process. */
+  readonly maxConcurrentTasks: number;
+  readonly taskTimeoutMs: number;
+  readonly workerTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  /** Attempts after the first one when a job's spec does not say. */
+  readonly maxRetries: number;
+  /** Bearer token for the HTTP facade; undefined disables auth. */
+  readonly apiToken: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly logPretty: boolean;
+  /** Where an embedded nats-server keeps its JetStream store. */
+  readonly dataDir: string;
+}
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** One variable: its default, the accepted form (for messages) and its parser. */
+interface Variable<T> {
+  readonly fallback: string | (() => string);
+  readonly form: string;
+  /** Returns the value, or undefined when the text is not of the accepted form. */
+  readonly parse: (text: string) => T | undefined;
+}
+
+const SUBJECT_TOKENS = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+const NATS_SCHEMES = new Set(["nats:", "tls:", "ws:", "wss:"]);
+const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
+  ["1", true],
+  ["true", true],
+  ["0", false],
+  ["false", false],
+]);
+const LOG_LEVEL_SET: ReadonlySet<string> = new Set(LOG_LEVELS);
+
+function integer(min: number, max: number): Variable<number>["parse"] {
+  return (text) => {
+    if (!/^\d+$/.test(text)) return undefined;
+    const n = Number(text);
+    return n >= min && n <= max ? n : undefined;
+  };
+}
+
+function duration(minMs: number): Variable<number>["parse"] {
+  return (text) => {
+    const ms = parseDuration(text);
+    return ms !== undefined && ms >= minMs ? ms : undefined;
+  };
+}
+
+function natsServers(text: string): string[] | undefined {
+  const servers = text.split(",").map((s) => s.trim());
+  const valid = servers.every((server) => {
+    try {
+      const url = new URL(server.includes("://") ? server : `nats://${server}`);
+      return NATS_SCHEMES.has(url.protocol) && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  });
+  return valid && servers.length > 0 ? servers : undefined;
+}
+
+/** The table every variable is read from; the README's configuration table mirrors it. */
+export const VARIABLES = {
+  NATS_URL: {
+    fallback: "nats://127.0.0.1:4222",
+    form: "comma-separated NATS URLs such as nats://host:4222 (schemes nats, tls, ws, wss)",
+    parse: natsServers,
+  },
+  TROUPE_PREFIX: {
+    fallback: "troupe",
+    form: "subject tokens of letters, digits, - and _, separated by dots (no wildcards)",
+    parse: (text) => (SUBJECT_TOKENS.test(text) ? text : undefined),
+  },
+  PORT: { fallback: "8080", form: "a TCP port from 0 to 65535", parse: integer(0, 65_535) },
+  MAX_CONCURRENT_TASKS: {
+    fallback: () => String(availableParallelism()),
+    form: "a whole number from 1 to 1024",
+    parse: integer(1, 1024),
+  },
+  TASK_TIMEOUT: {
+    fallback: "300s",
+    form: `${DURATION_FORMS}, at least 1s`,
+    parse: duration(1_000),
+  },
+  WORKER_TIMEOUT: {
+    fallback: "60s",
+    form: `${DURATION_FORMS}, at least 1s`,
+    parse: duration(1_000),
+  },
+  HEARTBEAT_INTERVAL: {
+    fallback: "5s",
+    form: `${DURATION_FORMS}, at least 100ms`,
+    parse: duration(100),
+  },
+  MAX_RETRIES: { fallback: "3", form: "a whole number from 0 to 100", parse: integer(0, 100) },
+  TROUPE_API_TOKEN: {
+    fallback: "",
+    form: "a token of at least 16 characters without spaces",
+    parse: (text) => (text === "" || /^\S{16,}$/.test(text) ? text : undefined),
+  },
+  LOG_LEVEL: {
+    fallback: "info",
+    form: LOG_LEVELS.join(", "),
+    parse: (text) => (LOG_LEVEL_SET.has(text) ? (text as LogLevel) : undefined),
+  },
+  LOG_PRETTY: {
+    fallback: "",
+    form: "1, true, 0 or false (unset: pretty on a terminal)",
+    parse: (text) => (text === "" ? process.stdout.isTTY === true : BOOLEANS.get(text)),
+  },
+  TROUPE_DATA_DIR: {
+    fallback: ".troupe",
+    form: "a directory path",
+    parse: (text) => (text.trim() === "" ? undefined : resolve(text)),
+  },
+} satisfies Record<string, Variable<unknown>>;
+
+type Parsed = {
+  [K in keyof typeof VARIABLES]: NonNullable<ReturnType<(typeof VARIABLES)[K]["parse"]>>;
+};
+
+/**
+ * Reads and validates every variable. Throws one ConfigError listing each bad variable, one line
+ * each, with the value it got and the form it accepts.
+ */
+export function loadConfig(env: Env = process.env): TroupeConfig {
+  const problems: string[] = [];
+  const values: Partial<Record<string, unknown>> = {};
+  for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
+    const given = env[name];
+    const fallback =
+      typeof variable.fallback === "function" ? variable.fallback() : variable.fallback;
+    const value = variable.parse(given ?? fallback);
+    if (value === undefined)
+      problems.push(`${name}=${JSON.stringify(given)} is invalid: expected ${variable.form}`);
+    values[name] = value;
+  }
+  const v = values as Parsed;
+  if (problems.length === 0 && v.WORKER_TIMEOUT <= v.HEARTBEAT_INTERVAL) {
+    problems.push(
+      `WORKER_TIMEOUT=${JSON.stringify(env.WORKER_TIMEOUT ?? "60s")} is invalid: expected a duration longer than HEARTBEAT_INTERVAL (${env.HEARTBEAT_INTERVAL ?? "5s"})`,
+    );
+  }
+  if (problems.length > 0) {
+    const first = problems[0]?.split("=")[0] ?? "config";
+    throw new ConfigError(first, problems.join("\n"));
+  }
+  return Object.freeze({
+    natsServers: Object.freeze(v.NATS_URL),
+    natsUrlIsExplicit: env.NATS_URL !== undefined,
+    prefix: v.TROUPE_PREFIX,
+    httpPort: v.PORT,
+    maxConcurrentTasks: v.MAX_CONCURRENT_TASKS,
+    taskTimeoutMs: v.TASK_TIMEOUT,
+    workerTimeoutMs: v.WORKER_TIMEOUT,
+    heartbeatIntervalMs: v.HEARTBEAT_INTERVAL,
+    maxRetries: v.MAX_RETRIES,
+    apiToken: v.TROUPE_API_TOKEN === "" ? undefined : v.TROUPE_API_TOKEN,
+    logLevel: v.LOG_LEVEL,
+    logPretty: v.LOG_PRETTY,
+    dataDir: v.TROUPE_DATA_DIR,
+  });
+}

@@ -1,0 +1,69 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "../log.ts";
+
+export type { NatsConnection };
+
+export interface ConnectOptions {
+  servers: readonly string[];
+  /** Shown by `nats server report connections`. */
+  name: string;
+  log: Logger;
+  /** Stops the first-connect retries (a shutdown signal during start-up). */
+  signal?: AbortSignal;
+}
+
+const FIRST_CONNECT_MAX_DELAY_MS = 5_000;
+
+/**
+ * The one NATS connection of a process. It reconnects forever with jittered back-off: a NATS
+ * restart or a network blip pauses Troupe, it never kills it. The first connect is retried too
+ * (until `signal` aborts), so a process may start before its NATS server does.
+ */
+export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
+  const log = options.log.child({ component: "nats" });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const nc = await connect({
+        servers: [...options.servers],
+        name: options.name,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 500,
+        reconnectJitter: 250,
+        pingInterval: 10_000,
+      });
+      log.info({ server: nc.getServer() }, "connected to NATS");
+      void logStatus(nc, log);
+      return nc;
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const delayMs = Math.min(250 * 2 ** attempt, FIRST_CONNECT_MAX_DELAY_MS);
+      log.warn(
+        { servers: options.servers, attempt, reason: (error as Error).message, delayMs },
+        "NATS unreachable; retrying",
+      );
+      await sleep(delayMs, undefined, { signal: options.signal });
+    }
+  }
+}
+
+async function logStatus(nc: NatsConnection, log: Logger): Promise<void> {
+  for await (const status of nc.status()) {
+    switch (status.type) {
+      case "disconnect":
+        log.warn({ server: status.server }, "disconnected from NATS; reconnecting");
+        break;
+      case "reconnect":
+        log.info({ server: status.server }, "reconnected to NATS");
+        break;
+      case "error":
+        log.error({ err: status.error }, "NATS connection error");
+        break;
+      case "slowConsumer":
+        log.warn({ subject: status.sub.getSubject(), pending: status.pending }, "slow consumer");
+        break;
+      default:
+        break;
+    }
+  }
+}

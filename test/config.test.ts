@@ -1,0 +1,125 @@
+import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../src/config.ts";
+import { parseDuration } from "../src/duration.ts";
+import { ConfigError } from "../src/errors.ts";
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${JSON.stringify(env)} to be refused`);
+}
+
+describe("durations", () => {
+  it.each([
+    ["1500ms", 1500],
+    ["300s", 300_000],
+    ["5m", 300_000],
+    ["1h", 3_600_000],
+    ["1.5s", 1500],
+    [" 2s ", 2000],
+  ])("parses %j as %d ms", (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(["", "5", "5 s", "-5s", "5d", "s", "1e3ms", "5m30s"])("refuses %j", (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+});
+
+describe("loadConfig", () => {
+  it("gives the documented defaults when nothing is set", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      natsServers: ["nats://127.0.0.1:4222"],
+      natsUrlIsExplicit: false,
+      prefix: "troupe",
+      httpPort: 8080,
+      maxConcurrentTasks: availableParallelism(),
+      taskTimeoutMs: 300_000,
+      workerTimeoutMs: 60_000,
+      heartbeatIntervalMs: 5_000,
+      maxRetries: 3,
+      apiToken: undefined,
+      logLevel: "info",
+      dataDir: resolve(".troupe"),
+    });
+  });
+
+  it("parses good values to the right numbers", () => {
+    const config = loadConfig({
+      NATS_URL: "nats://a:4222, tls://b:4443,c:4222",
+      TROUPE_PREFIX: "lab.troupe",
+      PORT: "0",
+      MAX_CONCURRENT_TASKS: "8",
+      TASK_TIMEOUT: "5m",
+      WORKER_TIMEOUT: "1500ms",
+      HEARTBEAT_INTERVAL: "500ms",
+      MAX_RETRIES: "0",
+      TROUPE_API_TOKEN: "s3cret-token-0123456789",
+      LOG_LEVEL: "debug",
+      LOG_PRETTY: "1",
+      TROUPE_DATA_DIR: "/var/lib/troupe",
+    });
+    expect(config).toEqual({
+      natsServers: ["nats://a:4222", "tls://b:4443", "c:4222"],
+      natsUrlIsExplicit: true,
+      prefix: "lab.troupe",
+      httpPort: 0,
+      maxConcurrentTasks: 8,
+      taskTimeoutMs: 300_000,
+      workerTimeoutMs: 1_500,
+      heartbeatIntervalMs: 500,
+      maxRetries: 0,
+      apiToken: "s3cret-token-0123456789",
+      logLevel: "debug",
+      logPretty: true,
+      dataDir: "/var/lib/troupe",
+    });
+  });
+
+  it.each([
+    ["NATS_URL", "http://example:80", "NATS URLs"],
+    ["NATS_URL", "", "NATS URLs"],
+    ["TROUPE_PREFIX", "troupe.>", "no wildcards"],
+    ["TROUPE_PREFIX", "my prefix", "subject tokens"],
+    ["PORT", "70000", "0 to 65535"],
+    ["PORT", "80a", "0 to 65535"],
+    ["MAX_CONCURRENT_TASKS", "0", "1 to 1024"],
+    ["MAX_CONCURRENT_TASKS", "two", "1 to 1024"],
+    ["TASK_TIMEOUT", "300", "1500ms, 300s, 5m or 1h"],
+    ["TASK_TIMEOUT", "10ms", "at least 1s"],
+    ["WORKER_TIMEOUT", "forever", "1500ms, 300s, 5m or 1h"],
+    ["HEARTBEAT_INTERVAL", "5", "1500ms, 300s, 5m or 1h"],
+    ["MAX_RETRIES", "-1", "0 to 100"],
+    ["TROUPE_API_TOKEN", "short", "at least 16 characters"],
+    ["LOG_LEVEL", "verbose", "info"],
+    ["LOG_PRETTY", "yes", "1, true, 0 or false"],
+    ["TROUPE_DATA_DIR", " ", "directory"],
+  ])("refuses %s=%j with a message naming it and the accepted form", (name, value, form) => {
+    const error = configError({ [name]: value });
+    expect(error.variable).toBe(name);
+    expect(error.message.split("\n")).toHaveLength(1);
+    expect(error.message).toContain(`${name}=${JSON.stringify(value)}`);
+    expect(error.message).toContain(form);
+  });
+
+  it("names every bad variable, one line each", () => {
+    const error = configError({ PORT: "x", LOG_LEVEL: "loud" });
+    expect(error.message.split("\n")).toEqual([
+      expect.stringMatching(/^PORT="x" is invalid/),
+      expect.stringMatching(/^LOG_LEVEL="loud" is invalid/),
+    ]);
+  });
+
+  it("refuses a worker timeout that is not longer than the heartbeat", () => {
+    const error = configError({ WORKER_TIMEOUT: "5s", HEARTBEAT_INTERVAL: "5s" });
+    expect(error.variable).toBe("WORKER_TIMEOUT");
+    expect(error.message).toContain("longer than HEARTBEAT_INTERVAL");
+  });
+});

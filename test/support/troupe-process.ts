@@ -1,0 +1,132 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
+import { recordChild } from "./child-registry.ts";
+import { type Exit, waitForExit } from "./process-exit.ts";
+
+const TROUPE_BIN = fileURLToPath(new URL("../../bin/troupe.js", import.meta.url));
+const DEFAULT_WAIT_MS = 20_000;
+
+/** One pino JSON line of a troupe process. */
+export type LogLine = { level: number; msg: string } & Record<string, unknown>;
+
+export interface SpawnTroupeOptions {
+  /** Added to (and overriding) this process's environment. */
+  env?: Record<string, string>;
+  /** Removed from the environment, e.g. NATS_URL to test the default. */
+  unsetEnv?: string[];
+  /** Command-line arguments. @default ["start"] */
+  args?: string[];
+  /** A command to run troupe under, e.g. ["unshare", "-rn", "sh", "-c", "… exec \"$0\" \"$@\""]. */
+  wrapper?: string[];
+}
+
+export interface TroupeProcess {
+  readonly pid: number;
+  /** Every JSON log line so far, in order. */
+  readonly logs: readonly LogLine[];
+  /** Everything written to stderr so far. */
+  readonly stderr: string;
+  readonly exited: Promise<Exit>;
+  /** Resolves with the first log line (past or future) matching; rejects if the process exits first. */
+  waitForLog(match: string | ((line: LogLine) => boolean), timeoutMs?: number): Promise<LogLine>;
+  signal(signal: NodeJS.Signals): void;
+}
+
+const live = new Set<ChildProcess>();
+
+afterAll(async () => {
+  await Promise.all(
+    [...live].map((child) => {
+      child.kill("SIGKILL");
+      return waitForExit(child);
+    }),
+  );
+});
+
+/** Spawns `troupe` (bin/troupe.js) as a real child process and collects its log lines. */
+export function spawnTroupe(options: SpawnTroupeOptions = {}): TroupeProcess {
+  const env: NodeJS.ProcessEnv = { ...process.env, LOG_PRETTY: "0", ...options.env };
+  for (const name of options.unsetEnv ?? []) delete env[name];
+  const command = [
+    ...(options.wrapper ?? []),
+    process.execPath,
+    TROUPE_BIN,
+    ...(options.args ?? ["start"]),
+  ];
+  const [file, ...args] = command as [string, ...string[]];
+  const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  if (child.pid === undefined) throw new Error(`could not spawn ${file}`);
+  recordChild(child.pid, "troupe");
+  live.add(child);
+  const exited = waitForExit(child).then((exit) => {
+    live.delete(child);
+    return exit;
+  });
+
+  const logs: LogLine[] = [];
+  const watchers = new Set<(line: LogLine) => void>();
+  let stderr = "";
+  let partial = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    const lines = (partial + chunk.toString()).split("\n");
+    partial = lines.pop() ?? "";
+    for (const text of lines) {
+      const line = parseLine(text);
+      logs.push(line);
+      for (const watcher of watchers) watcher(line);
+    }
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+
+  return {
+    pid: child.pid,
+    logs,
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    signal: (signal) => {
+      child.kill(signal);
+    },
+    waitForLog(match, timeoutMs = DEFAULT_WAIT_MS) {
+      const test = typeof match === "string" ? (line: LogLine) => line.msg === match : match;
+      const found = logs.find(test);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => finish(new Error(`no log line matching ${match} in time`)),
+          timeoutMs,
+        );
+        const watcher = (line: LogLine) => {
+          if (test(line)) finish(undefined, line);
+        };
+        void exited.then((exit) =>
+          finish(
+            new Error(
+              `troupe exited (${JSON.stringify(exit)}) before logging ${match}:\n${stderr}`,
+            ),
+          ),
+        );
+        function finish(error: Error | undefined, line?: LogLine) {
+          clearTimeout(timer);
+          watchers.delete(watcher);
+          if (line) resolve(line);
+          else reject(error);
+        }
+        watchers.add(watcher);
+      });
+    },
+  };
+}
+
+function parseLine(text: string): LogLine {
+  try {
+    return JSON.parse(text) as LogLine;
+  } catch {
+    // Non-JSON output (a stray console.log) is kept, not dropped.
+    return { level: 30, msg: text };
+  }
+}
