@@ -102,3 +102,96 @@ export class ActorOptionsError extends TroupeError {
     super("TROUPE_ERR_ACTOR_OPTIONS", message, { statusCode: 400 });
   }
 }
+
+/**
+ * A training spec or task input is out of range. `field` is the JSON pointer of the value at fault,
+ * e.g. `/hyperparameters/max_depth`.
+ */
+export class TrainingSpecError extends TroupeError {
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super("TROUPE_ERR_TRAINING_SPEC", `${field || "/"}: ${message}`, { statusCode: 400 });
+    this.field = field;
+  }
+}
+
+/** A training task was cancelled through its AbortSignal. Not retried. */
+export class TrainingAbortedError extends TroupeError {
+  constructor(message = "training task aborted", options: { cause?: unknown } = {}) {
+    super("TROUPE_ERR_TRAINING_ABORTED", message, { statusCode: 409, ...options });
+  }
+}
+
+/** A checkpoint cannot be decoded or belongs to another task spec. Restart without it. */
+export class CheckpointError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_CHECKPOINT_INVALID", message, { statusCode: 422 });
+  }
+}
+
+/** Training failed inside a pool thread (a bug, or the thread died). Retryable. */
+export class TrainingError extends TroupeError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("TROUPE_ERR_TRAINING_FAILED", message, { statusCode: 500, ...options });
+  }
+}
+
+/** The training pool is closed or its queue is full: back-pressure, try later. */
+export class PoolUnavailableError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_POOL_UNAVAILABLE", message, { statusCode: 503 });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests at the doors (NATS API, HTTP, CLI) and the job pipeline
+
+/** One field at fault: `path` is a JSON pointer such as `/retry_policy/max_attempts`. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** A request body is malformed or breaks the schema; every problem names its field. */
+export class InvalidRequestError extends TroupeError {
+  readonly problems: readonly FieldProblem[];
+
+  constructor(what: string, problems: readonly FieldProblem[]) {
+    const list = problems.map((p) => `${p.path || "/"}: ${p.message}`).join("; ");
+    super("TROUPE_ERR_INVALID_REQUEST", `invalid ${what}: ${list}`, { statusCode: 400 });
+    this.problems = problems;
+  }
+}
+
+/** No job has this id. */
+export class JobNotFoundError extends TroupeError {
+  constructor(jobId: string) {
+    super("TROUPE_ERR_JOB_NOT_FOUND", `no job with job_id '${jobId}'`, { statusCode: 404 });
+  }
+}
+
+/** No worker has this id. */
+export class WorkerNotFoundError extends TroupeError {
+  constructor(workerId: string) {
+    super("TROUPE_ERR_WORKER_NOT_FOUND", `no worker with worker_id '${workerId}'`, {
+      statusCode: 404,
+    });
+  }
+}
+
+/** A request body is larger than the limit (NATS max_payload, HTTP body limit). */
+export class PayloadTooLargeError extends TroupeError {
+  constructor(bytes: number, limit: number) {
+    super("TROUPE_ERR_PAYLOAD_TOO_LARGE", `payload of ${bytes} bytes exceeds ${limit} bytes`, {
+      statusCode: 413,
+    });
+  }
+}
+
+/** A state change the transition table (src/jobs/job-state.ts) does not allow: a bug. */
+export class InvalidTransitionError extends TroupeError {
+  constructor(kind: "job" | "task", from: string, to: string) {
+    super("TROUPE_ERR_INVALID_TRANSITION", `invalid ${kind} transition ${from} → ${to}`);
+  }
+}

@@ -1,0 +1,169 @@
+import { headers as createHeaders, type Msg, type MsgHdrs } from "@nats-io/transport-node";
+import { TroupeError } from "../errors.ts";
+import { decodeBody, type Encoding, encodeBody, encodingOf } from "./codec.ts";
+import { EndpointCounters, type EndpointInfo } from "./service-stats.ts";
+
+/** The header carrying an error reply's message (ADR-32). */
+export const SERVICE_ERROR_HEADER = "Nats-Service-Error";
+/** The header carrying an error reply's numeric code (ADR-32). */
+export const SERVICE_ERROR_CODE_HEADER = "Nats-Service-Error-Code";
+/** The `code` of the error body answered for anything but a {@link TroupeError}. */
+export const INTERNAL_ERROR_CODE = "TROUPE_ERR_INTERNAL";
+
+/** The subset of a pino logger the service uses. */
+export interface ServiceLogger {
+  warn(details: object, message: string): void;
+  error(details: object, message: string): void;
+}
+
+/** One request as an endpoint handler sees it: the body is already decoded, once. */
+export interface ServiceRequest {
+  readonly subject: string;
+  /** The raw body. */
+  readonly data: Uint8Array;
+  /** The body decoded by its content type; `undefined` when empty. */
+  readonly body: unknown;
+  /** The request's encoding; the reply uses the same one. */
+  readonly encoding: Encoding;
+  readonly headers: MsgHdrs | undefined;
+  /** False for a plain publish: the handler still runs, and its result is dropped. */
+  readonly expectsReply: boolean;
+}
+
+/**
+ * Handles one request: returns (or resolves to) the reply value, encoded in the request's
+ * encoding (`undefined` replies with an empty body), or throws. A thrown {@link TroupeError}
+ * becomes an error reply with its `code`, `message` and `serviceCode`; any other error becomes a
+ * generic 500 and is logged.
+ */
+export type ServiceHandler = (request: ServiceRequest) => unknown;
+
+/** True when the message has a reply subject (a request, not a plain publish). */
+export function expectsReply(msg: Msg): boolean {
+  return msg.reply !== undefined && msg.reply !== "";
+}
+
+class Request implements ServiceRequest {
+  readonly #msg: Msg;
+  readonly body: unknown;
+  readonly encoding: Encoding;
+
+  constructor(msg: Msg, body: unknown, encoding: Encoding) {
+    this.#msg = msg;
+    this.body = body;
+    this.encoding = encoding;
+  }
+  get subject(): string {
+    return this.#msg.subject;
+  }
+  get data(): Uint8Array {
+    return this.#msg.data;
+  }
+  get headers(): MsgHdrs | undefined {
+    return this.#msg.headers;
+  }
+  get expectsReply(): boolean {
+    return expectsReply(this.#msg);
+  }
+}
+
+/**
+ * One endpoint's request path: decode by content type, run the handler, encode the reply (or the
+ * error reply) in the request's encoding, and count it. Errors reach the wire here and only here.
+ */
+export class Endpoint {
+  readonly info: EndpointInfo;
+  readonly counters = new EndpointCounters();
+  readonly #handler: ServiceHandler;
+  readonly #logger: ServiceLogger;
+  readonly #settled: () => void;
+
+  /** `settled` is called once per handled message, when its reply (if any) has been sent. */
+  constructor(
+    info: EndpointInfo,
+    handler: ServiceHandler,
+    logger: ServiceLogger,
+    settled: () => void,
+  ) {
+    this.info = info;
+    this.#handler = handler;
+    this.#logger = logger;
+    this.#settled = settled;
+  }
+
+  /** Handles one message; never throws. */
+  handle(msg: Msg): void {
+    const startedAt = performance.now();
+    let encoding: Encoding = "json";
+    let result: unknown;
+    try {
+      encoding = encodingOf(msg.headers);
+      result = this.#handler(new Request(msg, decodeBody(msg.data, encoding), encoding));
+    } catch (error) {
+      this.#fail(msg, encoding, startedAt, error);
+      return;
+    }
+    // Synchronous handlers reply without a promise tick.
+    if (isPromiseLike(result)) {
+      result.then(
+        (value) => this.#succeed(msg, encoding, startedAt, value),
+        (error: unknown) => this.#fail(msg, encoding, startedAt, error),
+      );
+    } else {
+      this.#succeed(msg, encoding, startedAt, result);
+    }
+  }
+
+  #succeed(msg: Msg, encoding: Encoding, startedAt: number, value: unknown): void {
+    if (expectsReply(msg)) {
+      try {
+        msg.respond(encodeBody(value, encoding));
+      } catch (error) {
+        // Unencodable or oversized replies are bugs: the requester still gets an answer.
+        this.#fail(msg, encoding, startedAt, error);
+        return;
+      }
+    }
+    this.counters.record(performance.now() - startedAt);
+    this.#settled();
+  }
+
+  #fail(msg: Msg, encoding: Encoding, startedAt: number, error: unknown): void {
+    const known = error instanceof TroupeError ? error : undefined;
+    const code = known?.code ?? INTERNAL_ERROR_CODE;
+    // An unexpected error's message may hold anything (paths, credentials): it goes to the log.
+    const message = known?.message ?? "internal error";
+    const serviceCode = known?.serviceCode ?? 500;
+    const replying = expectsReply(msg);
+    if (known === undefined || serviceCode >= 500) {
+      this.#log("error", error, msg, "service handler failed");
+    } else if (!replying) {
+      // A plain publish has nobody to tell: the log is the only trace of the rejection.
+      this.#log("warn", error, msg, "service request rejected (no reply subject)");
+    }
+    if (replying) {
+      try {
+        const hdrs = createHeaders();
+        hdrs.set(SERVICE_ERROR_HEADER, message.replace(/[\r\n]+/g, " "));
+        hdrs.set(SERVICE_ERROR_CODE_HEADER, String(serviceCode));
+        msg.respond(encodeBody({ error: { code, message } }, encoding), { headers: hdrs });
+      } catch (replyError) {
+        this.#log("error", replyError, msg, "service error reply failed");
+      }
+    }
+    this.counters.recordError(performance.now() - startedAt, serviceCode, message);
+    this.#settled();
+  }
+
+  #log(level: "warn" | "error", err: unknown, msg: Msg, message: string): void {
+    this.#logger[level]({ err, endpoint: this.info.name, subject: msg.subject }, message);
+  }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as { then?: unknown }).then === "function"
+  );
+}
