@@ -1,0 +1,205 @@
+import { createHash } from "node:crypto";
+import Type, { type Static, type TSchema } from "typebox";
+import type { Clock } from "../clock.ts";
+import { InvalidRequestError, JobNotFoundError, WorkerNotFoundError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { NatsConnection } from "../transport/connection.ts";
+import type { EventPublisher } from "../transport/events.ts";
+import type { Topology } from "../transport/streams.ts";
+import { type Names, PRIORITIES, type Priority } from "../transport/subjects.ts";
+import { schemaProblems } from "../validation.ts";
+import { summarize, type WorkerActivity, type WorkerRecord } from "../workers/worker-record.ts";
+import { readAll } from "../workers/worker-registry.ts";
+import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
+import { parseJobSpec } from "./job-spec.ts";
+import { isTerminalJobState, JOB_STATES } from "./job-state.ts";
+import { JobStore } from "./job-store.ts";
+
+const encoder = new TextEncoder();
+const JOB_ID = "^job_[0-9a-z]{19}$";
+
+export const JobIdQuerySchema = Type.Object(
+  { job_id: Type.String({ pattern: JOB_ID, description: "A job id as returned by submit." }) },
+  { additionalProperties: false },
+);
+export const WorkerIdQuerySchema = Type.Object(
+  { worker_id: Type.String({ minLength: 1, maxLength: 128 }) },
+  { additionalProperties: false },
+);
+export const ListQuerySchema = Type.Object(
+  {
+    status: Type.Optional(Type.Enum([...JOB_STATES])),
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+    cursor: Type.Optional(Type.String({ pattern: JOB_ID })),
+  },
+  { additionalProperties: false },
+);
+const EmptyQuerySchema = Type.Object({}, { additionalProperties: false });
+
+export interface SubmitReply {
+  job_id: string;
+  status: string;
+  total_tasks: number;
+  /** True when the idempotency_key named an existing job, which is returned instead. */
+  duplicate: boolean;
+}
+
+export interface QueueStatus {
+  /** Tasks waiting, per priority lane. */
+  queues: Record<Priority, number>;
+  /** Tasks waiting in all lanes. */
+  pending: number;
+  /** Tasks handed to a worker and not yet acknowledged. */
+  running: number;
+}
+
+export interface GatewayOptions {
+  nc: NatsConnection;
+  names: Names;
+  topology: Topology;
+  events: EventPublisher;
+  /** Attempts of a task when its spec does not say (MAX_RETRIES + 1). */
+  defaultMaxAttempts: number;
+  workerTimeoutMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * What every door does (NATS service, HTTP, CLI), written once. Bodies arrive decoded but
+ * unchecked; each call validates its own input and throws typed errors only.
+ */
+export class Gateway {
+  readonly #o: GatewayOptions;
+  readonly jobs: JobStore;
+
+  constructor(options: GatewayOptions) {
+    this.#o = options;
+    this.jobs = new JobStore(options.topology.kv.jobs);
+  }
+
+  /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
+  async submit(body: unknown): Promise<SubmitReply> {
+    const spec = parseJobSpec(body, { maxAttempts: this.#o.defaultMaxAttempts });
+    let jobId = newJobId(this.#o.clock.now());
+    if (spec.idempotency_key !== undefined) {
+      const claimed = await this.#claimIdempotencyKey(spec.idempotency_key, jobId);
+      if (claimed !== jobId) {
+        const existing = await this.jobs.get(claimed);
+        if (existing) return reply(existing.value, true);
+        jobId = claimed; // the first submit died between claiming the key and creating the job
+      }
+    }
+    const record = newJobRecord(jobId, spec, new Date(this.#o.clock.now()));
+    if (!(await this.jobs.create(record))) {
+      const existing = await this.jobs.get(jobId);
+      if (existing) return reply(existing.value, true);
+    }
+    // The lease message: whichever process pulls it owns the job. Its id de-duplicates retries.
+    await this.#o.topology.js.publish(this.#o.names.internal.job(jobId), encoder.encode(jobId), {
+      msgID: jobId,
+    });
+    this.#o.events.job(jobEventOf(record));
+    return reply(record, false);
+  }
+
+  async get(body: unknown): Promise<JobRecord> {
+    const { job_id } = check(JobIdQuerySchema, body, "job query");
+    const record = await this.jobs.get(job_id);
+    if (!record) throw new JobNotFoundError(job_id);
+    return record.value;
+  }
+
+  async list(body: unknown): Promise<{ jobs: JobRecord[]; next_cursor: string | null }> {
+    const query = check(ListQuerySchema, body ?? {}, "list query");
+    return this.jobs.list({ ...query, limit: query.limit ?? 50 });
+  }
+
+  /**
+   * Cancels a job that has not ended: its queued tasks are removed at once and its running tasks
+   * aborted wherever they run; its owner finishes the bookkeeping. A finished job is returned as is.
+   */
+  async cancel(body: unknown): Promise<JobRecord> {
+    const { job_id } = check(JobIdQuerySchema, body, "cancel request");
+    const now = new Date(this.#o.clock.now()).toISOString();
+    const record = await this.jobs.update(job_id, (job) => {
+      if (isTerminalJobState(job.status)) return undefined;
+      return { ...job, status: "CANCELLED", finished_at: now, error: "cancelled on request" };
+    });
+    if (!record) throw new JobNotFoundError(job_id);
+    if (record.status === "CANCELLED") {
+      await this.#o.topology.jsm.streams.purge(this.#o.names.tasksStream, {
+        filter: this.#o.names.internal.tasksOf(job_id),
+      });
+      this.#o.nc.publish(this.#o.names.internal.abort(job_id));
+      this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
+      this.#o.events.job(jobEventOf(record));
+    }
+    return record;
+  }
+
+  async workers(body: unknown): Promise<WorkerActivity> {
+    check(EmptyQuerySchema, body ?? {}, "workers query");
+    const records = await readAll(this.#o.topology.kv.workers, this.#o.clock.now(), this.#o.workerTimeoutMs);
+    return summarize(records);
+  }
+
+  async worker(body: unknown): Promise<WorkerRecord> {
+    const { worker_id } = check(WorkerIdQuerySchema, body, "worker query");
+    const all = await readAll(this.#o.topology.kv.workers, this.#o.clock.now(), this.#o.workerTimeoutMs);
+    const found = all.find((w) => w.worker_id === worker_id);
+    if (!found) throw new WorkerNotFoundError(worker_id);
+    return found;
+  }
+
+  async queueStatus(body: unknown): Promise<QueueStatus> {
+    check(EmptyQuerySchema, body ?? {}, "queue query");
+    const { jsm } = this.#o.topology;
+    const lanes = await Promise.all(
+      PRIORITIES.map((p) => jsm.consumers.info(this.#o.names.tasksStream, this.#o.names.laneConsumer(p))),
+    );
+    const queues = Object.fromEntries(PRIORITIES.map((p, i) => [p, lanes[i]?.num_pending ?? 0]));
+    return {
+      queues: queues as Record<Priority, number>,
+      pending: lanes.reduce((sum, lane) => sum + lane.num_pending, 0),
+      running: lanes.reduce((sum, lane) => sum + lane.num_ack_pending, 0),
+    };
+  }
+
+  /** Claims the key for `jobId` (KV create: first writer wins); returns the job id that holds it. */
+  async #claimIdempotencyKey(key: string, jobId: string): Promise<string> {
+    const kv = this.#o.topology.kv.idempotency;
+    const hashed = createHash("sha256").update(key).digest("hex");
+    try {
+      await kv.create(hashed, encoder.encode(jobId));
+      return jobId;
+    } catch (error) {
+      const entry = await kv.get(hashed);
+      if (entry?.operation === "PUT") return entry.string();
+      throw error;
+    }
+  }
+}
+
+function check<S extends TSchema>(schema: S, body: unknown, what: string): Static<S> {
+  const problems = schemaProblems(schema, body);
+  if (problems.length > 0) throw new InvalidRequestError(what, problems);
+  return body as Static<S>;
+}
+
+function reply(record: JobRecord, duplicate: boolean): SubmitReply {
+  return { job_id: record.job_id, status: record.status, total_tasks: record.total_tasks, duplicate };
+}
+
+export function jobEventOf(record: JobRecord) {
+  return {
+    job_id: record.job_id,
+    status: record.status,
+    completed_tasks: record.completed_tasks,
+    failed_tasks: record.failed_tasks,
+    total_tasks: record.total_tasks,
+    progress: record.progress,
+    error: record.error,
+  };
+}

@@ -1,0 +1,126 @@
+import Type, { type Static } from "typebox";
+import { InvalidRequestError } from "../errors.ts";
+import {
+  DatasetSchema,
+  EpochsSchema,
+  ModelTypeSchema,
+} from "../training/hyperparameters.ts";
+import { TasksSchema, validateTrainingSpec } from "../training/training-spec.ts";
+import type { ResolvedTrainingSpec } from "../training/types.ts";
+import { PRIORITIES, type Priority } from "../transport/subjects.ts";
+import { schemaProblems } from "../validation.ts";
+
+/** Ids and user names become subject tokens and KV keys: no dots, spaces or wildcards. */
+const TOKEN = "^[A-Za-z0-9_-]{1,64}$";
+
+export const PrioritySchema = Type.Enum([...PRIORITIES], {
+  default: "normal",
+  description: "urgent | high | normal | low (default normal).",
+});
+
+export const ResourcesSchema = Type.Object(
+  {
+    cpu_cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 1 })),
+    memory_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 4096, default: 1 })),
+    gpu_count: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, default: 0 })),
+  },
+  { additionalProperties: false, description: "What one task needs (placement comes later)." },
+);
+
+export const RetryPolicySchema = Type.Object(
+  {
+    max_attempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100,
+        description: "Attempts of a task before the job fails, 1..100 (default MAX_RETRIES + 1).",
+      }),
+    ),
+    backoff_ms: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 3_600_000,
+        default: 1000,
+        description: "Delay before the first retry, doubling each time (with jitter), 0..3600000.",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * The one job spec (DESIGN §2.1), for every door: NATS, HTTP (JSON and YAML), CLI. The training
+ * part (model_type, dataset, epochs, tasks, hyperparameters) is checked by the training module,
+ * hyperparameters against the schema of the chosen model type.
+ */
+export const JobSpecSchema = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    model_type: ModelTypeSchema,
+    dataset: Type.Optional(DatasetSchema),
+    epochs: Type.Optional(EpochsSchema),
+    tasks: Type.Optional(TasksSchema),
+    hyperparameters: Type.Optional(
+      Type.Object({}, { description: "Per model_type; see the training documentation." }),
+    ),
+    priority: Type.Optional(PrioritySchema),
+    user_id: Type.Optional(Type.String({ pattern: TOKEN, default: "anonymous" })),
+    resources: Type.Optional(ResourcesSchema),
+    retry_policy: Type.Optional(RetryPolicySchema),
+    timeout_s: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 604_800, description: "Job deadline in seconds." }),
+    ),
+    idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+
+export type JobSpecInput = Static<typeof JobSpecSchema>;
+
+/** A job spec with every default applied: what a job record stores and tasks are made from. */
+export type JobSpec = ResolvedTrainingSpec & {
+  name: string;
+  priority: Priority;
+  user_id: string;
+  resources: { cpu_cores: number; memory_gb: number; gpu_count: number };
+  retry_policy: { max_attempts: number; backoff_ms: number };
+  timeout_s: number | undefined;
+  idempotency_key: string | undefined;
+};
+
+// The non-training fields are checked here; the training ones are only required to exist.
+const TRAINING_FIELDS = ["model_type", "dataset", "epochs", "tasks", "hyperparameters"] as const;
+const ControlSchema = Type.Object(
+  {
+    ...JobSpecSchema.properties,
+    ...Object.fromEntries(TRAINING_FIELDS.map((field) => [field, Type.Optional(Type.Unknown())])),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * Validates a decoded request body as a job spec and applies the defaults.
+ * @throws InvalidRequestError naming every field at fault.
+ */
+export function parseJobSpec(body: unknown, defaults: { maxAttempts: number }): JobSpec {
+  const problems = schemaProblems(ControlSchema, body);
+  if (problems.length > 0) throw new InvalidRequestError("job spec", problems);
+  const input = body as JobSpecInput;
+  const training = validateTrainingSpec(
+    Object.fromEntries(TRAINING_FIELDS.filter((f) => f in input).map((f) => [f, input[f]])),
+  );
+  if (!training.ok) throw new InvalidRequestError("job spec", training.errors);
+  return {
+    ...training.value,
+    name: input.name ?? training.value.model_type,
+    priority: input.priority ?? "normal",
+    user_id: input.user_id ?? "anonymous",
+    resources: { cpu_cores: 1, memory_gb: 1, gpu_count: 0, ...input.resources },
+    retry_policy: {
+      max_attempts: input.retry_policy?.max_attempts ?? defaults.maxAttempts,
+      backoff_ms: input.retry_policy?.backoff_ms ?? 1000,
+    },
+    timeout_s: input.timeout_s,
+    idempotency_key: input.idempotency_key,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Job and task states (DESIGN §2.2) and the one table of allowed transitions. Every state change
+ * goes through `transition`, so an invalid one is caught (and logged with both states) in one place.
+ */
+export const JOB_STATES = [
+  "SUBMITTED",
+  "QUEUED",
+  "RUNNING",
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED",
+  "TIMEOUT",
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export const TASK_STATES = ["QUEUED", "RUNNING", "RETRYING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+
+const ENDS_JOB = ["FAILED", "CANCELLED", "TIMEOUT"] as const;
+
+const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Object.freeze({
+  SUBMITTED: ["QUEUED", ...ENDS_JOB],
+  QUEUED: ["RUNNING", ...ENDS_JOB],
+  RUNNING: ["COMPLETED", ...ENDS_JOB],
+  COMPLETED: [],
+  FAILED: [],
+  CANCELLED: [],
+  TIMEOUT: [],
+});
+
+const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = Object.freeze({
+  QUEUED: ["RUNNING", "CANCELLED", "FAILED"],
+  RUNNING: ["COMPLETED", "FAILED", "RETRYING", "CANCELLED"],
+  RETRYING: ["RUNNING", "FAILED", "CANCELLED"],
+  COMPLETED: [],
+  FAILED: [],
+  CANCELLED: [],
+});
+
+export function isTerminalJobState(state: JobState): boolean {
+  return JOB_TRANSITIONS[state].length === 0;
+}
+
+export function isTerminalTaskState(state: TaskState): boolean {
+  return TASK_TRANSITIONS[state].length === 0;
+}
+
+export function canTransitionJob(from: JobState, to: JobState): boolean {
+  return JOB_TRANSITIONS[from].includes(to);
+}
+
+export function canTransitionTask(from: TaskState, to: TaskState): boolean {
+  return TASK_TRANSITIONS[from].includes(to);
+}

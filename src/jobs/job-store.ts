@@ -1,0 +1,100 @@
+import { pack, unpack } from "msgpackr";
+import { InvalidTransitionError } from "../errors.ts";
+import { isWrongRevision, type KV } from "../transport/kv.ts";
+import type { JobRecord } from "./job-record.ts";
+import { canTransitionJob, type JobState } from "./job-state.ts";
+
+const MAX_CAS_TRIES = 20;
+
+/** A record and the KV revision it was read at (the compare-and-set token). */
+export interface Versioned<T> {
+  value: T;
+  revision: number;
+}
+
+export interface ListQuery {
+  status?: JobState;
+  user_id?: string;
+  limit: number;
+  /** The last job_id of the previous page. */
+  cursor?: string;
+}
+
+/**
+ * Job records in the jobs bucket (msgpack). Every change is a compare-and-set on the revision it
+ * read, retried on conflict; a status change is checked against the transition table.
+ */
+export class JobStore {
+  readonly #kv: KV;
+
+  constructor(kv: KV) {
+    this.#kv = kv;
+  }
+
+  /** Writes a new record; false if the id exists already. */
+  async create(record: JobRecord): Promise<boolean> {
+    try {
+      await this.#kv.create(record.job_id, pack(record));
+      return true;
+    } catch (error) {
+      if (await this.get(record.job_id)) return false;
+      throw error;
+    }
+  }
+
+  async get(jobId: string): Promise<Versioned<JobRecord> | undefined> {
+    const entry = await this.#kv.get(jobId);
+    if (!entry || entry.operation !== "PUT") return undefined;
+    return { value: unpack(entry.value) as JobRecord, revision: entry.revision };
+  }
+
+  /**
+   * Applies `change` to the latest record until the compare-and-set succeeds. `change` returns the
+   * new record, or undefined to leave it as it is (for example when it is already terminal).
+   * Resolves with the stored record (changed or not); undefined if there is no such job.
+   */
+  async update(
+    jobId: string,
+    change: (current: JobRecord) => JobRecord | undefined,
+  ): Promise<JobRecord | undefined> {
+    for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
+      const current = await this.get(jobId);
+      if (!current) return undefined;
+      const next = change(structuredClone(current.value));
+      if (!next) return current.value;
+      if (next.status !== current.value.status && !canTransitionJob(current.value.status, next.status)) {
+        throw new InvalidTransitionError("job", current.value.status, next.status);
+      }
+      try {
+        await this.#kv.update(jobId, pack(next), current.revision);
+        return next;
+      } catch (error) {
+        if (!isWrongRevision(error)) throw error;
+      }
+    }
+    throw new Error(`job ${jobId}: gave up after ${MAX_CAS_TRIES} conflicting updates`);
+  }
+
+  /** Newest first, filtered, one page at a time. */
+  async list(query: ListQuery): Promise<{ jobs: JobRecord[]; next_cursor: string | null }> {
+    const ids: string[] = [];
+    for await (const key of await this.#kv.keys()) ids.push(key);
+    ids.sort().reverse();
+    const start = query.cursor === undefined ? 0 : ids.findIndex((id) => id < (query.cursor as string));
+    const jobs: JobRecord[] = [];
+    let next: string | null = null;
+    for (let i = start; i >= 0 && i < ids.length; i++) {
+      const record = await this.get(ids[i] as string);
+      if (!record) continue;
+      const job = record.value;
+      if (query.status && job.status !== query.status) continue;
+      if (query.user_id && job.user_id !== query.user_id) continue;
+      if (jobs.length === query.limit) {
+        next = jobs[jobs.length - 1]?.job_id ?? null;
+        break;
+      }
+      jobs.push(job);
+    }
+    return { jobs, next_cursor: next };
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Every NATS subject, stream, consumer and bucket name Troupe uses, derived from the prefix
+ * (TROUPE_PREFIX, default `troupe`). Nothing else in the code spells a subject.
+ */
+export const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export interface Names {
+  readonly prefix: string;
+  /** Public request subjects (DESIGN §2.3), served by the `troupe` micro service. */
+  readonly api: {
+    readonly submit: string;
+    readonly get: string;
+    readonly list: string;
+    readonly cancel: string;
+    readonly workersList: string;
+    readonly queueStatus: string;
+  };
+  /** Public events (core NATS, JSON). */
+  readonly events: {
+    readonly all: string;
+    job(jobId: string): string;
+    readonly allJobs: string;
+    task(jobId: string, taskIndex: number): string;
+    /** Every task event of one job. */
+    tasksOf(jobId: string): string;
+    worker(workerId: string): string;
+    readonly allWorkers: string;
+  };
+  /** Internal subjects: never captured by a stream the public API publishes to (DESIGN §4). */
+  readonly internal: {
+    /** One lease message per job (stream `jobsStream`). */
+    job(jobId: string): string;
+    readonly allJobs: string;
+    /** A task in its priority lane (stream `tasksStream`). */
+    task(priority: Priority, jobId: string): string;
+    lane(priority: Priority): string;
+    /** Every queued task of one job, in any lane (for purging a finished job's leftovers). */
+    tasksOf(jobId: string): string;
+    readonly allTasks: string;
+    /** "Look at your job again" to whichever process owns it (cancel, new result). */
+    jobNudge(jobId: string): string;
+    readonly allJobNudges: string;
+    /** "Abort this job's running tasks" to every process. */
+    abort(jobId: string): string;
+    readonly allAborts: string;
+  };
+  /** Location-transparent actors. */
+  actor(name: string): string;
+  readonly jobsStream: string;
+  readonly tasksStream: string;
+  /** Durable consumer shared by all processes: whoever holds a job's message owns the job. */
+  readonly jobOwnersConsumer: string;
+  laneConsumer(priority: Priority): string;
+  readonly buckets: {
+    /** job_id → job record. */
+    readonly jobs: string;
+    /** hash of idempotency_key → job_id. */
+    readonly idempotency: string;
+    /** `<job_id>.<task_index>` → task state (attempts, status). */
+    readonly tasks: string;
+    /** `<job_id>.<task_index>` → the task's one recorded result. */
+    readonly results: string;
+    /** `<job_id>.<task_index>` → the latest checkpoint of a running task. */
+    readonly checkpoints: string;
+    /** worker_id → worker activity record. */
+    readonly workers: string;
+    /** `<user>.<slot>` → holder, the cluster-wide per-user quota semaphore. */
+    readonly quota: string;
+  };
+}
+
+/** Builds the names for a prefix such as `troupe` or `lab.troupe`. */
+export function names(prefix: string): Names {
+  const p = prefix;
+  // Stream and bucket names cannot hold dots: `lab.troupe` → LAB_TROUPE_JOBS, lab_troupe_jobs.
+  const upper = prefix.replace(/[.-]/g, "_").toUpperCase();
+  const lower = upper.toLowerCase();
+  return Object.freeze({
+    prefix,
+    api: Object.freeze({
+      submit: `${p}.jobs.submit`,
+      get: `${p}.jobs.get`,
+      list: `${p}.jobs.list`,
+      cancel: `${p}.jobs.cancel`,
+      workersList: `${p}.workers.list`,
+      queueStatus: `${p}.queue.status`,
+    }),
+    events: Object.freeze({
+      all: `${p}.events.>`,
+      job: (jobId: string) => `${p}.events.job.${jobId}`,
+      allJobs: `${p}.events.job.*`,
+      task: (jobId: string, taskIndex: number) => `${p}.events.task.${jobId}.${taskIndex}`,
+      tasksOf: (jobId: string) => `${p}.events.task.${jobId}.*`,
+      worker: (workerId: string) => `${p}.events.worker.${workerId}`,
+      allWorkers: `${p}.events.worker.*`,
+    }),
+    internal: Object.freeze({
+      job: (jobId: string) => `${p}.internal.jobs.${jobId}`,
+      allJobs: `${p}.internal.jobs.*`,
+      task: (priority: Priority, jobId: string) => `${p}.internal.tasks.${priority}.${jobId}`,
+      lane: (priority: Priority) => `${p}.internal.tasks.${priority}.*`,
+      tasksOf: (jobId: string) => `${p}.internal.tasks.*.${jobId}`,
+      allTasks: `${p}.internal.tasks.>`,
+      jobNudge: (jobId: string) => `${p}.internal.nudge.${jobId}`,
+      allJobNudges: `${p}.internal.nudge.*`,
+      abort: (jobId: string) => `${p}.internal.abort.${jobId}`,
+      allAborts: `${p}.internal.abort.*`,
+    }),
+    actor: (name: string) => `${p}.actor.${name}`,
+    jobsStream: `${upper}_JOBS`,
+    tasksStream: `${upper}_TASKS`,
+    jobOwnersConsumer: "job-owners",
+    laneConsumer: (priority: Priority) => `lane-${priority}`,
+    buckets: Object.freeze({
+      jobs: `${lower}_jobs`,
+      idempotency: `${lower}_idempotency`,
+      tasks: `${lower}_tasks`,
+      results: `${lower}_results`,
+      checkpoints: `${lower}_checkpoints`,
+      workers: `${lower}_workers`,
+      quota: `${lower}_quota`,
+    }),
+  });
+}

@@ -1,0 +1,51 @@
+import type { TSchema } from "typebox";
+import Value from "typebox/value";
+import type { FieldProblem } from "./errors.ts";
+
+/**
+ * The problems of `value` against `schema`, one per field, each naming the field by JSON pointer
+ * (prefixed with `prefix`) in words a user can act on: "unknown field", "must be >= 1",
+ * "must be one of urgent, high, normal, low".
+ */
+export function schemaProblems(schema: TSchema, value: unknown, prefix = ""): FieldProblem[] {
+  const problems = new Map<string, string>();
+  for (const error of Value.Errors(schema, value)) {
+    const path = `${prefix}${error.instancePath}`;
+    if (problems.has(path)) continue;
+    if (error.keyword === "additionalProperties") continue; // each unknown key is reported below
+    if (error.keyword === "boolean") {
+      problems.set(path, "unknown field");
+    } else if (error.schemaPath.includes("/anyOf/") || error.keyword === "anyOf" || error.keyword === "enum") {
+      problems.set(path, describeChoice(schemaAt(schema, error.instancePath)) ?? error.message);
+    } else if (error.keyword === "required") {
+      const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? [];
+      for (const name of missing) problems.set(`${path}/${name}`, "is required");
+    } else {
+      problems.set(path, error.message);
+    }
+  }
+  return [...problems].map(([path, message]) => ({ path, message }));
+}
+
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  anyOf?: SchemaNode[];
+  enum?: unknown[];
+  const?: unknown;
+  description?: string;
+}
+
+function schemaAt(schema: TSchema, pointer: string): SchemaNode | undefined {
+  let node: SchemaNode | undefined = schema as SchemaNode;
+  for (const key of pointer.split("/").slice(1)) node = node?.properties?.[key];
+  return node;
+}
+
+function describeChoice(node: SchemaNode | undefined): string | undefined {
+  if (!node) return undefined;
+  const options = node.enum ?? node.anyOf?.map((option) => option.const ?? option.description);
+  if (options?.every((option) => option !== undefined)) {
+    return `must be one of ${options.map((option) => JSON.stringify(option)).join(", ")}`;
+  }
+  return node.description ? `must be ${node.description}` : undefined;
+}

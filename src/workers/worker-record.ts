@@ -1,0 +1,52 @@
+/** Worker activity (DESIGN §2.5): one record per `troupe` process, kept in the workers bucket. */
+export const WORKER_STATUSES = ["IDLE", "BUSY", "STALE", "DRAINING"] as const;
+export type WorkerStatus = (typeof WORKER_STATUSES)[number];
+
+export interface WorkerCapabilities {
+  cpu_cores: number;
+  memory_gb: number;
+  gpu_count: number;
+  max_concurrent_tasks: number;
+}
+
+export interface WorkerRecord {
+  worker_id: string;
+  status: WorkerStatus;
+  hostname: string;
+  pid: number;
+  capabilities: WorkerCapabilities;
+  /** `<job_id>.<task_index>` of the tasks running now. */
+  current_task_ids: string[];
+  tasks_completed: number;
+  tasks_failed: number;
+  /** Share of all cores this process used since the previous heartbeat, 0..1. */
+  cpu_usage: number;
+  /** Resident memory as a share of the machine's, 0..1. */
+  memory_usage: number;
+  last_activity_time: string;
+  started_at: string;
+}
+
+export interface WorkerActivity {
+  total_workers: number;
+  /** Workers that are not stale. */
+  active_workers: number;
+  busy_workers: number;
+  workers: WorkerRecord[];
+}
+
+/** A record whose heartbeat is older than `workerTimeoutMs` is stale, whatever it says. */
+export function effectiveStatus(record: WorkerRecord, nowMs: number, workerTimeoutMs: number): WorkerStatus {
+  const age = nowMs - Date.parse(record.last_activity_time);
+  return age > workerTimeoutMs ? "STALE" : record.status;
+}
+
+export function summarize(records: WorkerRecord[]): WorkerActivity {
+  const active = records.filter((r) => r.status !== "STALE");
+  return {
+    total_workers: records.length,
+    active_workers: active.length,
+    busy_workers: active.filter((r) => r.status === "BUSY").length,
+    workers: records,
+  };
+}

@@ -1,0 +1,202 @@
+import { randomBytes } from "node:crypto";
+import { availableParallelism, hostname, totalmem } from "node:os";
+import { pack, unpack } from "msgpackr";
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { EventPublisher } from "../transport/events.ts";
+import { isWrongRevision, type KV } from "../transport/kv.ts";
+import {
+  effectiveStatus,
+  summarize,
+  type WorkerActivity,
+  type WorkerCapabilities,
+  type WorkerRecord,
+} from "./worker-record.ts";
+
+/** Records of workers stale this many timeouts long are removed. */
+const FORGET_AFTER_TIMEOUTS = 10;
+/** Task start/end changes are written at most this often (the heartbeat writes the rest). */
+const ACTIVITY_FLUSH_MS = 250;
+
+export interface WorkerRegistryOptions {
+  kv: KV;
+  events: EventPublisher;
+  capabilities: WorkerCapabilities;
+  heartbeatIntervalMs: number;
+  workerTimeoutMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+/** A process's worker id: host, pid and a random suffix, usable as a subject token. */
+export function newWorkerId(): string {
+  const host = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40);
+  return `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
+}
+
+/**
+ * This process's worker: registers it, heartbeats every `heartbeatIntervalMs` (with CPU and
+ * memory use), tracks its running tasks, and on every heartbeat marks peers whose heartbeat is
+ * older than `workerTimeoutMs` STALE (and forgets them much later).
+ */
+export class WorkerRegistry {
+  readonly workerId = newWorkerId();
+  readonly #o: WorkerRegistryOptions;
+  readonly #running = new Set<string>();
+  #record: WorkerRecord;
+  #cpu = process.cpuUsage();
+  #cpuAt: number;
+  #cancelHeartbeat: (() => void) | undefined;
+  #cancelFlush: (() => void) | undefined;
+  #draining = false;
+  #closed = false;
+
+  constructor(options: WorkerRegistryOptions) {
+    this.#o = options;
+    this.#cpuAt = options.clock.now();
+    const at = new Date(this.#cpuAt).toISOString();
+    this.#record = {
+      worker_id: this.workerId,
+      status: "IDLE",
+      hostname: hostname(),
+      pid: process.pid,
+      capabilities: options.capabilities,
+      current_task_ids: [],
+      tasks_completed: 0,
+      tasks_failed: 0,
+      cpu_usage: 0,
+      memory_usage: 0,
+      last_activity_time: at,
+      started_at: at,
+    };
+  }
+
+  async start(): Promise<void> {
+    await this.#write();
+    this.#o.events.worker({ event: "registered", worker_id: this.workerId, status: this.#record.status });
+    this.#o.log.info({ workerId: this.workerId }, "worker registered");
+    this.#scheduleHeartbeat();
+  }
+
+  taskStarted(taskId: string): void {
+    this.#running.add(taskId);
+    this.#scheduleFlush();
+  }
+
+  taskEnded(taskId: string, completed: boolean): void {
+    if (!this.#running.delete(taskId)) return;
+    if (completed) this.#record.tasks_completed += 1;
+    else this.#record.tasks_failed += 1;
+    this.#scheduleFlush();
+  }
+
+  /** Marks this worker DRAINING (it takes no new tasks) and says so at once. */
+  async drain(): Promise<void> {
+    this.#draining = true;
+    await this.#write();
+    this.#o.events.worker({ event: "draining", worker_id: this.workerId, status: "DRAINING" });
+  }
+
+  /** Stops heartbeating and removes the record: the worker is gone. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cancelHeartbeat?.();
+    this.#cancelFlush?.();
+    try {
+      await this.#o.kv.delete(this.workerId);
+    } finally {
+      this.#o.events.worker({ event: "gone", worker_id: this.workerId, status: "DRAINING" });
+    }
+  }
+
+  /** Every worker's activity, with stale ones marked as such. */
+  async activity(): Promise<WorkerActivity> {
+    return summarize(await readAll(this.#o.kv, this.#o.clock.now(), this.#o.workerTimeoutMs));
+  }
+
+  #scheduleHeartbeat(): void {
+    this.#cancelHeartbeat = this.#o.clock.schedule(() => {
+      void this.#heartbeat().finally(() => {
+        if (!this.#closed) this.#scheduleHeartbeat();
+      });
+    }, this.#o.heartbeatIntervalMs);
+  }
+
+  async #heartbeat(): Promise<void> {
+    try {
+      await this.#write();
+      this.#o.events.worker({ event: "heartbeat", worker_id: this.workerId, status: this.#record.status });
+      await this.#sweepPeers();
+    } catch (error) {
+      // NATS may be reconnecting: the next heartbeat tries again.
+      this.#o.log.warn({ err: error }, "heartbeat failed");
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#cancelFlush || this.#closed) return;
+    this.#cancelFlush = this.#o.clock.schedule(() => {
+      this.#cancelFlush = undefined;
+      void this.#write().catch((error) => this.#o.log.warn({ err: error }, "worker update failed"));
+    }, ACTIVITY_FLUSH_MS);
+  }
+
+  async #write(): Promise<void> {
+    if (this.#closed) return;
+    const now = this.#o.clock.now();
+    const cpu = process.cpuUsage(this.#cpu);
+    const elapsedUs = Math.max(1, (now - this.#cpuAt) * 1000);
+    this.#cpu = process.cpuUsage();
+    this.#cpuAt = now;
+    const record = this.#record;
+    record.current_task_ids = [...this.#running];
+    record.status = this.#draining ? "DRAINING" : this.#running.size > 0 ? "BUSY" : "IDLE";
+    record.cpu_usage = round((cpu.user + cpu.system) / elapsedUs / availableParallelism());
+    record.memory_usage = round(process.memoryUsage.rss() / totalmem());
+    record.last_activity_time = new Date(now).toISOString();
+    await this.#o.kv.put(this.workerId, pack(record));
+  }
+
+  /** Marks peers without a recent heartbeat STALE (once, with an event) and forgets old ones. */
+  async #sweepPeers(): Promise<void> {
+    const { kv, workerTimeoutMs, clock } = this.#o;
+    const now = clock.now();
+    for await (const key of await kv.keys()) {
+      if (key === this.workerId) continue;
+      const entry = await kv.get(key);
+      if (!entry || entry.operation !== "PUT") continue;
+      const record = unpack(entry.value) as WorkerRecord;
+      const age = now - Date.parse(record.last_activity_time);
+      try {
+        if (age > FORGET_AFTER_TIMEOUTS * workerTimeoutMs) {
+          await kv.delete(key, { previousSeq: entry.revision });
+          this.#o.events.worker({ event: "gone", worker_id: key, status: "STALE" });
+        } else if (record.status !== "STALE" && age > workerTimeoutMs) {
+          await kv.update(key, pack({ ...record, status: "STALE" }), entry.revision);
+          this.#o.events.worker({ event: "stale", worker_id: key, status: "STALE" });
+          this.#o.log.warn({ workerId: key, lastSeen: record.last_activity_time }, "worker is stale");
+        }
+      } catch (error) {
+        // Another process swept first, or the worker came back: both are fine.
+        if (!isWrongRevision(error)) throw error;
+      }
+    }
+  }
+}
+
+/** Reads every worker record; a record whose heartbeat is too old reads as STALE. */
+export async function readAll(kv: KV, nowMs: number, workerTimeoutMs: number): Promise<WorkerRecord[]> {
+  const records: WorkerRecord[] = [];
+  for await (const key of await kv.keys()) {
+    const entry = await kv.get(key);
+    if (!entry || entry.operation !== "PUT") continue;
+    const record = unpack(entry.value) as WorkerRecord;
+    records.push({ ...record, status: effectiveStatus(record, nowMs, workerTimeoutMs) });
+  }
+  return records.sort((a, b) => a.worker_id.localeCompare(b.worker_id));
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
