@@ -2,6 +2,7 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { DURATION_FORMS, parseDuration } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
+import { FAULTS_FORM, type Faults, parseFaults } from "./faults.ts";
 
 /** Troupe's configuration, parsed and validated once at start-up (DESIGN §2.7). */
 export interface TroupeConfig {
@@ -26,6 +27,14 @@ export interface TroupeConfig {
   readonly logPretty: boolean;
   /** Where an embedded nats-server keeps its JetStream store. */
   readonly dataDir: string;
+  /** Stream and bucket replicas (3 on a 3-node NATS cluster). */
+  readonly replicas: number;
+  /** Running tasks allowed per user_id across the cluster; undefined: no quota. */
+  readonly quotaRunningPerUser: number | undefined;
+  /** On SIGTERM, how long running tasks may finish before they are handed back. */
+  readonly drainTimeoutMs: number;
+  /** Test-only fault injection; off unless TROUPE_FAULTS is set. */
+  readonly faults: Faults;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -133,6 +142,14 @@ export const VARIABLES = {
     form: "a directory path",
     parse: (text) => (text.trim() === "" ? undefined : resolve(text)),
   },
+  TROUPE_REPLICAS: { fallback: "1", form: "1, 3 or 5", parse: (text) => (["1", "3", "5"].includes(text) ? Number(text) : undefined) },
+  QUOTA_RUNNING_PER_USER: {
+    fallback: "",
+    form: "a whole number from 1 to 100000 (unset: no quota)",
+    parse: (text) => (text === "" ? 0 : integer(1, 100_000)(text)),
+  },
+  DRAIN_TIMEOUT: { fallback: "30s", form: `${DURATION_FORMS}`, parse: duration(0) },
+  TROUPE_FAULTS: { fallback: "", form: FAULTS_FORM, parse: parseFaults },
 } satisfies Record<string, Variable<unknown>>;
 
 type Parsed = {
@@ -179,5 +196,9 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     logLevel: v.LOG_LEVEL,
     logPretty: v.LOG_PRETTY,
     dataDir: v.TROUPE_DATA_DIR,
+    replicas: v.TROUPE_REPLICAS,
+    quotaRunningPerUser: v.QUOTA_RUNNING_PER_USER === 0 ? undefined : v.QUOTA_RUNNING_PER_USER,
+    drainTimeoutMs: v.DRAIN_TIMEOUT,
+    faults: v.TROUPE_FAULTS,
   });
 }

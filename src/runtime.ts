@@ -1,8 +1,18 @@
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
+import { systemClock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
+import type { Gateway } from "./jobs/gateway.ts";
 import type { Logger } from "./log.ts";
+import { Pipeline } from "./pipeline.ts";
+import { serveApi } from "./transport/api-endpoints.ts";
 import { connectNats, type NatsConnection } from "./transport/connection.ts";
 import { type EmbeddedNats, isListening, startEmbeddedNats } from "./transport/embedded-server.ts";
+import type { Service } from "./transport/service.ts";
+
+const VERSION = String(
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version,
+);
 
 export interface Runtime {
   /** Connects (starting an embedded nats-server when allowed and needed). Idempotent. */
@@ -15,6 +25,10 @@ export interface Runtime {
   killChildrenNow(): void;
   /** The NATS URL in use (the embedded server's when one was started). */
   readonly natsUrl: string;
+  /** What every door calls (available once started). */
+  readonly gateway: Gateway;
+  /** This process's worker id (available once started). */
+  readonly workerId: string;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -33,6 +47,8 @@ class TroupeRuntime implements Runtime {
   #log: Logger;
   #embedded: EmbeddedNats | undefined;
   #nc: NatsConnection | undefined;
+  #pipeline: Pipeline | undefined;
+  #service: Service | undefined;
   #starting: Promise<void> | undefined;
   #abortStart = new AbortController();
   #closing: Promise<void> | undefined;
@@ -51,6 +67,16 @@ class TroupeRuntime implements Runtime {
     return this.#embedded?.url ?? this.#config.natsServers.join(",");
   }
 
+  get gateway(): Gateway {
+    if (!this.#pipeline) throw new Error("the runtime is not started");
+    return this.#pipeline.gateway;
+  }
+
+  get workerId(): string {
+    if (!this.#pipeline) throw new Error("the runtime is not started");
+    return this.#pipeline.registry.workerId;
+  }
+
   start(): Promise<void> {
     this.#starting ??= this.#start();
     return this.#starting;
@@ -65,8 +91,21 @@ class TroupeRuntime implements Runtime {
       signal: this.#abortStart.signal,
     });
     // A connection that closes on its own (not through close()) is fatal for the process.
-    void this.#nc.closed().then((error) => {
+    const nc = this.#nc;
+    void nc.closed().then((error) => {
       if (!this.#closing) void this.#fail(error ?? new Error("NATS connection closed"));
+    });
+    this.#pipeline = await Pipeline.start({ nc, config: this.#config, clock: systemClock, log: this.#log });
+    // Supervision gave up at the root: the process stops, non-zero, for its manager to restart it.
+    void this.#pipeline.system.closed().then((error) => {
+      if (error && !this.#closing) void this.#fail(error);
+    });
+    this.#service = await serveApi({
+      nc,
+      names: this.#pipeline.names,
+      gateway: this.#pipeline.gateway,
+      version: VERSION,
+      log: this.#log,
     });
   }
 
@@ -94,7 +133,9 @@ class TroupeRuntime implements Runtime {
   async #close(): Promise<void> {
     this.#abortStart.abort();
     await this.#starting?.catch(() => undefined);
-    const steps: [string, () => Promise<void> | undefined][] = [
+    const steps: [string, () => Promise<unknown> | undefined][] = [
+      ["stop the NATS API", () => this.#service?.stop()],
+      ["stop the pipeline", () => this.#pipeline?.close()],
       ["drain NATS connection", () => (this.#nc?.isClosed() ? undefined : this.#nc?.drain())],
       ["stop embedded nats-server", () => this.#embedded?.close()],
     ];

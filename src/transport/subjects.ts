@@ -38,6 +38,8 @@ export interface Names {
     /** Every queued task of one job, in any lane (for purging a finished job's leftovers). */
     tasksOf(jobId: string): string;
     readonly allTasks: string;
+    /** Rung after tasks are queued: idle dispatchers pull at once instead of at their next poll. */
+    readonly doorbell: string;
     /** "Look at your job again" to whichever process owns it (cancel, new result). */
     jobNudge(jobId: string): string;
     readonly allJobNudges: string;
@@ -102,6 +104,7 @@ export function names(prefix: string): Names {
       lane: (priority: Priority) => `${p}.internal.tasks.${priority}.*`,
       tasksOf: (jobId: string) => `${p}.internal.tasks.*.${jobId}`,
       allTasks: `${p}.internal.tasks.>`,
+      doorbell: `${p}.internal.doorbell`,
       jobNudge: (jobId: string) => `${p}.internal.nudge.${jobId}`,
       allJobNudges: `${p}.internal.nudge.*`,
       abort: (jobId: string) => `${p}.internal.abort.${jobId}`,

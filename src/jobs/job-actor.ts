@@ -1,0 +1,382 @@
+import { unpack } from "msgpackr";
+import type { ActorContext, Behavior } from "../actors/behavior.ts";
+import type { Faults } from "../faults.ts";
+import type { Logger } from "../log.ts";
+import type { PipelineEvents } from "../pipeline-events.ts";
+import type { TrainingPool } from "../training/pool.ts";
+import type { NatsConnection } from "../transport/connection.ts";
+import type { EventPublisher, TaskEvent } from "../transport/events.ts";
+import type { Topology } from "../transport/streams.ts";
+import type { Names } from "../transport/subjects.ts";
+import { encodeTask, type TaskOutcome, taskKey } from "../workers/task-message.ts";
+import { jobEventOf } from "./gateway.ts";
+import type { JobRecord } from "./job-record.ts";
+import { isTerminalJobState, type JobState } from "./job-state.ts";
+import type { JobStore } from "./job-store.ts";
+
+/** The lease on a job: the job's un-acked message in the jobs stream. */
+export interface JobLease {
+  working(): void;
+  ack(): void;
+  nak(delayMs?: number): void;
+}
+
+export type JobMessage =
+  | { kind: "tick" }
+  | { kind: "flush" }
+  | { kind: "timeout" }
+  | { kind: "task-event"; event: TaskEvent }
+  /** Look at the record again (it was cancelled from outside). */
+  | { kind: "nudge" };
+
+export interface JobActorDeps {
+  nc: NatsConnection;
+  names: Names;
+  topology: Topology;
+  store: JobStore;
+  pool: TrainingPool;
+  events: EventPublisher;
+  pipeline: PipelineEvents;
+  faults: Faults;
+  leaseMs: number;
+  log: Logger;
+  /** Called once the job has ended and its lease is released. */
+  onEnded(jobId: string): void;
+}
+
+/** Record changes are written at most this often (terminal states at once). */
+const FLUSH_MS = 100;
+/** Every this many ticks, results are re-read from KV in case a task event was lost. */
+const RECONCILE_EVERY_TICKS = 6;
+const PUBLISH_CHUNK = 256;
+
+/**
+ * The job actor: one per live job, in the process holding the job's lease. It queues the job's
+ * tasks once, follows them through task events (and, as a safety net, the results bucket), keeps
+ * the job record current, enforces `timeout_s`, and at the end aggregates the models, cleans up
+ * and releases the lease. All its state is rebuilt from JetStream in `preStart`, so a restart —
+ * or another process taking the lease over — simply picks up where the record and results are.
+ */
+export function jobActor(deps: JobActorDeps, jobId: string, lease: JobLease): Behavior<JobMessage, void> {
+  return (ctx) => new JobInstance(deps, jobId, lease, ctx);
+}
+
+class JobInstance {
+  readonly #d: JobActorDeps;
+  readonly #jobId: string;
+  readonly #lease: JobLease;
+  readonly #ctx: ActorContext<JobMessage, void>;
+  readonly #log: Logger;
+  #record!: JobRecord;
+  readonly #outcomes = new Map<number, TaskOutcome>();
+  readonly #running = new Set<number>();
+  #liveRetries = 0;
+  #ticks = 0;
+  #ended = false;
+  #dirty = false;
+  #cancelFlush: (() => void) | undefined;
+  #cancelTick: (() => void) | undefined;
+  #cancelTimeout: (() => void) | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(deps: JobActorDeps, jobId: string, lease: JobLease, ctx: ActorContext<JobMessage, void>) {
+    this.#d = deps;
+    this.#jobId = jobId;
+    this.#lease = lease;
+    this.#ctx = ctx;
+    this.#log = deps.log.child({ jobId });
+  }
+
+  async preStart(): Promise<void> {
+    const stored = await this.#d.store.get(this.#jobId);
+    if (!stored) {
+      this.#log.warn("lease for a job without a record; dropping it");
+      this.#lease.ack();
+      this.#end();
+      return;
+    }
+    this.#record = stored.value;
+    if (isTerminalJobState(this.#record.status)) {
+      await this.#finalize(this.#record.status, this.#record.error);
+      return;
+    }
+    this.#subscribeTaskEvents();
+    if (!this.#record.tasks_enqueued) await this.#enqueueTasks();
+    await this.#reconcile();
+    this.#scheduleTick();
+    this.#scheduleTimeout();
+  }
+
+  async receive(message: JobMessage): Promise<void> {
+    if (this.#ended) return;
+    switch (message.kind) {
+      case "tick":
+        this.#lease.working();
+        this.#ticks += 1;
+        if (this.#ticks % RECONCILE_EVERY_TICKS === 0) await this.#reconcile();
+        this.#scheduleTick();
+        return;
+      case "flush":
+        if (this.#dirty) await this.#flush();
+        return;
+      case "timeout":
+        await this.#finalize("TIMEOUT", `job exceeded timeout_s (${this.#record.spec.timeout_s} s)`);
+        return;
+      case "nudge": {
+        const stored = await this.#d.store.get(this.#jobId);
+        if (stored && isTerminalJobState(stored.value.status)) {
+          this.#record = stored.value;
+          await this.#finalize(stored.value.status, stored.value.error);
+        }
+        return;
+      }
+      case "task-event":
+        this.#d.faults.maybeCrash("job");
+        await this.#onTaskEvent(message.event);
+        return;
+    }
+  }
+
+  /** Stopping (the job ended, a restart, or the process draining) leaves the state in JetStream. */
+  postStop(): void {
+    this.#unsubscribe?.();
+    this.#cancelFlush?.();
+    this.#cancelTick?.();
+    this.#cancelTimeout?.();
+  }
+
+  async #onTaskEvent(event: TaskEvent): Promise<void> {
+    const index = event.task_index;
+    switch (event.status) {
+      case "RUNNING":
+        this.#running.add(index);
+        if (this.#record.status === "QUEUED") {
+          this.#record.status = "RUNNING";
+          this.#record.started_at = event.at;
+          this.#d.pipeline.emit({ kind: "job_started", job_id: this.#jobId, model_type: this.#record.model_type });
+          this.#d.events.job(jobEventOf(this.#record));
+        }
+        this.#markDirty();
+        return;
+      case "RETRYING":
+        this.#running.delete(index);
+        this.#liveRetries += 1;
+        this.#markDirty();
+        return;
+      case "COMPLETED":
+      case "FAILED":
+        this.#running.delete(index);
+        await this.#readOutcome(index);
+        return;
+      default:
+        return;
+    }
+  }
+
+  async #enqueueTasks(): Promise<void> {
+    const { spec } = this.#record;
+    const { js } = this.#d.topology;
+    const subject = this.#d.names.internal.task(spec.priority, this.#jobId);
+    for (let start = 0; start < spec.tasks; start += PUBLISH_CHUNK) {
+      const batch: Promise<unknown>[] = [];
+      for (let i = start; i < Math.min(spec.tasks, start + PUBLISH_CHUNK); i++) {
+        const body = encodeTask({
+          job_id: this.#jobId,
+          task_index: i,
+          priority: spec.priority,
+          user_id: spec.user_id,
+          input: { model_type: spec.model_type, dataset: spec.dataset, epochs: spec.epochs, tasks: spec.tasks, hyperparameters: spec.hyperparameters, task_index: i },
+          max_attempts: spec.retry_policy.max_attempts,
+          backoff_ms: spec.retry_policy.backoff_ms,
+        });
+        // The id makes a second owner's re-publish (within the window) a no-op.
+        batch.push(js.publish(subject, body, { msgID: taskKey(this.#jobId, i) }));
+      }
+      await Promise.all(batch);
+    }
+    const updated = await this.#d.store.update(this.#jobId, (job) =>
+      job.tasks_enqueued ? undefined : { ...job, tasks_enqueued: true, status: job.status === "SUBMITTED" ? "QUEUED" : job.status },
+    );
+    if (updated) this.#record = updated;
+    this.#d.nc.publish(this.#d.names.internal.doorbell);
+    this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /** Re-reads every recorded outcome of this job from the results bucket. */
+  async #reconcile(): Promise<void> {
+    const { results } = this.#d.topology.kv;
+    const keys: string[] = [];
+    for await (const key of await results.keys(`${this.#jobId}.*`)) keys.push(key);
+    for (const key of keys) {
+      const index = Number(key.slice(key.lastIndexOf(".") + 1));
+      if (!this.#outcomes.has(index)) await this.#readOutcome(index);
+      if (this.#ended) return;
+    }
+    await this.#checkEnd();
+  }
+
+  async #readOutcome(index: number): Promise<void> {
+    if (this.#outcomes.has(index)) return;
+    const entry = await this.#d.topology.kv.results.get(taskKey(this.#jobId, index));
+    if (entry?.operation !== "PUT") return; // the event raced ahead of the read; reconcile will see it
+    const outcome = unpack(entry.value) as TaskOutcome;
+    this.#outcomes.set(index, outcome);
+    this.#running.delete(index);
+    this.#markDirty();
+    if (outcome.status === "FAILED") {
+      await this.#finalize("FAILED", `task ${index} failed after ${outcome.attempt} attempt(s): ${outcome.error}`);
+      return;
+    }
+    await this.#checkEnd();
+  }
+
+  async #checkEnd(): Promise<void> {
+    if (this.#ended || this.#outcomes.size < this.#record.total_tasks) return;
+    await this.#finalize("COMPLETED", null);
+  }
+
+  #counts(): Pick<JobRecord, "completed_tasks" | "failed_tasks" | "running_tasks" | "progress" | "retries" | "metrics"> {
+    let completed = 0;
+    let failed = 0;
+    let retries = 0;
+    let samples = 0;
+    let loss = 0;
+    let accuracy = 0;
+    for (const outcome of this.#outcomes.values()) {
+      retries += outcome.attempt - 1;
+      if (outcome.status === "FAILED") failed += 1;
+      else completed += 1;
+      if (outcome.metrics) {
+        const weight = outcome.metrics.train_samples || 1;
+        samples += weight;
+        loss += outcome.metrics.heldout_loss * weight;
+        accuracy += outcome.metrics.accuracy * weight;
+      }
+    }
+    return {
+      completed_tasks: completed,
+      failed_tasks: failed,
+      running_tasks: this.#running.size,
+      progress: this.#record.total_tasks === 0 ? 1 : completed / this.#record.total_tasks,
+      retries: Math.max(retries, this.#liveRetries),
+      metrics: samples > 0 ? { loss: loss / samples, accuracy: accuracy / samples } : this.#record.metrics,
+    };
+  }
+
+  #markDirty(): void {
+    this.#dirty = true;
+    if (this.#cancelFlush) return;
+    this.#cancelFlush = this.#ctx.clock.schedule(() => {
+      this.#cancelFlush = undefined;
+      this.#ctx.self.tell({ kind: "flush" });
+    }, FLUSH_MS);
+  }
+
+  async #flush(): Promise<void> {
+    this.#dirty = false;
+    const counts = this.#counts();
+    const status = this.#record.status;
+    const startedAt = this.#record.started_at;
+    const updated = await this.#d.store.update(this.#jobId, (job) => {
+      if (isTerminalJobState(job.status)) return undefined;
+      return { ...job, ...counts, status: job.status === "QUEUED" && status === "RUNNING" ? "RUNNING" : job.status, started_at: job.started_at ?? startedAt };
+    });
+    // Ended from outside (cancel) since the last look: finish the bookkeeping.
+    if (updated && isTerminalJobState(updated.status)) await this.#finalize(updated.status, updated.error);
+  }
+
+  /**
+   * Ends the job: the record gets its final state (unless something else ended it first), queued
+   * tasks are purged, running ones aborted everywhere, per-task scratch state removed, and the
+   * lease released.
+   */
+  async #finalize(status: JobState, error: string | null): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    const { names, topology, nc } = this.#d;
+    if (status !== "COMPLETED") {
+      await topology.jsm.streams.purge(names.tasksStream, { filter: names.internal.tasksOf(this.#jobId) });
+      nc.publish(names.internal.abort(this.#jobId));
+    }
+    const metrics = status === "COMPLETED" ? await this.#aggregate() : undefined;
+    const counts = this.#counts();
+    const now = new Date(this.#ctx.clock.now()).toISOString();
+    const final = await this.#d.store.update(this.#jobId, (job) => {
+      if (isTerminalJobState(job.status)) return { ...job, ...counts, running_tasks: 0, status: job.status };
+      return { ...job, ...counts, running_tasks: 0, status, error, finished_at: now, metrics: metrics ?? counts.metrics };
+    });
+    this.#record = final ?? this.#record;
+    await this.#purgeScratch();
+    this.#d.events.job(jobEventOf(this.#record));
+    const created = Date.parse(this.#record.created_at);
+    const finished = Date.parse(this.#record.finished_at ?? now);
+    this.#d.pipeline.emit({
+      kind: "job_finished",
+      job_id: this.#jobId,
+      model_type: this.#record.model_type,
+      status: this.#record.status as "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT",
+      duration_s: Math.max(0, finished - created) / 1000,
+    });
+    this.#log.info({ status: this.#record.status, error: this.#record.error }, "job ended");
+    this.#lease.ack();
+    this.#end();
+  }
+
+  /** The job-level model from every task's model, evaluated on the shared held-out split. */
+  async #aggregate(): Promise<JobRecord["metrics"] | undefined> {
+    const models: Uint8Array[] = [];
+    for (const outcome of this.#outcomes.values()) {
+      if (!outcome.model) return undefined; // a model too large to keep: task metrics stand in
+      models.push(outcome.model);
+    }
+    try {
+      const result = await this.#d.pool.aggregate({ model_type: this.#record.model_type, dataset: this.#record.spec.dataset, models });
+      return { loss: result.metrics.loss, accuracy: result.metrics.accuracy };
+    } catch (error) {
+      this.#log.warn({ err: error }, "aggregation failed; reporting the tasks' mean metrics");
+      return undefined;
+    }
+  }
+
+  /** Checkpoints and attempt counters of a finished job are scratch: one purge each. */
+  async #purgeScratch(): Promise<void> {
+    const { jsm } = this.#d.topology;
+    const { buckets } = this.#d.names;
+    await Promise.all(
+      [buckets.checkpoints, buckets.tasks].map((bucket) =>
+        jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${this.#jobId}.>` }),
+      ),
+    );
+  }
+
+  #subscribeTaskEvents(): void {
+    const sub = this.#d.nc.subscribe(this.#d.names.events.tasksOf(this.#jobId), {
+      callback: (_error, msg) => {
+        const event = JSON.parse(new TextDecoder().decode(msg.data)) as TaskEvent;
+        // Per-epoch progress does not change the job's bookkeeping.
+        if (event.epoch === undefined) this.#ctx.self.tell({ kind: "task-event", event });
+      },
+    });
+    this.#unsubscribe = () => sub.unsubscribe();
+  }
+
+  #scheduleTick(): void {
+    this.#cancelTick = this.#ctx.clock.schedule(() => this.#ctx.self.tell({ kind: "tick" }), Math.max(50, this.#d.leaseMs / 3));
+  }
+
+  #scheduleTimeout(): void {
+    const seconds = this.#record.spec.timeout_s;
+    if (seconds === undefined) return;
+    const remaining = Date.parse(this.#record.created_at) + seconds * 1000 - this.#ctx.clock.now();
+    this.#cancelTimeout = this.#ctx.clock.schedule(
+      () => this.#ctx.self.tell({ kind: "timeout" }),
+      Math.max(0, remaining),
+    );
+  }
+
+  #end(): void {
+    this.#ended = true;
+    this.#ctx.stop();
+    this.#d.onEnded(this.#jobId);
+  }
+}

@@ -1,0 +1,95 @@
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import type { Supervisor } from "../supervisor/supervisor.ts";
+import type { Logger } from "../log.ts";
+import type { Topology } from "../transport/streams.ts";
+import type { Names } from "../transport/subjects.ts";
+import { type JobActorDeps, type JobMessage, jobActor } from "./job-actor.ts";
+
+const decoder = new TextDecoder();
+
+export interface JobOwnerOptions {
+  names: Names;
+  topology: Topology;
+  /** The dynamic supervisor the job actors live under. */
+  supervisor: Supervisor;
+  actorDeps: Omit<JobActorDeps, "onEnded">;
+  log: Logger;
+}
+
+/**
+ * Takes job leases: consumes the shared `job-owners` consumer and starts a job actor for every
+ * job message it gets. The message stays un-acked while the job lives (the actor keeps it alive
+ * with in-progress acks); if this process dies, JetStream hands it to another process.
+ */
+export class JobOwner {
+  readonly #o: JobOwnerOptions;
+  readonly #leases = new Map<string, JsMsg>();
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(options: JobOwnerOptions) {
+    this.#o = options;
+  }
+
+  /** Jobs this process owns now. */
+  get owned(): number {
+    return this.#leases.size;
+  }
+
+  async start(): Promise<void> {
+    const { topology, names } = this.#o;
+    const consumer = await topology.js.consumers.get(names.jobsStream, names.jobOwnersConsumer);
+    this.#messages = await consumer.consume({ max_messages: 64 });
+    this.#loop = this.#consume(this.#messages);
+  }
+
+  /** The job actor of `jobId` in this process, if this process owns the job. */
+  tell(jobId: string, message: JobMessage): void {
+    if (this.#leases.has(jobId)) this.#o.supervisor.child<JobMessage, void>(jobId)?.tell(message);
+  }
+
+  /**
+   * Stops taking jobs and hands the ones it owns back at once (nak without delay): their actors
+   * stop, and another process rehydrates them from JetStream.
+   */
+  async stop(): Promise<void> {
+    await this.#messages?.close();
+    await this.#loop;
+    const owned = [...this.#leases];
+    this.#leases.clear();
+    await Promise.all(owned.map(([jobId]) => this.#o.supervisor.terminateChild(jobId)));
+    for (const [, lease] of owned) lease.nak();
+  }
+
+  async #consume(messages: ConsumerMessages): Promise<void> {
+    for await (const msg of messages) {
+      const jobId = decoder.decode(msg.data);
+      if (this.#leases.has(jobId)) {
+        msg.working(); // a redelivery of a lease we hold: our actor is alive, keep it
+        continue;
+      }
+      this.#leases.set(jobId, msg);
+      try {
+        await this.#o.supervisor.startChild<JobMessage, void>({
+          id: jobId,
+          restart: "transient",
+          mailboxSize: 10_000,
+          overflow: "drop-oldest",
+          shutdownMs: 5_000,
+          behavior: jobActor({ ...this.#o.actorDeps, onEnded: (id) => this.#ended(id) }, jobId, msg),
+        });
+      } catch (error) {
+        this.#leases.delete(jobId);
+        msg.nak(1_000);
+        this.#o.log.error({ err: error, jobId }, "could not start a job actor");
+      }
+    }
+  }
+
+  #ended(jobId: string): void {
+    if (!this.#leases.delete(jobId)) return;
+    void this.#o.supervisor.terminateChild(jobId).catch((error) =>
+      this.#o.log.warn({ err: error, jobId }, "job actor did not stop cleanly"),
+    );
+  }
+}

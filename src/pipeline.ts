@@ -1,0 +1,219 @@
+import { availableParallelism } from "node:os";
+import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
+import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
+import type { Clock } from "./clock.ts";
+import type { TroupeConfig } from "./config.ts";
+import { Gateway } from "./jobs/gateway.ts";
+import { JobOwner } from "./jobs/job-owner.ts";
+import type { Logger } from "./log.ts";
+import { PipelineEvents } from "./pipeline-events.ts";
+import { Dispatcher } from "./queue/dispatcher.ts";
+import { UserQuota } from "./queue/quota.ts";
+import { createSupervisor, type Supervisor } from "./supervisor/supervisor.ts";
+import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
+import type { NatsConnection } from "./transport/connection.ts";
+import { EventPublisher } from "./transport/events.ts";
+import { createNatsRemotePort } from "./transport/remote-actors.ts";
+import { ensureTopology, type Topology } from "./transport/streams.ts";
+import { type Names, names as namesFor } from "./transport/subjects.ts";
+import { JobAborts } from "./workers/job-aborts.ts";
+import { TaskRunner } from "./workers/task-runner.ts";
+import { type RunTask, workerActor } from "./workers/worker-actor.ts";
+import { WorkerRegistry } from "./workers/worker-registry.ts";
+
+/** A lease (AckWait) is three heartbeats: a dead process's work moves within seconds. */
+export const LEASE_HEARTBEATS = 3;
+/** A lane waiting this long gains a priority rank (low work is never starved). */
+const AGING_MS = 5_000;
+const IDLE_POLL_MS = 200;
+
+export interface PipelineOptions {
+  nc: NatsConnection;
+  config: TroupeConfig;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Everything a `troupe` process runs on top of its NATS connection: the actor system, the worker
+ * slots and their dispatcher, the job owner and its job actors, the pool, the worker registry and
+ * the gateway the doors call. Built in dependency order; `close` takes it down in reverse.
+ */
+export class Pipeline {
+  readonly names: Names;
+  readonly topology: Topology;
+  readonly gateway: Gateway;
+  readonly pipelineEvents: PipelineEvents;
+  readonly events: EventPublisher;
+  readonly system: ActorSystem;
+  readonly registry: WorkerRegistry;
+  readonly #o: PipelineOptions;
+  readonly #pool: TrainingPool;
+  readonly #aborts: JobAborts;
+  readonly #workers: Supervisor;
+  readonly #jobs: Supervisor;
+  readonly #dispatcher: Dispatcher;
+  readonly #owner: JobOwner;
+  readonly #unsubscribeNudges: () => void;
+
+  private constructor(o: PipelineOptions, topology: Topology, names: Names) {
+    const { nc, config, clock, log } = o;
+    this.#o = o;
+    this.names = names;
+    this.topology = topology;
+    const leaseMs = config.heartbeatIntervalMs * LEASE_HEARTBEATS;
+    this.events = new EventPublisher(nc, names);
+    this.pipelineEvents = new PipelineEvents();
+    this.#pool = createTrainingPool({ threads: Math.min(availableParallelism(), config.maxConcurrentTasks) });
+    this.system = createActorSystem({ clock, remote: createNatsRemotePort(nc, { prefix: config.prefix }) });
+    this.registry = new WorkerRegistry({
+      kv: topology.kv.workers,
+      events: this.events,
+      capabilities: {
+        cpu_cores: availableParallelism(),
+        memory_gb: 0,
+        gpu_count: 0,
+        max_concurrent_tasks: config.maxConcurrentTasks,
+      },
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      workerTimeoutMs: config.workerTimeoutMs,
+      clock,
+      log,
+    });
+    this.#aborts = new JobAborts(nc, names);
+    const runner = new TaskRunner({
+      kv: topology.kv,
+      pool: this.#pool,
+      events: this.events,
+      pipeline: this.pipelineEvents,
+      registry: this.registry,
+      aborts: this.#aborts,
+      quota: config.quotaRunningPerUser
+        ? new UserQuota({ kv: topology.kv.quota, limit: config.quotaRunningPerUser, refreshMs: leaseMs / 3, clock, log })
+        : undefined,
+      leaseMs,
+      taskTimeoutMs: config.taskTimeoutMs,
+      faults: config.faults,
+      clock,
+      log,
+    });
+    const slots = config.maxConcurrentTasks;
+    const worker = workerActor({ runner, events: this.events, pipeline: this.pipelineEvents });
+    // Slots crash on faults of their own tasks; only a storm of crashes should stop the process.
+    this.#workers = createSupervisor(this.system, {
+      name: "workers",
+      strategy: "one_for_one",
+      maxRestarts: 10 * slots,
+      periodMs: 10_000,
+      minBackoffMs: 10,
+      maxBackoffMs: 1_000,
+      children: Array.from({ length: slots }, (_, i) => ({
+        id: `slot-${i}`,
+        // Children of one supervisor may take different messages; the spec list is untyped.
+        behavior: worker as Behavior,
+        restart: "permanent" as const,
+        shutdownMs: config.drainTimeoutMs + 5_000,
+      })),
+    });
+    this.#dispatcher = new Dispatcher({
+      nc,
+      names,
+      slots: this.#workers.children().map(
+        (child) => this.#workers.child<RunTask, void>(child.id) as LocalActorRef<RunTask, void>,
+      ),
+      agingMs: AGING_MS,
+      idlePollMs: IDLE_POLL_MS,
+      slotTimeoutMs: config.taskTimeoutMs + 60_000,
+      clock,
+      log,
+    });
+    this.#jobs = createSupervisor(this.system, {
+      name: "jobs",
+      strategy: "one_for_one",
+      maxRestarts: 100,
+      periodMs: 10_000,
+      minBackoffMs: 50,
+      maxBackoffMs: 2_000,
+    });
+    this.gateway = new Gateway({
+      nc,
+      names,
+      topology,
+      events: this.events,
+      defaultMaxAttempts: config.maxRetries + 1,
+      workerTimeoutMs: config.workerTimeoutMs,
+      clock,
+      log,
+    });
+    this.#owner = new JobOwner({
+      names,
+      topology,
+      supervisor: this.#jobs,
+      actorDeps: {
+        nc,
+        names,
+        topology,
+        store: this.gateway.jobs,
+        pool: this.#pool,
+        events: this.events,
+        pipeline: this.pipelineEvents,
+        faults: config.faults,
+        leaseMs,
+        log,
+      },
+      log,
+    });
+    const nudges = nc.subscribe(names.internal.allJobNudges, {
+      callback: (_error, msg) => {
+        const jobId = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
+        this.#owner.tell(jobId, { kind: "nudge" });
+      },
+    });
+    this.#unsubscribeNudges = () => nudges.unsubscribe();
+  }
+
+  static async start(options: PipelineOptions): Promise<Pipeline> {
+    const names = namesFor(options.config.prefix);
+    const leaseMs = options.config.heartbeatIntervalMs * LEASE_HEARTBEATS;
+    const topology = await ensureTopology(options.nc, names, { replicas: options.config.replicas, leaseMs });
+    const pipeline = new Pipeline(options, topology, names);
+    await pipeline.registry.start();
+    pipeline.#dispatcher.start();
+    await pipeline.#owner.start();
+    return pipeline;
+  }
+
+  /**
+   * Stops in order: no new tasks or jobs; running tasks get `drainTimeoutMs` to finish, then are
+   * aborted and handed back; owned jobs are handed back; then the actors, the pool and the registry.
+   */
+  async close(): Promise<void> {
+    const { log, config } = this.#o;
+    const steps: [string, () => Promise<unknown> | void][] = [
+      ["stop nudges", () => this.#unsubscribeNudges()],
+      ["mark worker draining", () => this.registry.drain()],
+      ["drain running tasks", () => withTimeout(this.#dispatcher.stop(), config.drainTimeoutMs)],
+      ["stop worker slots", () => this.#workers.close()],
+      ["hand back job leases", () => this.#owner.stop()],
+      ["stop actors", () => this.system.shutdown()],
+      ["stop abort listener", () => this.#aborts.close()],
+      ["leave the worker registry", () => this.registry.close()],
+      ["close the pool", () => this.#pool.close({ force: true })],
+    ];
+    for (const [name, step] of steps) {
+      try {
+        await step();
+      } catch (error) {
+        log.warn({ err: error, step: name }, "shutdown step failed");
+      }
+    }
+  }
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

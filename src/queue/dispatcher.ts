@@ -1,0 +1,122 @@
+import type { LocalActorRef } from "../actors/behavior.ts";
+import type { Clock } from "../clock.ts";
+import type { Logger } from "../log.ts";
+import type { NatsConnection } from "../transport/connection.ts";
+import { type Delivery, pullNow } from "../transport/lane-pull.ts";
+import type { Names, Priority } from "../transport/subjects.ts";
+import type { RunTask } from "../workers/worker-actor.ts";
+import { freshLanes, laneOrder } from "./priority.ts";
+
+export interface DispatcherOptions {
+  nc: NatsConnection;
+  names: Names;
+  /** The worker actors, one per slot. */
+  slots: readonly LocalActorRef<RunTask, void>[];
+  /** A lane waiting this long gains one priority rank. */
+  agingMs: number;
+  /** With every lane empty, look again after this long (retries come back after their delay). */
+  idlePollMs: number;
+  /** A slot's ask never waits longer than this (the task timeout plus margin). */
+  slotTimeoutMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Feeds the worker slots of this process. Whenever slots are idle it pulls tasks — never more
+ * than it can start — from the lanes in priority order (with aging), without waiting on empty
+ * lanes; with nothing to do it sleeps until the doorbell rings or the idle poll fires.
+ */
+export class Dispatcher {
+  readonly #o: DispatcherOptions;
+  readonly #idle: LocalActorRef<RunTask, void>[];
+  readonly #lastServed: Record<Priority, number>;
+  readonly #busy = new Set<Promise<void>>();
+  #wake: (() => void) | undefined;
+  #stopped = false;
+  #loop: Promise<void> | undefined;
+  #doorbell: { unsubscribe(): void } | undefined;
+
+  constructor(options: DispatcherOptions) {
+    this.#o = options;
+    this.#idle = [...options.slots];
+    this.#lastServed = freshLanes(options.clock.now());
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#doorbell = this.#o.nc.subscribe(this.#o.names.internal.doorbell, {
+      callback: () => this.#wake?.(),
+    });
+    this.#loop = this.#run().catch((error) => this.#o.log.error({ err: error }, "dispatcher stopped"));
+  }
+
+  /** Stops pulling; resolves once the tasks it started have ended (or were handed back). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#doorbell?.unsubscribe();
+    this.#wake?.();
+    await this.#loop;
+    await Promise.allSettled(this.#busy);
+  }
+
+  /** Tasks running in this process now. */
+  get running(): number {
+    return this.#busy.size;
+  }
+
+  async #run(): Promise<void> {
+    const { nc, names, clock } = this.#o;
+    while (!this.#stopped) {
+      if (this.#idle.length === 0) {
+        await this.#sleep(undefined);
+        continue;
+      }
+      let started = 0;
+      for (const lane of laneOrder(this.#lastServed, clock.now(), this.#o.agingMs)) {
+        if (this.#idle.length === 0 || this.#stopped) break;
+        let deliveries: Delivery[] = [];
+        try {
+          deliveries = await pullNow(nc, names.tasksStream, names.laneConsumer(lane), this.#idle.length);
+        } catch (error) {
+          this.#o.log.warn({ err: error, lane }, "pull failed");
+        }
+        this.#lastServed[lane] = clock.now();
+        for (const delivery of deliveries) {
+          if (this.#stopped) delivery.nak();
+          else this.#dispatch(delivery);
+          started += 1;
+        }
+      }
+      if (started === 0) await this.#sleep(this.#o.idlePollMs);
+    }
+  }
+
+  #dispatch(delivery: Delivery): void {
+    const slot = this.#idle.pop() as LocalActorRef<RunTask, void>;
+    const done = slot
+      .ask({ delivery }, { timeoutMs: this.#o.slotTimeoutMs })
+      .catch((error) => this.#o.log.warn({ err: error, slot: slot.path }, "task ended with an error"))
+      .finally(() => {
+        this.#busy.delete(done);
+        this.#idle.push(slot);
+        this.#wake?.();
+      });
+    this.#busy.add(done);
+  }
+
+  /** Waits for a slot to free up or the doorbell (or `ms`, when given). */
+  #sleep(ms: number | undefined): Promise<void> {
+    return new Promise((resolve) => {
+      const cancel = ms === undefined ? () => undefined : this.#o.clock.schedule(done, ms);
+      function done() {
+        cancel();
+        resolve();
+      }
+      this.#wake = () => {
+        this.#wake = undefined;
+        done();
+      };
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import type { NatsConnection } from "../transport/connection.ts";
+import type { Names } from "../transport/subjects.ts";
+
+/** How many ended job ids a process remembers, to skip their tasks it may still pull. */
+const REMEMBERED = 10_000;
+
+/** Why a running task was aborted. */
+export type AbortReason = "job-ended" | "stopping" | "timeout";
+
+/** The reason carried by a task's AbortSignal. */
+export class TaskAbort extends Error {
+  readonly reason: AbortReason;
+
+  constructor(reason: AbortReason) {
+    super(`task aborted: ${reason}`);
+    this.name = "TaskAbort";
+    this.reason = reason;
+  }
+}
+
+/**
+ * Job aborts, process-wide: when a job is cancelled, times out or fails, every process aborts the
+ * job's running tasks (`<prefix>.internal.abort.<job_id>`) and skips any it pulls later.
+ */
+export class JobAborts {
+  readonly #running = new Map<string, Set<AbortController>>();
+  readonly #ended = new Set<string>();
+  readonly #unsubscribe: () => void;
+
+  constructor(nc: NatsConnection, names: Names) {
+    const sub = nc.subscribe(names.internal.allAborts, {
+      callback: (_error, msg) => {
+        const jobId = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
+        this.abortJob(jobId);
+      },
+    });
+    this.#unsubscribe = () => sub.unsubscribe();
+  }
+
+  hasEnded(jobId: string): boolean {
+    return this.#ended.has(jobId);
+  }
+
+  /** Registers a running task's controller; the returned function unregisters it. */
+  track(jobId: string, controller: AbortController): () => void {
+    let set = this.#running.get(jobId);
+    if (!set) {
+      set = new Set();
+      this.#running.set(jobId, set);
+    }
+    set.add(controller);
+    return () => {
+      set.delete(controller);
+      if (set.size === 0) this.#running.delete(jobId);
+    };
+  }
+
+  abortJob(jobId: string): void {
+    this.#ended.add(jobId);
+    if (this.#ended.size > REMEMBERED) {
+      const oldest = this.#ended.values().next().value;
+      if (oldest !== undefined) this.#ended.delete(oldest);
+    }
+    for (const controller of this.#running.get(jobId) ?? []) controller.abort(new TaskAbort("job-ended"));
+  }
+
+  close(): void {
+    this.#unsubscribe();
+  }
+}

@@ -1,0 +1,252 @@
+import { pack, unpack } from "msgpackr";
+import type { Clock } from "../clock.ts";
+import { TroupeError } from "../errors.ts";
+import { type Faults, InjectedFault } from "../faults.ts";
+import type { Logger } from "../log.ts";
+import type { PipelineEvents } from "../pipeline-events.ts";
+import type { UserQuota } from "../queue/quota.ts";
+import type { TrainingPool } from "../training/pool.ts";
+import type { TaskResult } from "../training/types.ts";
+import type { EventPublisher } from "../transport/events.ts";
+import { isWrongRevision } from "../transport/kv.ts";
+import type { Delivery } from "../transport/lane-pull.ts";
+import type { Buckets } from "../transport/streams.ts";
+import { type JobAborts, TaskAbort } from "./job-aborts.ts";
+import {
+  decodeTask,
+  retryDelayMs,
+  type TaskAttempt,
+  type TaskMessage,
+  type TaskOutcome,
+  taskKey,
+} from "./task-message.ts";
+import type { WorkerRegistry } from "./worker-registry.ts";
+
+/** A model larger than this is not kept with the result (KV values must fit max_payload). */
+const MAX_MODEL_BYTES = 768 * 1024;
+/** A task of a user over quota goes back to the queue for this long. */
+const QUOTA_RETRY_MS = 250;
+const MAX_CAS_TRIES = 10;
+
+export interface TaskRunnerOptions {
+  kv: Buckets;
+  pool: TrainingPool;
+  events: EventPublisher;
+  pipeline: PipelineEvents;
+  registry: WorkerRegistry;
+  aborts: JobAborts;
+  quota: UserQuota | undefined;
+  /** The lease (AckWait): a running task says "working" three times per lease. */
+  leaseMs: number;
+  taskTimeoutMs: number;
+  faults: Faults;
+  clock: Clock;
+  log: Logger;
+}
+
+/**
+ * Runs one delivered task, end to end: skip it if its job ended or its result exists, take a quota
+ * slot, count the attempt, train in the pool (keeping the lease alive, posting progress and
+ * checkpoints), record the outcome exactly once, then ack — or hand it back for a retry.
+ * Injected faults and infrastructure errors propagate: the worker actor crashes, and its
+ * supervisor's restart hands the task back (see worker-actor.ts).
+ */
+export class TaskRunner {
+  readonly #o: TaskRunnerOptions;
+
+  constructor(options: TaskRunnerOptions) {
+    this.#o = options;
+  }
+
+  get workerId(): string {
+    return this.#o.registry.workerId;
+  }
+
+  async run(delivery: Delivery, stopping: AbortSignal): Promise<void> {
+    const task = decodeTask(delivery.data);
+    const key = taskKey(task.job_id, task.task_index);
+    if (this.#o.aborts.hasEnded(task.job_id)) {
+      delivery.ack();
+      return;
+    }
+    if (delivery.deliveryCount > 1 && (await this.#o.kv.results.get(key))?.operation === "PUT") {
+      delivery.ack(); // recorded by an earlier attempt whose ack was lost
+      return;
+    }
+    const slot = this.#o.quota ? await this.#o.quota.tryAcquire(task.user_id, `${this.workerId}/${key}`) : undefined;
+    if (this.#o.quota && !slot) {
+      delivery.nak(QUOTA_RETRY_MS);
+      return;
+    }
+    try {
+      await this.#attempt(task, key, delivery, stopping);
+    } finally {
+      await slot?.release().catch((error) => this.#o.log.warn({ err: error }, "quota release failed"));
+    }
+  }
+
+  async #attempt(task: TaskMessage, key: string, delivery: Delivery, stopping: AbortSignal) {
+    const attempt = await this.#countAttempt(key);
+    if (attempt > task.max_attempts) {
+      await this.#finish(task, key, delivery, attempt - 1, { failed: `gave up after ${task.max_attempts} attempts` });
+      return;
+    }
+    const controller = new AbortController();
+    const onStop = () => controller.abort(new TaskAbort("stopping"));
+    stopping.addEventListener("abort", onStop, { once: true });
+    const untrack = this.#o.aborts.track(task.job_id, controller);
+    const cancelTimeout = this.#o.clock.schedule(
+      () => controller.abort(new TaskAbort("timeout")),
+      this.#o.taskTimeoutMs,
+    );
+    const keepAlive = setInterval(() => delivery.working(), Math.max(100, this.#o.leaseMs / 3));
+    const startedAt = this.#o.clock.now();
+    this.#o.registry.taskStarted(key);
+    this.#taskEvent(task, "RUNNING", attempt);
+    this.#o.pipeline.emit({ kind: "task_started", job_id: task.job_id, task_index: task.task_index, model_type: task.input.model_type, attempt });
+    let completed = false;
+    try {
+      this.#o.faults.maybeCrash("worker");
+      const result = await this.#train(task, key, attempt, controller.signal);
+      completed = true;
+      await this.#finish(task, key, delivery, attempt, { result, startedAt });
+    } catch (error) {
+      if (error instanceof InjectedFault || !isTaskFailure(error, controller.signal)) throw error;
+      await this.#failed(task, key, delivery, attempt, error, controller.signal, startedAt);
+    } finally {
+      clearInterval(keepAlive);
+      cancelTimeout();
+      untrack();
+      stopping.removeEventListener("abort", onStop);
+      this.#o.registry.taskEnded(key, completed);
+    }
+  }
+
+  async #train(task: TaskMessage, key: string, attempt: number, signal: AbortSignal): Promise<TaskResult> {
+    const checkpoint = attempt > 1 ? await this.#o.kv.checkpoints.get(key) : null;
+    let saving: Promise<unknown> = Promise.resolve();
+    const result = await this.#o.pool.run(
+      { ...task.input, task_index: task.task_index, ...(checkpoint?.operation === "PUT" ? { checkpoint: checkpoint.value } : {}) },
+      {
+        signal,
+        onProgress: (p) => {
+          this.#taskEvent(task, "RUNNING", attempt, { epoch: p.epoch, epochs: p.epochs, loss: p.loss, accuracy: p.accuracy, samples_per_s: p.samples_per_s });
+          this.#o.pipeline.emit({ kind: "task_progress", job_id: task.job_id, task_index: task.task_index, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy });
+        },
+        // One checkpoint write at a time, newest wins: a retry resumes after the last saved epoch.
+        onCheckpoint: (c) => {
+          saving = saving.then(() => this.#o.kv.checkpoints.put(key, c.bytes)).catch((error) =>
+            this.#o.log.warn({ err: error, key }, "checkpoint not saved"),
+          );
+        },
+      },
+    );
+    await saving;
+    return result;
+  }
+
+  /** Writes the attempt's start (tasks bucket, compare-and-set) and returns its number. */
+  async #countAttempt(key: string): Promise<number> {
+    const { tasks } = this.#o.kv;
+    for (let i = 0; i < MAX_CAS_TRIES; i++) {
+      const entry = await tasks.get(key);
+      const previous = entry?.operation === "PUT" ? (unpack(entry.value) as TaskAttempt) : undefined;
+      const attempt = (previous?.attempt ?? 0) + 1;
+      const record: TaskAttempt = { status: "RUNNING", attempt, worker_id: this.workerId, at: new Date(this.#o.clock.now()).toISOString(), error: null };
+      try {
+        if (entry) await tasks.update(key, pack(record), entry.revision);
+        else await tasks.create(key, pack(record));
+        return attempt;
+      } catch (error) {
+        if (!isWrongRevision(error)) throw error;
+      }
+    }
+    throw new Error(`task ${key}: attempt counter kept conflicting`);
+  }
+
+  async #failed(task: TaskMessage, key: string, delivery: Delivery, attempt: number, error: unknown, signal: AbortSignal, startedAt: number) {
+    const reason = signal.aborted ? (signal.reason as TaskAbort).reason : undefined;
+    if (reason === "job-ended") {
+      delivery.ack();
+      this.#taskEvent(task, "CANCELLED", attempt);
+      this.#taskFinished(task, "CANCELLED", startedAt);
+      return;
+    }
+    if (reason === "stopping") {
+      delivery.nak(); // drained: another process takes it at once
+      return;
+    }
+    const message = reason === "timeout" ? `task exceeded TASK_TIMEOUT (${this.#o.taskTimeoutMs} ms)` : errorMessage(error);
+    if (attempt < task.max_attempts) {
+      await this.#o.kv.tasks.put(key, pack({ status: "RETRYING", attempt, worker_id: this.workerId, at: new Date().toISOString(), error: message } satisfies TaskAttempt));
+      delivery.nak(retryDelayMs(task.backoff_ms, attempt));
+      this.#taskEvent(task, "RETRYING", attempt, { error: message });
+      this.#o.pipeline.emit({ kind: "task_retried", job_id: task.job_id, task_index: task.task_index, attempt });
+      this.#taskFinished(task, "RETRYING", startedAt);
+      return;
+    }
+    await this.#finish(task, key, delivery, attempt, { failed: message, startedAt });
+  }
+
+  /** Records the outcome once (KV create), then acks; a second recording is a no-op. */
+  async #finish(
+    task: TaskMessage,
+    key: string,
+    delivery: Delivery,
+    attempt: number,
+    how: { result: TaskResult; startedAt: number } | { failed: string; startedAt?: number },
+  ) {
+    const now = this.#o.clock.now();
+    const startedAt = how.startedAt ?? now;
+    const outcome: TaskOutcome =
+      "result" in how
+        ? {
+            status: "COMPLETED",
+            attempt,
+            worker_id: this.workerId,
+            finished_at: new Date(now).toISOString(),
+            duration_ms: now - startedAt,
+            metrics: {
+              loss: how.result.metrics.loss,
+              accuracy: how.result.metrics.accuracy,
+              heldout_loss: how.result.metrics.heldout_loss,
+              train_samples: how.result.metrics.train_samples,
+            },
+            model: how.result.model.byteLength <= MAX_MODEL_BYTES ? how.result.model : null,
+            error: null,
+          }
+        : { status: "FAILED", attempt, worker_id: this.workerId, finished_at: new Date(now).toISOString(), duration_ms: now - startedAt, metrics: null, model: null, error: how.failed };
+    try {
+      await this.#o.kv.results.create(key, pack(outcome));
+    } catch (error) {
+      if (!isWrongRevision(error)) throw error;
+      this.#o.log.debug({ key }, "result already recorded; this run was a duplicate");
+    }
+    delivery.ack();
+    this.#taskEvent(task, outcome.status, attempt, outcome.error ? { error: outcome.error } : {});
+    this.#taskFinished(task, outcome.status, startedAt);
+  }
+
+  #taskFinished(task: TaskMessage, status: "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING", startedAt: number) {
+    const duration_s = (this.#o.clock.now() - startedAt) / 1000;
+    this.#o.pipeline.emit({ kind: "task_finished", job_id: task.job_id, task_index: task.task_index, model_type: task.input.model_type, status, duration_s });
+  }
+
+  #taskEvent(task: TaskMessage, status: string, attempt: number, extra: Record<string, unknown> = {}) {
+    this.#o.events.task({ job_id: task.job_id, task_index: task.task_index, status, attempt, worker_id: this.workerId, ...extra });
+  }
+}
+
+/**
+ * Training errors (bad numbers, a spec the pool refuses, an unusable checkpoint) and aborts are
+ * the task's own failure, retried by its policy; anything else (NATS, KV, a dead pool thread) is
+ * an infrastructure error that crashes the worker actor.
+ */
+function isTaskFailure(error: unknown, signal: AbortSignal): boolean {
+  if (signal.aborted) return true;
+  return error instanceof TroupeError && /^TROUPE_ERR_(TRAINING|CHECKPOINT)/.test(error.code);
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,47 @@
+import type { Behavior } from "../actors/behavior.ts";
+import type { PipelineEvents } from "../pipeline-events.ts";
+import type { EventPublisher } from "../transport/events.ts";
+import type { Delivery } from "../transport/lane-pull.ts";
+import { decodeTask, retryDelayMs } from "./task-message.ts";
+import type { TaskRunner } from "./task-runner.ts";
+
+/** The one message a worker slot handles: run this delivered task. */
+export interface RunTask {
+  delivery: Delivery;
+}
+
+/**
+ * A worker actor: one execution slot. It runs one task at a time through the TaskRunner. When it
+ * crashes, the task it held goes back to the queue with a back-off (its attempt was counted when
+ * it started, so the retry is attempt + 1), and `postStop` aborts whatever it was still running.
+ */
+export function workerActor(deps: {
+  runner: TaskRunner;
+  events: EventPublisher;
+  pipeline: PipelineEvents;
+}): Behavior<RunTask, void> {
+  return () => {
+    const stopping = new AbortController();
+    return {
+      receive: ({ delivery }) => deps.runner.run(delivery, stopping.signal),
+      preRestart(error, message) {
+        if (!message) return;
+        const task = decodeTask(message.delivery.data);
+        message.delivery.nak(retryDelayMs(task.backoff_ms, 1));
+        const failure = error instanceof Error ? error.message : String(error);
+        deps.events.task({
+          job_id: task.job_id,
+          task_index: task.task_index,
+          status: "RETRYING",
+          attempt: message.delivery.deliveryCount,
+          worker_id: deps.runner.workerId,
+          error: `worker crashed: ${failure}`,
+        });
+        deps.pipeline.emit({ kind: "task_retried", job_id: task.job_id, task_index: task.task_index, attempt: message.delivery.deliveryCount });
+      },
+      postStop() {
+        stopping.abort();
+      },
+    };
+  };
+}
