@@ -23,6 +23,8 @@ export interface TroupeConfig {
   readonly maxRetries: number;
   /** Bearer token for the HTTP facade; undefined disables auth. */
   readonly apiToken: string | undefined;
+  /** HTTP requests per client (IP address) per minute; past it, 429. */
+  readonly rateLimitPerMin: number;
   readonly logLevel: LogLevel;
   readonly logPretty: boolean;
   /** Where an embedded nats-server keeps its JetStream store. */
@@ -31,6 +33,8 @@ export interface TroupeConfig {
   readonly replicas: number;
   /** Running tasks allowed per user_id across the cluster; undefined: no quota. */
   readonly quotaRunningPerUser: number | undefined;
+  /** A priority lane waiting this long gains one rank, so low work is never starved. */
+  readonly priorityAgingMs: number;
   /** On SIGTERM, how long running tasks may finish before they are handed back. */
   readonly drainTimeoutMs: number;
   /** Test-only fault injection; off unless TROUPE_FAULTS is set. */
@@ -127,6 +131,11 @@ export const VARIABLES = {
     form: "a token of at least 16 characters without spaces",
     parse: (text) => (text === "" || /^\S{16,}$/.test(text) ? text : undefined),
   },
+  RATE_LIMIT_PER_MIN: {
+    fallback: "600",
+    form: "a whole number from 1 to 1000000",
+    parse: integer(1, 1_000_000),
+  },
   LOG_LEVEL: {
     fallback: "info",
     form: LOG_LEVELS.join(", "),
@@ -148,6 +157,7 @@ export const VARIABLES = {
     form: "a whole number from 1 to 100000 (unset: no quota)",
     parse: (text) => (text === "" ? 0 : integer(1, 100_000)(text)),
   },
+  PRIORITY_AGING: { fallback: "5s", form: `${DURATION_FORMS}, at least 100ms`, parse: duration(100) },
   DRAIN_TIMEOUT: { fallback: "30s", form: `${DURATION_FORMS}`, parse: duration(0) },
   TROUPE_FAULTS: { fallback: "", form: FAULTS_FORM, parse: parseFaults },
 } satisfies Record<string, Variable<unknown>>;
@@ -193,11 +203,13 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     heartbeatIntervalMs: v.HEARTBEAT_INTERVAL,
     maxRetries: v.MAX_RETRIES,
     apiToken: v.TROUPE_API_TOKEN === "" ? undefined : v.TROUPE_API_TOKEN,
+    rateLimitPerMin: v.RATE_LIMIT_PER_MIN,
     logLevel: v.LOG_LEVEL,
     logPretty: v.LOG_PRETTY,
     dataDir: v.TROUPE_DATA_DIR,
     replicas: v.TROUPE_REPLICAS,
     quotaRunningPerUser: v.QUOTA_RUNNING_PER_USER === 0 ? undefined : v.QUOTA_RUNNING_PER_USER,
+    priorityAgingMs: v.PRIORITY_AGING,
     drainTimeoutMs: v.DRAIN_TIMEOUT,
     faults: v.TROUPE_FAULTS,
   });

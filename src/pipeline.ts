@@ -23,8 +23,6 @@ import { WorkerRegistry } from "./workers/worker-registry.ts";
 
 /** A lease (AckWait) is three heartbeats: a dead process's work moves within seconds. */
 export const LEASE_HEARTBEATS = 3;
-/** A lane waiting this long gains a priority rank (low work is never starved). */
-const AGING_MS = 5_000;
 const IDLE_POLL_MS = 200;
 
 export interface PipelineOptions {
@@ -66,6 +64,7 @@ export class Pipeline {
     this.pipelineEvents = new PipelineEvents();
     this.#pool = createTrainingPool({ threads: Math.min(availableParallelism(), config.maxConcurrentTasks) });
     this.system = createActorSystem({ clock, remote: createNatsRemotePort(nc, { prefix: config.prefix }) });
+    logActorEvents(this.system, log);
     this.registry = new WorkerRegistry({
       kv: topology.kv.workers,
       events: this.events,
@@ -121,7 +120,7 @@ export class Pipeline {
       slots: this.#workers.children().map(
         (child) => this.#workers.child<RunTask, void>(child.id) as LocalActorRef<RunTask, void>,
       ),
-      agingMs: AGING_MS,
+      agingMs: config.priorityAgingMs,
       idlePollMs: IDLE_POLL_MS,
       slotTimeoutMs: config.taskTimeoutMs + 60_000,
       clock,
@@ -216,4 +215,26 @@ function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
     timer = setTimeout(resolve, ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Supervision is visible in the log: every restart with its cause, escalations, the fatal end. */
+function logActorEvents(system: ActorSystem, log: Logger): void {
+  system.events.subscribe((event) => {
+    switch (event.type) {
+      case "restarted":
+        log.warn({ actor: event.actor, err: event.error, attempt: event.attempt }, "actor restarted");
+        break;
+      case "escalated":
+        log.error({ actor: event.actor, err: event.error }, "supervisor escalated");
+        break;
+      case "fatal":
+        log.fatal({ actor: event.actor, err: event.error }, "supervision gave up at the root");
+        break;
+      case "hook-failed":
+        log.warn({ actor: event.actor, err: event.error }, "actor lifecycle hook failed");
+        break;
+      default:
+        break;
+    }
+  });
 }

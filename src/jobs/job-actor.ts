@@ -150,12 +150,7 @@ class JobInstance {
     switch (event.status) {
       case "RUNNING":
         this.#running.add(index);
-        if (this.#record.status === "QUEUED") {
-          this.#record.status = "RUNNING";
-          this.#record.started_at = event.at;
-          this.#d.pipeline.emit({ kind: "job_started", job_id: this.#jobId, model_type: this.#record.model_type });
-          this.#d.events.job(jobEventOf(this.#record));
-        }
+        if (this.#record.status === "QUEUED") await this.#markStarted(event.at);
         this.#markDirty();
         return;
       case "RETRYING":
@@ -171,6 +166,17 @@ class JobInstance {
       default:
         return;
     }
+  }
+
+  /** QUEUED → RUNNING, once: the first task started. */
+  async #markStarted(at: string): Promise<void> {
+    const updated = await this.#d.store.update(this.#jobId, (job) =>
+      job.status === "QUEUED" ? { ...job, status: "RUNNING", started_at: job.started_at ?? at } : undefined,
+    );
+    if (!updated || updated.status !== "RUNNING" || this.#record.status === "RUNNING") return;
+    this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
+    this.#d.pipeline.emit({ kind: "job_started", job_id: this.#jobId, model_type: this.#record.model_type });
+    this.#d.events.job(jobEventOf(this.#record));
   }
 
   async #enqueueTasks(): Promise<void> {
@@ -275,12 +281,9 @@ class JobInstance {
   async #flush(): Promise<void> {
     this.#dirty = false;
     const counts = this.#counts();
-    const status = this.#record.status;
-    const startedAt = this.#record.started_at;
-    const updated = await this.#d.store.update(this.#jobId, (job) => {
-      if (isTerminalJobState(job.status)) return undefined;
-      return { ...job, ...counts, status: job.status === "QUEUED" && status === "RUNNING" ? "RUNNING" : job.status, started_at: job.started_at ?? startedAt };
-    });
+    const updated = await this.#d.store.update(this.#jobId, (job) =>
+      isTerminalJobState(job.status) ? undefined : { ...job, ...counts },
+    );
     // Ended from outside (cancel) since the last look: finish the bookkeeping.
     if (updated && isTerminalJobState(updated.status)) await this.#finalize(updated.status, updated.error);
   }
@@ -298,9 +301,11 @@ class JobInstance {
       await topology.jsm.streams.purge(names.tasksStream, { filter: names.internal.tasksOf(this.#jobId) });
       nc.publish(names.internal.abort(this.#jobId));
     }
+    const now = new Date(this.#ctx.clock.now()).toISOString();
+    // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
+    if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
     const metrics = status === "COMPLETED" ? await this.#aggregate() : undefined;
     const counts = this.#counts();
-    const now = new Date(this.#ctx.clock.now()).toISOString();
     const final = await this.#d.store.update(this.#jobId, (job) => {
       if (isTerminalJobState(job.status)) return { ...job, ...counts, running_tasks: 0, status: job.status };
       return { ...job, ...counts, running_tasks: 0, status, error, finished_at: now, metrics: metrics ?? counts.metrics };

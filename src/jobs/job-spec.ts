@@ -94,6 +94,7 @@ const ControlSchema = Type.Object(
   {
     ...JobSpecSchema.properties,
     ...Object.fromEntries(TRAINING_FIELDS.map((field) => [field, Type.Optional(Type.Unknown())])),
+    model_type: Type.Unknown(),
   },
   { additionalProperties: false },
 );

@@ -8,6 +8,9 @@ import { InvalidRequestError, TroupeError } from "../errors.ts";
  */
 export type Encoding = "json" | "msgpack";
 
+/** The largest request body any door accepts (NATS API and HTTP): 1 MiB. */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
 /** The `Content-Type` that selects msgpack. */
 export const MSGPACK_CONTENT_TYPE = "application/msgpack";
 

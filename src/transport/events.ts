@@ -80,3 +80,71 @@ export class EventPublisher {
 function now(): string {
   return new Date().toISOString();
 }
+
+/** Events buffered per `subscribeJobEvents` reader before the oldest are dropped (a stalled reader). */
+const JOB_EVENTS_BUFFER = 1_000;
+
+/**
+ * Live events of one job: its state changes and its tasks' state changes and per-epoch progress,
+ * in arrival order, until `signal` aborts, the reader stops (`break`/`return`), or the connection
+ * closes. Both NATS subscriptions are removed as soon as any of those happens. A reader that falls
+ * more than 1,000 events behind loses the oldest (events are a live view; state is in KV).
+ */
+export function subscribeJobEvents(
+  nc: NatsConnection,
+  n: Names,
+  jobId: string,
+  signal: AbortSignal,
+): AsyncIterable<JobEvent | TaskEvent> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<JobEvent | TaskEvent> {
+      const decoder = new TextDecoder();
+      const buffered: (JobEvent | TaskEvent)[] = [];
+      let wake: (() => void) | undefined;
+      let done = signal.aborted;
+      const notify = () => {
+        const resolve = wake;
+        wake = undefined;
+        resolve?.();
+      };
+      const onMessage = (error: Error | null, msg: { data: Uint8Array }) => {
+        if (error || done) return;
+        try {
+          const event = JSON.parse(decoder.decode(msg.data)) as JobEvent | TaskEvent;
+          if (buffered.length >= JOB_EVENTS_BUFFER) buffered.shift();
+          buffered.push(event);
+        } catch {
+          return; // not ours: events are JSON, anything else on the subject is ignored
+        }
+        notify();
+      };
+      const subs = done
+        ? []
+        : [
+            nc.subscribe(n.events.job(jobId), { callback: onMessage }),
+            nc.subscribe(n.events.tasksOf(jobId), { callback: onMessage }),
+          ];
+      const finish = () => {
+        done = true;
+        signal.removeEventListener("abort", finish);
+        for (const sub of subs) if (!sub.isClosed()) sub.unsubscribe();
+        buffered.length = 0;
+        notify();
+      };
+      signal.addEventListener("abort", finish, { once: true });
+      for (const sub of subs) void sub.closed.then(finish, finish);
+      return {
+        async next(): Promise<IteratorResult<JobEvent | TaskEvent>> {
+          while (!done && buffered.length === 0) await new Promise<void>((r) => (wake = r));
+          const event = buffered.shift();
+          if (event === undefined) return { value: undefined, done: true };
+          return { value: event, done: false };
+        },
+        async return(): Promise<IteratorResult<JobEvent | TaskEvent>> {
+          finish();
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+}

@@ -1,6 +1,6 @@
 import { headers as createHeaders, type Msg, type MsgHdrs } from "@nats-io/transport-node";
-import { TroupeError } from "../errors.ts";
-import { decodeBody, type Encoding, encodeBody, encodingOf } from "./codec.ts";
+import { PayloadTooLargeError, TroupeError } from "../errors.ts";
+import { decodeBody, type Encoding, encodeBody, encodingOf, MAX_REQUEST_BYTES } from "./codec.ts";
 import { EndpointCounters, type EndpointInfo } from "./service-stats.ts";
 
 /** The header carrying an error reply's message (ADR-32). */
@@ -98,6 +98,10 @@ export class Endpoint {
     let result: unknown;
     try {
       encoding = encodingOf(msg.headers);
+      // The server may allow larger messages (max_payload); a request body never needs to be.
+      if (msg.data.length > MAX_REQUEST_BYTES) {
+        throw new PayloadTooLargeError(msg.data.length, MAX_REQUEST_BYTES);
+      }
       result = this.#handler(new Request(msg, decodeBody(msg.data, encoding), encoding));
     } catch (error) {
       this.#fail(msg, encoding, startedAt, error);

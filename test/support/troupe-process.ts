@@ -130,3 +130,16 @@ function parseLine(text: string): LogLine {
     return { level: 30, msg: text };
   }
 }
+
+/** Spawns `count` troupe processes on `natsUrl` and resolves once each logged "troupe started". */
+export async function startTroupes(
+  count: number,
+  natsUrl: string,
+  env: Record<string, string> = {},
+): Promise<TroupeProcess[]> {
+  const processes = Array.from({ length: count }, () =>
+    spawnTroupe({ env: { NATS_URL: natsUrl, PORT: "0", HEARTBEAT_INTERVAL: "500ms", WORKER_TIMEOUT: "3s", ...env } }),
+  );
+  await Promise.all(processes.map((p) => p.waitForLog("troupe started", 60_000)));
+  return processes;
+}
