@@ -151,13 +151,21 @@ export const VARIABLES = {
     form: "a directory path",
     parse: (text) => (text.trim() === "" ? undefined : resolve(text)),
   },
-  TROUPE_REPLICAS: { fallback: "1", form: "1, 3 or 5", parse: (text) => (["1", "3", "5"].includes(text) ? Number(text) : undefined) },
+  TROUPE_REPLICAS: {
+    fallback: "1",
+    form: "1, 3 or 5",
+    parse: (text) => (["1", "3", "5"].includes(text) ? Number(text) : undefined),
+  },
   QUOTA_RUNNING_PER_USER: {
     fallback: "",
     form: "a whole number from 1 to 100000 (unset: no quota)",
     parse: (text) => (text === "" ? 0 : integer(1, 100_000)(text)),
   },
-  PRIORITY_AGING: { fallback: "5s", form: `${DURATION_FORMS}, at least 100ms`, parse: duration(100) },
+  PRIORITY_AGING: {
+    fallback: "5s",
+    form: `${DURATION_FORMS}, at least 100ms`,
+    parse: duration(100),
+  },
   DRAIN_TIMEOUT: { fallback: "30s", form: `${DURATION_FORMS}`, parse: duration(0) },
   TROUPE_FAULTS: { fallback: "", form: FAULTS_FORM, parse: parseFaults },
 } satisfies Record<string, Variable<unknown>>;

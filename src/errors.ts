@@ -195,3 +195,38 @@ export class InvalidTransitionError extends TroupeError {
     super("TROUPE_ERR_INVALID_TRANSITION", `invalid ${kind} transition ${from} → ${to}`);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP door (src/http)
+
+/** The request lacks `Authorization: Bearer <TROUPE_API_TOKEN>`, or names another token. */
+export class UnauthorizedError extends TroupeError {
+  constructor(message = "missing or invalid bearer token") {
+    super("TROUPE_ERR_UNAUTHORIZED", message, { statusCode: 401 });
+  }
+}
+
+/** The client sent more than RATE_LIMIT_PER_MIN requests within a minute. */
+export class RateLimitedError extends TroupeError {
+  constructor(limitPerMin: number, retryAfter: string) {
+    super(
+      "TROUPE_ERR_RATE_LIMITED",
+      `more than ${limitPerMin} requests per minute; retry in ${retryAfter}`,
+      { statusCode: 429 },
+    );
+  }
+}
+
+/** This process cannot serve requests now (NATS disconnected or its streams missing). */
+export class NotReadyError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_NOT_READY", message, { statusCode: 503 });
+  }
+}
+
+/** No HTTP route matches the method and path. */
+export class RouteNotFoundError extends TroupeError {
+  constructor(method: string, path: string) {
+    super("TROUPE_ERR_ROUTE_NOT_FOUND", `no route ${method} ${path}`, { statusCode: 404 });
+  }
+}

@@ -2,8 +2,11 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { systemClock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
+import { type NatsReadiness, natsReadiness } from "./http/readiness.ts";
+import { createHttpServer, type HttpAddress, type HttpServer } from "./http/server.ts";
 import type { Gateway } from "./jobs/gateway.ts";
 import type { Logger } from "./log.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
 import { Pipeline } from "./pipeline.ts";
 import { serveApi } from "./transport/api-endpoints.ts";
 import { connectNats, type NatsConnection } from "./transport/connection.ts";
@@ -29,6 +32,8 @@ export interface Runtime {
   readonly gateway: Gateway;
   /** This process's worker id (available once started). */
   readonly workerId: string;
+  /** Where the HTTP facade listens (available once started). */
+  readonly httpAddress: HttpAddress;
   [Symbol.asyncDispose](): Promise<void>;
 }
 
@@ -49,6 +54,10 @@ class TroupeRuntime implements Runtime {
   #nc: NatsConnection | undefined;
   #pipeline: Pipeline | undefined;
   #service: Service | undefined;
+  #metrics: Metrics | undefined;
+  #readiness: NatsReadiness | undefined;
+  #http: HttpServer | undefined;
+  #httpAddress: HttpAddress | undefined;
   #starting: Promise<void> | undefined;
   #abortStart = new AbortController();
   #closing: Promise<void> | undefined;
@@ -70,6 +79,11 @@ class TroupeRuntime implements Runtime {
   get gateway(): Gateway {
     if (!this.#pipeline) throw new Error("the runtime is not started");
     return this.#pipeline.gateway;
+  }
+
+  get httpAddress(): HttpAddress {
+    if (!this.#httpAddress) throw new Error("the runtime is not started");
+    return this.#httpAddress;
   }
 
   get workerId(): string {
@@ -95,18 +109,34 @@ class TroupeRuntime implements Runtime {
     void nc.closed().then((error) => {
       if (!this.#closing) void this.#fail(error ?? new Error("NATS connection closed"));
     });
-    this.#pipeline = await Pipeline.start({ nc, config: this.#config, clock: systemClock, log: this.#log });
+    this.#pipeline = await Pipeline.start({
+      nc,
+      config: this.#config,
+      clock: systemClock,
+      log: this.#log,
+    });
     // Supervision gave up at the root: the process stops, non-zero, for its manager to restart it.
     void this.#pipeline.system.closed().then((error) => {
       if (error && !this.#closing) void this.#fail(error);
     });
-    this.#service = await serveApi({
+    const { names, gateway, topology, pipelineEvents, system } = this.#pipeline;
+    this.#service = await serveApi({ nc, names, gateway, version: VERSION, log: this.#log });
+    this.#metrics = createMetrics({ pipelineEvents, actorSystem: system });
+    this.#readiness = natsReadiness({ nc, jsm: topology.jsm, names });
+    this.#http = createHttpServer({
+      gateway,
       nc,
-      names: this.#pipeline.names,
-      gateway: this.#pipeline.gateway,
-      version: VERSION,
-      log: this.#log,
+      names,
+      metrics: this.#metrics,
+      isReady: this.#readiness.isReady,
+      config: {
+        port: this.#config.httpPort,
+        apiToken: this.#config.apiToken,
+        rateLimitPerMin: this.#config.rateLimitPerMin,
+      },
+      log: this.#log.child({ component: "http" }),
     });
+    this.#httpAddress = await this.#http.start();
   }
 
   /** Without an explicit NATS_URL, a laptop with no NATS running gets one of its own. */
@@ -133,9 +163,12 @@ class TroupeRuntime implements Runtime {
   async #close(): Promise<void> {
     this.#abortStart.abort();
     await this.#starting?.catch(() => undefined);
-    const steps: [string, () => Promise<unknown> | undefined][] = [
+    const steps: [string, () => Promise<unknown> | void][] = [
+      ["stop the HTTP server", () => this.#http?.close()],
       ["stop the NATS API", () => this.#service?.stop()],
       ["stop the pipeline", () => this.#pipeline?.close()],
+      ["stop metrics", () => this.#metrics?.close()],
+      ["stop readiness checks", () => this.#readiness?.close()],
       ["drain NATS connection", () => (this.#nc?.isClosed() ? undefined : this.#nc?.drain())],
       ["stop embedded nats-server", () => this.#embedded?.close()],
     ];

@@ -46,6 +46,7 @@ describe("loadConfig", () => {
       heartbeatIntervalMs: 5_000,
       maxRetries: 3,
       apiToken: undefined,
+      rateLimitPerMin: 600,
       logLevel: "info",
       dataDir: resolve(".troupe"),
     });
@@ -62,11 +63,19 @@ describe("loadConfig", () => {
       HEARTBEAT_INTERVAL: "500ms",
       MAX_RETRIES: "0",
       TROUPE_API_TOKEN: "s3cret-token-0123456789",
+      RATE_LIMIT_PER_MIN: "120",
+      TROUPE_REPLICAS: "3",
+      QUOTA_RUNNING_PER_USER: "2",
+      PRIORITY_AGING: "2s",
+      DRAIN_TIMEOUT: "10s",
+      TROUPE_FAULTS: "worker=2x,job=0.5",
       LOG_LEVEL: "debug",
       LOG_PRETTY: "1",
       TROUPE_DATA_DIR: "/var/lib/troupe",
     });
-    expect(config).toEqual({
+    const { faults, ...rest } = config;
+    expect(faults.enabled).toBe(true);
+    expect(rest).toEqual({
       natsServers: ["nats://a:4222", "tls://b:4443", "c:4222"],
       natsUrlIsExplicit: true,
       prefix: "lab.troupe",
@@ -77,9 +86,14 @@ describe("loadConfig", () => {
       heartbeatIntervalMs: 500,
       maxRetries: 0,
       apiToken: "s3cret-token-0123456789",
+      rateLimitPerMin: 120,
       logLevel: "debug",
       logPretty: true,
       dataDir: "/var/lib/troupe",
+      replicas: 3,
+      quotaRunningPerUser: 2,
+      priorityAgingMs: 2_000,
+      drainTimeoutMs: 10_000,
     });
   });
 
@@ -98,6 +112,14 @@ describe("loadConfig", () => {
     ["HEARTBEAT_INTERVAL", "5", "1500ms, 300s, 5m or 1h"],
     ["MAX_RETRIES", "-1", "0 to 100"],
     ["TROUPE_API_TOKEN", "short", "at least 16 characters"],
+    ["RATE_LIMIT_PER_MIN", "0", "1 to 1000000"],
+    ["TROUPE_REPLICAS", "2", "1, 3 or 5"],
+    ["QUOTA_RUNNING_PER_USER", "0", "1 to 100000"],
+    ["PRIORITY_AGING", "10ms", "at least 100ms"],
+    ["DRAIN_TIMEOUT", "soon", "1500ms, 300s, 5m or 1h"],
+    ["TROUPE_FAULTS", "worker=2", "kind=rate pairs"],
+    ["TROUPE_FAULTS", "disk=0.1", "kinds worker, job"],
+    ["RATE_LIMIT_PER_MIN", "ten", "1 to 1000000"],
     ["LOG_LEVEL", "verbose", "info"],
     ["LOG_PRETTY", "yes", "1, true, 0 or false"],
     ["TROUPE_DATA_DIR", " ", "directory"],

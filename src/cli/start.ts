@@ -39,7 +39,15 @@ export async function startCommand(env: NodeJS.ProcessEnv = process.env): Promis
 
   try {
     await runtime.start();
-    log.info({ natsUrl: runtime.natsUrl, prefix: config.prefix }, "troupe started");
+    log.info(
+      {
+        natsUrl: runtime.natsUrl,
+        http: runtime.httpAddress.url,
+        workerId: runtime.workerId,
+        prefix: config.prefix,
+      },
+      "troupe started",
+    );
   } catch (error) {
     await runtime.close();
     if (signals > 0) {

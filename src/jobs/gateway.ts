@@ -141,13 +141,21 @@ export class Gateway {
 
   async workers(body: unknown): Promise<WorkerActivity> {
     check(EmptyQuerySchema, body ?? {}, "workers query");
-    const records = await readAll(this.#o.topology.kv.workers, this.#o.clock.now(), this.#o.workerTimeoutMs);
+    const records = await readAll(
+      this.#o.topology.kv.workers,
+      this.#o.clock.now(),
+      this.#o.workerTimeoutMs,
+    );
     return summarize(records);
   }
 
   async worker(body: unknown): Promise<WorkerRecord> {
     const { worker_id } = check(WorkerIdQuerySchema, body, "worker query");
-    const all = await readAll(this.#o.topology.kv.workers, this.#o.clock.now(), this.#o.workerTimeoutMs);
+    const all = await readAll(
+      this.#o.topology.kv.workers,
+      this.#o.clock.now(),
+      this.#o.workerTimeoutMs,
+    );
     const found = all.find((w) => w.worker_id === worker_id);
     if (!found) throw new WorkerNotFoundError(worker_id);
     return found;
@@ -157,7 +165,9 @@ export class Gateway {
     check(EmptyQuerySchema, body ?? {}, "queue query");
     const { jsm } = this.#o.topology;
     const lanes = await Promise.all(
-      PRIORITIES.map((p) => jsm.consumers.info(this.#o.names.tasksStream, this.#o.names.laneConsumer(p))),
+      PRIORITIES.map((p) =>
+        jsm.consumers.info(this.#o.names.tasksStream, this.#o.names.laneConsumer(p)),
+      ),
     );
     const queues = Object.fromEntries(PRIORITIES.map((p, i) => [p, lanes[i]?.num_pending ?? 0]));
     return {
@@ -189,7 +199,12 @@ function check<S extends TSchema>(schema: S, body: unknown, what: string): Stati
 }
 
 function reply(record: JobRecord, duplicate: boolean): SubmitReply {
-  return { job_id: record.job_id, status: record.status, total_tasks: record.total_tasks, duplicate };
+  return {
+    job_id: record.job_id,
+    status: record.status,
+    total_tasks: record.total_tasks,
+    duplicate,
+  };
 }
 
 export function jobEventOf(record: JobRecord) {

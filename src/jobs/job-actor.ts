@@ -57,7 +57,11 @@ const PUBLISH_CHUNK = 256;
  * and releases the lease. All its state is rebuilt from JetStream in `preStart`, so a restart —
  * or another process taking the lease over — simply picks up where the record and results are.
  */
-export function jobActor(deps: JobActorDeps, jobId: string, lease: JobLease): Behavior<JobMessage, void> {
+export function jobActor(
+  deps: JobActorDeps,
+  jobId: string,
+  lease: JobLease,
+): Behavior<JobMessage, void> {
   return (ctx) => new JobInstance(deps, jobId, lease, ctx);
 }
 
@@ -79,7 +83,12 @@ class JobInstance {
   #cancelTimeout: (() => void) | undefined;
   #unsubscribe: (() => void) | undefined;
 
-  constructor(deps: JobActorDeps, jobId: string, lease: JobLease, ctx: ActorContext<JobMessage, void>) {
+  constructor(
+    deps: JobActorDeps,
+    jobId: string,
+    lease: JobLease,
+    ctx: ActorContext<JobMessage, void>,
+  ) {
     this.#d = deps;
     this.#jobId = jobId;
     this.#lease = lease;
@@ -120,7 +129,10 @@ class JobInstance {
         if (this.#dirty) await this.#flush();
         return;
       case "timeout":
-        await this.#finalize("TIMEOUT", `job exceeded timeout_s (${this.#record.spec.timeout_s} s)`);
+        await this.#finalize(
+          "TIMEOUT",
+          `job exceeded timeout_s (${this.#record.spec.timeout_s} s)`,
+        );
         return;
       case "nudge": {
         const stored = await this.#d.store.get(this.#jobId);
@@ -171,11 +183,17 @@ class JobInstance {
   /** QUEUED → RUNNING, once: the first task started. */
   async #markStarted(at: string): Promise<void> {
     const updated = await this.#d.store.update(this.#jobId, (job) =>
-      job.status === "QUEUED" ? { ...job, status: "RUNNING", started_at: job.started_at ?? at } : undefined,
+      job.status === "QUEUED"
+        ? { ...job, status: "RUNNING", started_at: job.started_at ?? at }
+        : undefined,
     );
     if (!updated || updated.status !== "RUNNING" || this.#record.status === "RUNNING") return;
     this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
-    this.#d.pipeline.emit({ kind: "job_started", job_id: this.#jobId, model_type: this.#record.model_type });
+    this.#d.pipeline.emit({
+      kind: "job_started",
+      job_id: this.#jobId,
+      model_type: this.#record.model_type,
+    });
     this.#d.events.job(jobEventOf(this.#record));
   }
 
@@ -191,7 +209,14 @@ class JobInstance {
           task_index: i,
           priority: spec.priority,
           user_id: spec.user_id,
-          input: { model_type: spec.model_type, dataset: spec.dataset, epochs: spec.epochs, tasks: spec.tasks, hyperparameters: spec.hyperparameters, task_index: i },
+          input: {
+            model_type: spec.model_type,
+            dataset: spec.dataset,
+            epochs: spec.epochs,
+            tasks: spec.tasks,
+            hyperparameters: spec.hyperparameters,
+            task_index: i,
+          },
           max_attempts: spec.retry_policy.max_attempts,
           backoff_ms: spec.retry_policy.backoff_ms,
         });
@@ -201,7 +226,13 @@ class JobInstance {
       await Promise.all(batch);
     }
     const updated = await this.#d.store.update(this.#jobId, (job) =>
-      job.tasks_enqueued ? undefined : { ...job, tasks_enqueued: true, status: job.status === "SUBMITTED" ? "QUEUED" : job.status },
+      job.tasks_enqueued
+        ? undefined
+        : {
+            ...job,
+            tasks_enqueued: true,
+            status: job.status === "SUBMITTED" ? "QUEUED" : job.status,
+          },
     );
     if (updated) this.#record = updated;
     this.#d.nc.publish(this.#d.names.internal.doorbell);
@@ -230,7 +261,10 @@ class JobInstance {
     this.#running.delete(index);
     this.#markDirty();
     if (outcome.status === "FAILED") {
-      await this.#finalize("FAILED", `task ${index} failed after ${outcome.attempt} attempt(s): ${outcome.error}`);
+      await this.#finalize(
+        "FAILED",
+        `task ${index} failed after ${outcome.attempt} attempt(s): ${outcome.error}`,
+      );
       return;
     }
     await this.#checkEnd();
@@ -241,7 +275,10 @@ class JobInstance {
     await this.#finalize("COMPLETED", null);
   }
 
-  #counts(): Pick<JobRecord, "completed_tasks" | "failed_tasks" | "running_tasks" | "progress" | "retries" | "metrics"> {
+  #counts(): Pick<
+    JobRecord,
+    "completed_tasks" | "failed_tasks" | "running_tasks" | "progress" | "retries" | "metrics"
+  > {
     let completed = 0;
     let failed = 0;
     let retries = 0;
@@ -265,7 +302,8 @@ class JobInstance {
       running_tasks: this.#running.size,
       progress: this.#record.total_tasks === 0 ? 1 : completed / this.#record.total_tasks,
       retries: Math.max(retries, this.#liveRetries),
-      metrics: samples > 0 ? { loss: loss / samples, accuracy: accuracy / samples } : this.#record.metrics,
+      metrics:
+        samples > 0 ? { loss: loss / samples, accuracy: accuracy / samples } : this.#record.metrics,
     };
   }
 
@@ -285,7 +323,8 @@ class JobInstance {
       isTerminalJobState(job.status) ? undefined : { ...job, ...counts },
     );
     // Ended from outside (cancel) since the last look: finish the bookkeeping.
-    if (updated && isTerminalJobState(updated.status)) await this.#finalize(updated.status, updated.error);
+    if (updated && isTerminalJobState(updated.status))
+      await this.#finalize(updated.status, updated.error);
   }
 
   /**
@@ -298,7 +337,9 @@ class JobInstance {
     this.#ended = true;
     const { names, topology, nc } = this.#d;
     if (status !== "COMPLETED") {
-      await topology.jsm.streams.purge(names.tasksStream, { filter: names.internal.tasksOf(this.#jobId) });
+      await topology.jsm.streams.purge(names.tasksStream, {
+        filter: names.internal.tasksOf(this.#jobId),
+      });
       nc.publish(names.internal.abort(this.#jobId));
     }
     const now = new Date(this.#ctx.clock.now()).toISOString();
@@ -307,8 +348,17 @@ class JobInstance {
     const metrics = status === "COMPLETED" ? await this.#aggregate() : undefined;
     const counts = this.#counts();
     const final = await this.#d.store.update(this.#jobId, (job) => {
-      if (isTerminalJobState(job.status)) return { ...job, ...counts, running_tasks: 0, status: job.status };
-      return { ...job, ...counts, running_tasks: 0, status, error, finished_at: now, metrics: metrics ?? counts.metrics };
+      if (isTerminalJobState(job.status))
+        return { ...job, ...counts, running_tasks: 0, status: job.status };
+      return {
+        ...job,
+        ...counts,
+        running_tasks: 0,
+        status,
+        error,
+        finished_at: now,
+        metrics: metrics ?? counts.metrics,
+      };
     });
     this.#record = final ?? this.#record;
     await this.#purgeScratch();
@@ -335,7 +385,11 @@ class JobInstance {
       models.push(outcome.model);
     }
     try {
-      const result = await this.#d.pool.aggregate({ model_type: this.#record.model_type, dataset: this.#record.spec.dataset, models });
+      const result = await this.#d.pool.aggregate({
+        model_type: this.#record.model_type,
+        dataset: this.#record.spec.dataset,
+        models,
+      });
       return { loss: result.metrics.loss, accuracy: result.metrics.accuracy };
     } catch (error) {
       this.#log.warn({ err: error }, "aggregation failed; reporting the tasks' mean metrics");
@@ -366,7 +420,10 @@ class JobInstance {
   }
 
   #scheduleTick(): void {
-    this.#cancelTick = this.#ctx.clock.schedule(() => this.#ctx.self.tell({ kind: "tick" }), Math.max(50, this.#d.leaseMs / 3));
+    this.#cancelTick = this.#ctx.clock.schedule(
+      () => this.#ctx.self.tell({ kind: "tick" }),
+      Math.max(50, this.#d.leaseMs / 3),
+    );
   }
 
   #scheduleTimeout(): void {

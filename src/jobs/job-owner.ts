@@ -1,6 +1,6 @@
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
-import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { Logger } from "../log.ts";
+import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
 import { type JobActorDeps, type JobMessage, jobActor } from "./job-actor.ts";
@@ -76,7 +76,11 @@ export class JobOwner {
           mailboxSize: 10_000,
           overflow: "drop-oldest",
           shutdownMs: 5_000,
-          behavior: jobActor({ ...this.#o.actorDeps, onEnded: (id) => this.#ended(id) }, jobId, msg),
+          behavior: jobActor(
+            { ...this.#o.actorDeps, onEnded: (id) => this.#ended(id) },
+            jobId,
+            msg,
+          ),
         });
       } catch (error) {
         this.#leases.delete(jobId);
@@ -88,8 +92,8 @@ export class JobOwner {
 
   #ended(jobId: string): void {
     if (!this.#leases.delete(jobId)) return;
-    void this.#o.supervisor.terminateChild(jobId).catch((error) =>
-      this.#o.log.warn({ err: error, jobId }, "job actor did not stop cleanly"),
-    );
+    void this.#o.supervisor
+      .terminateChild(jobId)
+      .catch((error) => this.#o.log.warn({ err: error, jobId }, "job actor did not stop cleanly"));
   }
 }

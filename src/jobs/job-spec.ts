@@ -1,10 +1,6 @@
 import Type, { type Static } from "typebox";
 import { InvalidRequestError } from "../errors.ts";
-import {
-  DatasetSchema,
-  EpochsSchema,
-  ModelTypeSchema,
-} from "../training/hyperparameters.ts";
+import { DatasetSchema, EpochsSchema, ModelTypeSchema } from "../training/hyperparameters.ts";
 import { TasksSchema, validateTrainingSpec } from "../training/training-spec.ts";
 import type { ResolvedTrainingSpec } from "../training/types.ts";
 import { PRIORITIES, type Priority } from "../transport/subjects.ts";
@@ -93,8 +89,12 @@ const TRAINING_FIELDS = ["model_type", "dataset", "epochs", "tasks", "hyperparam
 const ControlSchema = Type.Object(
   {
     ...JobSpecSchema.properties,
-    ...Object.fromEntries(TRAINING_FIELDS.map((field) => [field, Type.Optional(Type.Unknown())])),
-    model_type: Type.Unknown(),
+    ...Object.fromEntries(
+      TRAINING_FIELDS.map((field) => [
+        field,
+        field === "model_type" ? Type.Unknown() : Type.Optional(Type.Unknown()),
+      ]),
+    ),
   },
   { additionalProperties: false },
 );

@@ -13,7 +13,14 @@ export const JOB_STATES = [
 ] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
-export const TASK_STATES = ["QUEUED", "RUNNING", "RETRYING", "COMPLETED", "FAILED", "CANCELLED"] as const;
+export const TASK_STATES = [
+  "QUEUED",
+  "RUNNING",
+  "RETRYING",
+  "COMPLETED",
+  "FAILED",
+  "CANCELLED",
+] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 
 const ENDS_JOB = ["FAILED", "CANCELLED", "TIMEOUT"] as const;

@@ -62,7 +62,10 @@ export class JobStore {
       if (!current) return undefined;
       const next = change(structuredClone(current.value));
       if (!next) return current.value;
-      if (next.status !== current.value.status && !canTransitionJob(current.value.status, next.status)) {
+      if (
+        next.status !== current.value.status &&
+        !canTransitionJob(current.value.status, next.status)
+      ) {
         throw new InvalidTransitionError("job", current.value.status, next.status);
       }
       try {
@@ -80,7 +83,8 @@ export class JobStore {
     const ids: string[] = [];
     for await (const key of await this.#kv.keys()) ids.push(key);
     ids.sort().reverse();
-    const start = query.cursor === undefined ? 0 : ids.findIndex((id) => id < (query.cursor as string));
+    const start =
+      query.cursor === undefined ? 0 : ids.findIndex((id) => id < (query.cursor as string));
     const jobs: JobRecord[] = [];
     let next: string | null = null;
     for (let i = start; i >= 0 && i < ids.length; i++) {

@@ -68,7 +68,11 @@ export class EventPublisher {
   }
 
   worker(event: Omit<WorkerEvent, "type" | "at">): void {
-    this.#publish(this.#names.events.worker(event.worker_id), { type: "worker", ...event, at: now() });
+    this.#publish(this.#names.events.worker(event.worker_id), {
+      type: "worker",
+      ...event,
+      at: now(),
+    });
   }
 
   #publish(subject: string, event: TroupeEvent): void {

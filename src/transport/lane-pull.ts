@@ -80,7 +80,8 @@ function toDelivery(nc: NatsConnection, msg: Msg): Delivery {
     deliveryCount,
     streamSequence,
     ack: () => send("+ACK"),
-    nak: (delayMs = 0) => send(delayMs > 0 ? `-NAK ${JSON.stringify({ delay: delayMs * 1e6 })}` : "-NAK"),
+    nak: (delayMs = 0) =>
+      send(delayMs > 0 ? `-NAK ${JSON.stringify({ delay: delayMs * 1e6 })}` : "-NAK"),
     working: () => send("+WPI"),
     term: (reason) => send(reason ? `+TERM ${reason}` : "+TERM"),
   };

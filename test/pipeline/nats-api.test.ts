@@ -24,11 +24,20 @@ beforeAll(async () => {
 
 describe("the NATS API, as `nats req` uses it", () => {
   it("runs a job sent as raw JSON bytes to completion, with metrics", async () => {
-    const reply = await client.request("troupe.jobs.submit", JSON.stringify(quickSpec({ tasks: 3 })));
+    const reply = await client.request(
+      "troupe.jobs.submit",
+      JSON.stringify(quickSpec({ tasks: 3 })),
+    );
     expect(reply.serviceError).toBeUndefined();
     expect(reply.body).toMatchObject({ status: "SUBMITTED", total_tasks: 3 });
     const job = await waitForJob(client, reply.body.job_id as string);
-    expect(job).toMatchObject({ status: "COMPLETED", completed_tasks: 3, total_tasks: 3, failed_tasks: 0, progress: 1 });
+    expect(job).toMatchObject({
+      status: "COMPLETED",
+      completed_tasks: 3,
+      total_tasks: 3,
+      failed_tasks: 0,
+      progress: 1,
+    });
     expect(job.metrics.accuracy).toBeGreaterThan(0.5);
     expect(job.metrics.loss).toBeGreaterThan(0);
     expect(job.started_at).not.toBeNull();
@@ -38,7 +47,10 @@ describe("the NATS API, as `nats req` uses it", () => {
   it("answers a msgpack request in msgpack", async () => {
     const h = headers();
     h.set("Content-Type", "application/msgpack");
-    const reply = await client.nc.request("troupe.jobs.submit", pack(quickSpec()), { headers: h, timeout: 10_000 });
+    const reply = await client.nc.request("troupe.jobs.submit", pack(quickSpec()), {
+      headers: h,
+      timeout: 10_000,
+    });
     const body = unpack(reply.data) as { job_id: string; status: string };
     expect(body.status).toBe("SUBMITTED");
     expect((await waitForJob(client, body.job_id)).status).toBe("COMPLETED");
@@ -46,10 +58,16 @@ describe("the NATS API, as `nats req` uses it", () => {
 
   it("accepts a plain publish to the submit subject as a submission", async () => {
     const name = `published-${Date.now()}`;
-    client.nc.publish("troupe.jobs.submit", JSON.stringify(quickSpec({ name, user_id: "publisher" })));
+    client.nc.publish(
+      "troupe.jobs.submit",
+      JSON.stringify(quickSpec({ name, user_id: "publisher" })),
+    );
     let found: { job_id: string; name: string } | undefined;
     while (!found) {
-      const list = await client.request<{ jobs: { job_id: string; name: string }[] }>("troupe.jobs.list", { user_id: "publisher" });
+      const list = await client.request<{ jobs: { job_id: string; name: string }[] }>(
+        "troupe.jobs.list",
+        { user_id: "publisher" },
+      );
       found = list.body.jobs.find((job) => job.name === name);
     }
     expect((await waitForJob(client, found.job_id)).status).toBe("COMPLETED");
@@ -67,19 +85,33 @@ describe("the NATS API, as `nats req` uses it", () => {
     const ids = [];
     for (let i = 0; i < 3; i++) ids.push(await submit(client, quickSpec({ user_id: "lister" })));
     for (const id of ids) await waitForJob(client, id);
-    const page1 = await client.request<{ jobs: { job_id: string }[]; next_cursor: string }>("troupe.jobs.list", { user_id: "lister", status: "COMPLETED", limit: 2 });
+    const page1 = await client.request<{ jobs: { job_id: string }[]; next_cursor: string }>(
+      "troupe.jobs.list",
+      { user_id: "lister", status: "COMPLETED", limit: 2 },
+    );
     expect(page1.body.jobs.map((j) => j.job_id)).toEqual([ids[2], ids[1]]);
-    const page2 = await client.request<{ jobs: { job_id: string }[]; next_cursor: string | null }>("troupe.jobs.list", { user_id: "lister", limit: 2, cursor: page1.body.next_cursor });
+    const page2 = await client.request<{ jobs: { job_id: string }[]; next_cursor: string | null }>(
+      "troupe.jobs.list",
+      { user_id: "lister", limit: 2, cursor: page1.body.next_cursor },
+    );
     expect(page2.body.jobs.map((j) => j.job_id)).toEqual([ids[0]]);
     expect(page2.body.next_cursor).toBeNull();
   });
 
   it("reports workers and queue status", async () => {
-    const workers = await client.request<{ total_workers: number; active_workers: number; workers: { worker_id: string; status: string }[] }>("troupe.workers.list", {});
+    const workers = await client.request<{
+      total_workers: number;
+      active_workers: number;
+      workers: { worker_id: string; status: string }[];
+    }>("troupe.workers.list", {});
     expect(workers.body.total_workers).toBe(1);
     expect(workers.body.active_workers).toBe(1);
     expect(["IDLE", "BUSY"]).toContain(workers.body.workers[0]?.status);
-    const queue = await client.request<{ queues: Record<string, number>; pending: number; running: number }>("troupe.queue.status", {});
+    const queue = await client.request<{
+      queues: Record<string, number>;
+      pending: number;
+      running: number;
+    }>("troupe.queue.status", {});
     expect(Object.keys(queue.body.queues)).toEqual(["urgent", "high", "normal", "low"]);
     expect(queue.body.pending).toBeGreaterThanOrEqual(0);
   });
@@ -91,10 +123,17 @@ describe("bad input on the NATS API", () => {
     ["a wrong type", { model_type: "logistic_regression", tasks: "four" }, "/tasks"],
     ["an unknown field", { model_type: "logistic_regression", taks: 4 }, "/taks: unknown field"],
     ["an unknown model type", { model_type: "svm" }, "/model_type"],
-    ["an out-of-range hyperparameter", { model_type: "xgboost", hyperparameters: { max_depth: 99 } }, "/hyperparameters/max_depth"],
+    [
+      "an out-of-range hyperparameter",
+      { model_type: "xgboost", hyperparameters: { max_depth: 99 } },
+      "/hyperparameters/max_depth",
+    ],
     ["a missing model_type", { tasks: 2 }, "/model_type"],
   ])("answers %s with an error naming it, and keeps serving", async (_what, body, named) => {
-    const reply = await client.request<{ error: { code: string; message: string } }>("troupe.jobs.submit", body);
+    const reply = await client.request<{ error: { code: string; message: string } }>(
+      "troupe.jobs.submit",
+      body,
+    );
     expect(reply.serviceErrorCode).toBe("400");
     expect(reply.body.error.message).toContain(named);
     expect(reply.serviceError).toContain(named);
@@ -102,21 +141,28 @@ describe("bad input on the NATS API", () => {
 
   it("refuses a body over 1 MiB with 413", async () => {
     const huge = JSON.stringify({ ...quickSpec(), name: "x".repeat(1024 * 1024 + 10) });
-    const reply = await client.request<{ error: { code: string; message: string } }>("troupe.jobs.submit", huge);
+    const reply = await client.request<{ error: { code: string; message: string } }>(
+      "troupe.jobs.submit",
+      huge,
+    );
     expect(reply.serviceErrorCode).toBe("413");
     expect(reply.body.error.message).toContain("exceeds 1048576 bytes");
   });
 
   it("answers an unknown job_id with 404 on get and cancel", async () => {
     for (const subject of ["troupe.jobs.get", "troupe.jobs.cancel"]) {
-      const reply = await client.request<{ error: { code: string; message: string } }>(subject, { job_id: "job_00000000000000000000" .slice(0, 23) });
+      const reply = await client.request<{ error: { code: string; message: string } }>(subject, {
+        job_id: "job_00000000000000000000".slice(0, 23),
+      });
       expect(reply.serviceErrorCode).toBe("404");
       expect(reply.body.error.code).toBe("TROUPE_ERR_JOB_NOT_FOUND");
     }
   });
 
   it("answers a malformed job_id with 400 naming the field", async () => {
-    const reply = await client.request<{ error: { message: string } }>("troupe.jobs.get", { job_id: "../etc" });
+    const reply = await client.request<{ error: { message: string } }>("troupe.jobs.get", {
+      job_id: "../etc",
+    });
     expect(reply.serviceErrorCode).toBe("400");
     expect(reply.body.error.message).toContain("/job_id");
   });

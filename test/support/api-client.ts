@@ -18,7 +18,11 @@ export interface ApiReply<T = Record<string, unknown>> {
 export interface ApiClient {
   readonly nc: NatsConnection;
   /** Sends `body` (an object is JSON-encoded; a string or bytes go as they are). */
-  request<T = Record<string, unknown>>(subject: string, body: unknown, timeoutMs?: number): Promise<ApiReply<T>>;
+  request<T = Record<string, unknown>>(
+    subject: string,
+    body: unknown,
+    timeoutMs?: number,
+  ): Promise<ApiReply<T>>;
 }
 
 const open = new Set<NatsConnection>();
@@ -33,7 +37,11 @@ export async function apiClient(url: string): Promise<ApiClient> {
     nc,
     async request<T>(subject: string, body: unknown, timeoutMs = 10_000): Promise<ApiReply<T>> {
       const data =
-        typeof body === "string" ? encoder.encode(body) : body instanceof Uint8Array ? body : encoder.encode(JSON.stringify(body));
+        typeof body === "string"
+          ? encoder.encode(body)
+          : body instanceof Uint8Array
+            ? body
+            : encoder.encode(JSON.stringify(body));
       const reply: Msg = await nc.request(subject, data, { timeout: timeoutMs });
       return {
         body: JSON.parse(decoder.decode(reply.data)) as T,

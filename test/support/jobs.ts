@@ -30,7 +30,10 @@ export function quickSpec(overrides: Record<string, unknown> = {}): Record<strin
 }
 
 export async function submit(client: ApiClient, spec: Record<string, unknown>): Promise<string> {
-  const reply = await client.request<{ job_id?: string; error?: unknown }>("troupe.jobs.submit", spec);
+  const reply = await client.request<{ job_id?: string; error?: unknown }>(
+    "troupe.jobs.submit",
+    spec,
+  );
   if (!reply.body.job_id) throw new Error(`submit refused: ${JSON.stringify(reply.body)}`);
   return reply.body.job_id;
 }
@@ -43,7 +46,11 @@ export async function getJob(client: ApiClient, jobId: string): Promise<Job> {
  * Resolves with the job record once the job has ended: woken by the job's events, confirmed by a
  * get (an event published before the subscription would otherwise be missed).
  */
-export async function waitForJob(client: ApiClient, jobId: string, timeoutMs = 120_000): Promise<Job> {
+export async function waitForJob(
+  client: ApiClient,
+  jobId: string,
+  timeoutMs = 120_000,
+): Promise<Job> {
   let wake: (() => void) | undefined;
   const sub = client.nc.subscribe(`troupe.events.job.${jobId}`, { callback: () => wake?.() });
   const deadline = Date.now() + timeoutMs;
@@ -52,13 +59,65 @@ export async function waitForJob(client: ApiClient, jobId: string, timeoutMs = 1
       const changed = new Promise<void>((resolve) => {
         wake = resolve;
       });
-      const job = await getJob(client, jobId);
-      if (TERMINAL.includes(job.status)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${timeoutMs} ms`);
+      // A request that meets a NATS restart times out or finds no responder: ask again, as a
+      // client should.
+      const job = await getJob(client, jobId).catch(() => undefined);
+      if (job && TERMINAL.includes(job.status)) return job;
+      if (Date.now() > deadline)
+        throw new Error(`job ${jobId} still ${job?.status} after ${timeoutMs} ms`);
       // The next state change of this job wakes us; a look every second guards against a lost event.
       await Promise.race([changed, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     }
   } finally {
     sub.unsubscribe();
   }
+}
+
+/** A task event as published on `troupe.events.task.<job>.<index>`. */
+export interface TaskEventSeen {
+  job_id: string;
+  task_index: number;
+  status: string;
+  attempt: number;
+  worker_id: string;
+  epoch?: number;
+  error?: string;
+}
+
+/** Collects every task state change (not per-epoch progress) from now on, in arrival order. */
+export function collectTaskEvents(client: ApiClient): { events: TaskEventSeen[]; stop(): void } {
+  const events: TaskEventSeen[] = [];
+  const decoder = new TextDecoder();
+  const sub = client.nc.subscribe("troupe.events.task.>", {
+    callback: (_error, msg) => {
+      const event = JSON.parse(decoder.decode(msg.data)) as TaskEventSeen;
+      if (event.epoch === undefined) events.push(event);
+    },
+  });
+  return { events, stop: () => sub.unsubscribe() };
+}
+
+/** A spec whose tasks train for a long while (until cancelled or timed out). */
+export function longSpec(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model_type: "neural_network",
+    dataset: { samples: 20_000, features: 20, seed: 3 },
+    epochs: 1000,
+    tasks: 4,
+    ...overrides,
+  };
+}
+
+/** The largest number of tasks of `jobIds` running at once, replayed from their events. */
+export function maxConcurrent(events: TaskEventSeen[], jobIds: ReadonlySet<string>): number {
+  const running = new Set<string>();
+  let max = 0;
+  for (const event of events) {
+    if (!jobIds.has(event.job_id)) continue;
+    const key = `${event.job_id}.${event.task_index}`;
+    if (event.status === "RUNNING") running.add(key);
+    else running.delete(key);
+    max = Math.max(max, running.size);
+  }
+  return max;
 }

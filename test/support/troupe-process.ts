@@ -138,7 +138,15 @@ export async function startTroupes(
   env: Record<string, string> = {},
 ): Promise<TroupeProcess[]> {
   const processes = Array.from({ length: count }, () =>
-    spawnTroupe({ env: { NATS_URL: natsUrl, PORT: "0", HEARTBEAT_INTERVAL: "500ms", WORKER_TIMEOUT: "3s", ...env } }),
+    spawnTroupe({
+      env: {
+        NATS_URL: natsUrl,
+        PORT: "0",
+        HEARTBEAT_INTERVAL: "500ms",
+        WORKER_TIMEOUT: "3s",
+        ...env,
+      },
+    }),
   );
   await Promise.all(processes.map((p) => p.waitForLog("troupe started", 60_000)));
   return processes;

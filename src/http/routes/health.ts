@@ -1,0 +1,49 @@
+import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { NotReadyError } from "../../errors.ts";
+import { HealthSchema, PROBLEM_RESPONSES, ReadySchema } from "../schemas.ts";
+
+export interface HealthRoutesOptions {
+  /** NATS connected and streams present. Must not throw; a rejection counts as not ready. */
+  isReady: () => Promise<boolean>;
+}
+
+// Probes: no token (DESIGN §2.4), no rate limit (an orchestrator polls them).
+const PROBE = { public: true, rateLimit: false } as const;
+
+/** `/healthz`: the process answers. `/readyz`: it can serve requests now, else 503. */
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthRoutesOptions> = async (
+  app,
+  { isReady },
+) => {
+  app.get(
+    "/healthz",
+    {
+      config: PROBE,
+      schema: {
+        tags: ["operations"],
+        summary: "Liveness: the process answers",
+        security: [],
+        response: { 200: HealthSchema },
+      },
+    },
+    async () => ({ status: "ok" as const }),
+  );
+
+  app.get(
+    "/readyz",
+    {
+      config: PROBE,
+      schema: {
+        tags: ["operations"],
+        summary: "Readiness: NATS connected and streams present (else 503)",
+        security: [],
+        response: { 200: ReadySchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async () => {
+      const ready = await isReady().catch(() => false);
+      if (!ready) throw new NotReadyError("NATS is not connected or Troupe's streams are missing");
+      return { status: "ready" as const };
+    },
+  );
+};

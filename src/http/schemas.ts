@@ -1,0 +1,185 @@
+/**
+ * The HTTP facade's schemas. Requests reuse the gateway's own definitions (one schema, every door);
+ * responses are described here once, for serialization (fast-json-stringify writes exactly these
+ * fields) and for OpenAPI.
+ */
+import Type from "typebox";
+import { JobIdQuerySchema, ListQuerySchema, WorkerIdQuerySchema } from "../jobs/gateway.ts";
+import { JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
+import { JOB_STATES } from "../jobs/job-state.ts";
+import { DatasetSchema, ModelTypeSchema } from "../training/hyperparameters.ts";
+import { PRIORITIES } from "../transport/subjects.ts";
+import { WORKER_STATUSES } from "../workers/worker-record.ts";
+
+export { JobSpecSchema, ListQuerySchema };
+
+/** Most specs a batch may hold. */
+export const MAX_BATCH_SPECS = 1000;
+
+const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Timestamp = (description: string) =>
+  Type.String({ description: `${description} (ISO 8601).` });
+
+/** `:id` of the job routes. */
+export const JobIdParamsSchema = Type.Object(
+  { id: JobIdQuerySchema.properties.job_id },
+  { additionalProperties: false },
+);
+
+/** `:id` of a worker. */
+export const WorkerIdParamsSchema = Type.Object(
+  { id: WorkerIdQuerySchema.properties.worker_id },
+  { additionalProperties: false },
+);
+
+export const SubmitReplySchema = Type.Object({
+  job_id: Type.String(),
+  status: Type.String({ description: `The job's status: ${JOB_STATES.join(" | ")}.` }),
+  total_tasks: Type.Integer(),
+  duplicate: Type.Boolean({
+    description: "True when the idempotency_key named an existing job, which is returned instead.",
+  }),
+});
+
+/** A job spec with every default applied, as stored in the job record. */
+const ResolvedSpecSchema = Type.Object(
+  {
+    name: Type.String(),
+    model_type: ModelTypeSchema,
+    dataset: DatasetSchema,
+    epochs: Type.Integer(),
+    tasks: Type.Integer(),
+    hyperparameters: Type.Object({}, { additionalProperties: true }),
+    priority: PrioritySchema,
+    user_id: Type.String(),
+    resources: Type.Object({
+      cpu_cores: Type.Number(),
+      memory_gb: Type.Number(),
+      gpu_count: Type.Number(),
+    }),
+    retry_policy: Type.Object({ max_attempts: Type.Integer(), backoff_ms: Type.Integer() }),
+    timeout_s: Type.Optional(Type.Integer()),
+    idempotency_key: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+/** A job as every door returns it (DESIGN §2.2). */
+export const JobRecordSchema = Type.Object({
+  job_id: Type.String(),
+  name: Type.String(),
+  model_type: ModelTypeSchema,
+  status: Type.Enum([...JOB_STATES]),
+  priority: Type.Enum([...PRIORITIES]),
+  user_id: Type.String(),
+  total_tasks: Type.Integer(),
+  completed_tasks: Type.Integer(),
+  failed_tasks: Type.Integer(),
+  running_tasks: Type.Integer(),
+  progress: Type.Number({ minimum: 0, maximum: 1, description: "completed_tasks / total_tasks." }),
+  metrics: Type.Object({ loss: Nullable(Type.Number()), accuracy: Nullable(Type.Number()) }),
+  retries: Type.Integer({ description: "Task attempts beyond the first, over all tasks." }),
+  error: Nullable(Type.String()),
+  created_at: Timestamp("When the job was submitted"),
+  started_at: Nullable(Timestamp("When its first task started")),
+  finished_at: Nullable(Timestamp("When it reached its end state")),
+  spec: ResolvedSpecSchema,
+});
+
+export const JobListSchema = Type.Object({
+  jobs: Type.Array(JobRecordSchema),
+  next_cursor: Nullable(
+    Type.String({ description: "Pass as `cursor` for the next page; null on the last page." }),
+  ),
+});
+
+export const BatchRequestSchema = Type.Object(
+  { specs: Type.Array(JobSpecSchema, { minItems: 1, maxItems: MAX_BATCH_SPECS }) },
+  { additionalProperties: false },
+);
+
+export const BatchReplySchema = Type.Object({
+  results: Type.Array(
+    Type.Object({
+      index: Type.Integer({ description: "Position of the spec in the request." }),
+      ok: Type.Boolean(),
+      job_id: Type.Optional(Type.String()),
+      status: Type.Optional(Type.String()),
+      total_tasks: Type.Optional(Type.Integer()),
+      duplicate: Type.Optional(Type.Boolean()),
+      error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    }),
+  ),
+  submitted: Type.Integer({ description: "Specs that were queued (or named an existing job)." }),
+  failed: Type.Integer({ description: "Specs that could not be queued (NATS failure)." }),
+});
+
+export const WorkerRecordSchema = Type.Object({
+  worker_id: Type.String(),
+  status: Type.Enum([...WORKER_STATUSES]),
+  hostname: Type.String(),
+  pid: Type.Integer(),
+  capabilities: Type.Object({
+    cpu_cores: Type.Number(),
+    memory_gb: Type.Number(),
+    gpu_count: Type.Number(),
+    max_concurrent_tasks: Type.Integer(),
+  }),
+  current_task_ids: Type.Array(Type.String(), { description: "`<job_id>.<task_index>` each." }),
+  tasks_completed: Type.Integer(),
+  tasks_failed: Type.Integer(),
+  cpu_usage: Type.Number({ description: "Share of all cores since the previous heartbeat, 0..1." }),
+  memory_usage: Type.Number({ description: "Resident memory as a share of the machine's, 0..1." }),
+  last_activity_time: Timestamp("Last heartbeat"),
+  started_at: Timestamp("When the worker registered"),
+});
+
+export const WorkerActivitySchema = Type.Object({
+  total_workers: Type.Integer(),
+  active_workers: Type.Integer({ description: "Workers that are not stale." }),
+  busy_workers: Type.Integer(),
+  workers: Type.Array(WorkerRecordSchema),
+});
+
+export const QueueStatusSchema = Type.Object({
+  queues: Type.Object(
+    Object.fromEntries(PRIORITIES.map((p) => [p, Type.Integer()])) as Record<
+      (typeof PRIORITIES)[number],
+      Type.TInteger
+    >,
+    { description: "Tasks waiting, per priority lane." },
+  ),
+  pending: Type.Integer({ description: "Tasks waiting in all lanes." }),
+  running: Type.Integer({ description: "Tasks handed to a worker and not yet acknowledged." }),
+});
+
+/** RFC 9457 problem details, the body of every error. */
+export const ProblemSchema = Type.Object({
+  type: Type.String(),
+  title: Type.String(),
+  status: Type.Integer(),
+  detail: Type.String(),
+  code: Type.String({ description: "Stable error code, e.g. TROUPE_ERR_INVALID_REQUEST." }),
+  errors: Type.Array(
+    Type.Object({
+      path: Type.String({
+        description: "JSON pointer of the field at fault; empty for the whole body.",
+      }),
+      message: Type.String(),
+    }),
+  ),
+});
+
+export const HealthSchema = Type.Object({ status: Type.Literal("ok") });
+export const ReadySchema = Type.Object({ status: Type.Literal("ready") });
+
+const problemResponse = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: ProblemSchema } },
+});
+
+/** Error responses every route may give, serialized by the problem schema. */
+export const PROBLEM_RESPONSES = {
+  "4xx": problemResponse("The request is at fault; `errors` names each field."),
+  "5xx": problemResponse("The server is at fault or not ready."),
+} as const;

@@ -1,0 +1,210 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ActorEvent } from "./actors/events.ts";
+import type { PipelineEvent, PipelineEvents } from "./pipeline-events.ts";
+
+/**
+ * What the actor metrics read from an actor system: its lifecycle events (restarts) and its named
+ * actors' mailbox depths. `ActorSystem` fits; so does a test double.
+ */
+export interface ActorMetricsSource {
+  readonly events: { subscribe(listener: (event: ActorEvent) => void): () => void };
+  stats(): { mailboxes: readonly { actor: string; depth: number }[] };
+}
+
+export interface MetricsOptions {
+  /** The pipeline's fan-out of this process: every job and task metric is fed from it. */
+  pipelineEvents: PipelineEvents;
+  /** Restarts and mailbox depths; without it, call `observeActorEvent` and `observeMailboxes`. */
+  actorSystem?: ActorMetricsSource;
+  /** @default a new private Registry, so several instances (tests) never share series. */
+  registry?: Registry;
+  /** Node's default process metrics (heap, event loop lag, GC…). @default true */
+  defaultMetrics?: boolean;
+}
+
+/** The Prometheus metrics of one process (DESIGN §2.6), defined in this one place. */
+export interface Metrics {
+  readonly registry: Registry;
+  /** The `Content-Type` of `render()`'s text. */
+  readonly contentType: string;
+  /** The exposition text for `GET /metrics`. */
+  render(): Promise<string>;
+  /** Feeds one actor lifecycle event (for a runtime that wires the actor system itself). */
+  observeActorEvent(event: ActorEvent): void;
+  /** Sets the mailbox depth gauge from a snapshot; actors missing from it lose their series. */
+  observeMailboxes(mailboxes: readonly { actor: string; depth: number }[]): void;
+  /** Stops listening to the pipeline and the actor system. Idempotent. */
+  close(): void;
+}
+
+// Jobs run from seconds to hours; tasks from well under a second to many minutes.
+const JOB_DURATION_BUCKETS_S = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
+const TASK_DURATION_BUCKETS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+
+/**
+ * Defines every metric and subscribes it to its source. Handlers never touch metrics: the job and
+ * task series come from `PipelineEvents`, the actor series from the actor system.
+ *
+ * Cardinality is bounded: `worker_training_loss{job_id,task_id}` only holds tasks running in this
+ * process (a series is removed when its task finishes, and every series of a job when the job
+ * finishes); `troupe_mailbox_depth{actor}` only named actors that are alive.
+ */
+export function createMetrics(options: MetricsOptions): Metrics {
+  const registry = options.registry ?? new Registry();
+  const registers = [registry];
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  const jobsTotal = new Counter({
+    name: "orchestrator_jobs_total",
+    help: "Jobs that reached a status in this process: RUNNING when started, then their end state.",
+    labelNames: ["status"] as const,
+    registers,
+  });
+  const activeWorkers = new Gauge({
+    name: "orchestrator_active_workers",
+    help: "Workers (troupe processes) that are not stale, as last sampled.",
+    registers,
+  });
+  const tasksQueued = new Gauge({
+    name: "orchestrator_tasks_queued",
+    help: "Tasks waiting in all priority lanes, as last sampled.",
+    registers,
+  });
+  const jobDuration = new Histogram({
+    name: "orchestrator_job_duration_seconds",
+    help: "From submission to the end state, for jobs that ended in this process.",
+    buckets: JOB_DURATION_BUCKETS_S,
+    registers,
+  });
+  const taskRetries = new Counter({
+    name: "orchestrator_task_retry_count",
+    help: "Task attempts scheduled after a failed attempt.",
+    registers,
+  });
+  const taskDuration = new Histogram({
+    name: "worker_task_duration_seconds",
+    help: "Wall time of one task attempt in this process.",
+    labelNames: ["model_type"] as const,
+    buckets: TASK_DURATION_BUCKETS_S,
+    registers,
+  });
+  const tasksCompleted = new Counter({
+    name: "worker_tasks_completed_total",
+    help: "Task attempts that ended in this process, by outcome.",
+    labelNames: ["status", "model_type"] as const,
+    registers,
+  });
+  const trainingLoss = new Gauge({
+    name: "worker_training_loss",
+    help: "Latest epoch loss of each task running in this process (removed when it ends).",
+    labelNames: ["job_id", "task_id"] as const,
+    registers,
+  });
+  const concurrentTasks = new Gauge({
+    name: "worker_concurrent_tasks",
+    help: "Tasks running in this process now.",
+    registers,
+  });
+  const actorRestarts = new Counter({
+    name: "troupe_actor_restarts_total",
+    help: "Supervised actor restarts, by actor path.",
+    labelNames: ["actor"] as const,
+    registers,
+  });
+  const mailboxDepth = new Gauge({
+    name: "troupe_mailbox_depth",
+    help: "Messages waiting in each named actor's mailbox.",
+    labelNames: ["actor"] as const,
+    registers,
+    collect() {
+      if (options.actorSystem) observeMailboxes(options.actorSystem.stats().mailboxes);
+    },
+  });
+  concurrentTasks.set(0);
+
+  const running = new Set<string>();
+  // job_id → task ids with a loss series, so a job's end removes whatever its tasks left behind.
+  const lossSeries = new Map<string, Set<string>>();
+
+  const removeLoss = (jobId: string, taskId: string) => {
+    trainingLoss.remove({ job_id: jobId, task_id: taskId });
+    const tasks = lossSeries.get(jobId);
+    tasks?.delete(taskId);
+    if (tasks?.size === 0) lossSeries.delete(jobId);
+  };
+
+  function onPipeline(event: PipelineEvent): void {
+    switch (event.kind) {
+      case "job_started":
+        jobsTotal.inc({ status: "RUNNING" });
+        break;
+      case "job_finished":
+        jobsTotal.inc({ status: event.status });
+        jobDuration.observe(event.duration_s);
+        for (const taskId of lossSeries.get(event.job_id) ?? []) removeLoss(event.job_id, taskId);
+        for (const key of running) if (key.startsWith(`${event.job_id}.`)) running.delete(key);
+        concurrentTasks.set(running.size);
+        break;
+      case "task_started":
+        running.add(taskId(event));
+        concurrentTasks.set(running.size);
+        break;
+      case "task_progress": {
+        const id = taskId(event);
+        trainingLoss.set({ job_id: event.job_id, task_id: id }, event.loss);
+        const tasks = lossSeries.get(event.job_id) ?? new Set<string>();
+        lossSeries.set(event.job_id, tasks.add(id));
+        break;
+      }
+      case "task_finished":
+        running.delete(taskId(event));
+        concurrentTasks.set(running.size);
+        removeLoss(event.job_id, taskId(event));
+        taskDuration.observe({ model_type: event.model_type }, event.duration_s);
+        tasksCompleted.inc({ status: event.status, model_type: event.model_type });
+        break;
+      case "task_retried":
+        taskRetries.inc();
+        break;
+      case "queue_sampled":
+        tasksQueued.set(event.queued);
+        activeWorkers.set(event.active_workers);
+        break;
+    }
+  }
+
+  function observeActorEvent(event: ActorEvent): void {
+    if (event.type === "restarted") actorRestarts.inc({ actor: event.actor });
+  }
+
+  function observeMailboxes(mailboxes: readonly { actor: string; depth: number }[]): void {
+    mailboxDepth.reset();
+    for (const { actor, depth } of mailboxes) mailboxDepth.set({ actor }, depth);
+  }
+
+  const unsubscribe = [
+    options.pipelineEvents.on(onPipeline),
+    options.actorSystem?.events.subscribe(observeActorEvent),
+  ];
+  let closed = false;
+
+  return {
+    registry,
+    get contentType() {
+      return registry.contentType;
+    },
+    render: () => registry.metrics(),
+    observeActorEvent,
+    observeMailboxes,
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const off of unsubscribe) off?.();
+    },
+  };
+}
+
+/** A task's id in metrics and worker records: `<job_id>.<task_index>`. */
+function taskId(event: { job_id: string; task_index: number }): string {
+  return `${event.job_id}.${event.task_index}`;
+}

@@ -1,0 +1,70 @@
+import SwaggerParser from "@apidevtools/swagger-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type HttpFixture, startHttpFixture } from "./support.ts";
+
+let fx: HttpFixture;
+let url: string;
+
+beforeAll(async () => {
+  fx = await startHttpFixture();
+  ({ url } = await fx.serve());
+});
+afterAll(() => fx.close());
+
+const ROUTES = [
+  ["post", "/api/v1/jobs"],
+  ["post", "/api/v1/jobs/batch"],
+  ["get", "/api/v1/jobs"],
+  ["get", "/api/v1/jobs/{id}"],
+  ["post", "/api/v1/jobs/{id}/cancel"],
+  ["get", "/api/v1/jobs/{id}/events"],
+  ["get", "/api/v1/workers"],
+  ["get", "/api/v1/workers/{id}"],
+  ["get", "/api/v1/queue/status"],
+  ["get", "/healthz"],
+  ["get", "/readyz"],
+  ["get", "/metrics"],
+] as const;
+
+describe("/docs", () => {
+  it("serves /docs/json as a valid OpenAPI 3 document listing every route", async () => {
+    const res = await fetch(`${url}/docs/json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, unknown>>;
+    };
+    expect(doc.openapi).toMatch(/^3\./);
+    // Validates against the OpenAPI 3.0 JSON Schema and resolves every $ref (on a copy).
+    await expect(SwaggerParser.validate(structuredClone(doc) as never)).resolves.toBeDefined();
+    for (const [method, path] of ROUTES)
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+  });
+
+  it("documents the submit body in JSON and YAML from the job spec schema, and problems for errors", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the JSON is asserted field by field
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as any;
+    const submit = doc.paths["/api/v1/jobs"].post;
+    for (const type of ["application/json", "application/yaml", "text/yaml"]) {
+      const schema = submit.requestBody.content[type].schema;
+      expect(schema.required).toEqual(["model_type"]);
+      expect(schema.properties.priority.enum).toEqual(["urgent", "high", "normal", "low"]);
+    }
+    expect(submit.responses["202"]).toBeDefined();
+    expect(
+      submit.responses["4XX"].content["application/problem+json"].schema.properties.errors,
+    ).toBeDefined();
+    const job =
+      doc.paths["/api/v1/jobs/{id}"].get.responses["200"].content["application/json"].schema;
+    expect(Object.keys(job.properties)).toEqual(
+      expect.arrayContaining(["job_id", "status", "progress", "metrics", "spec", "finished_at"]),
+    );
+  });
+
+  it("serves the Swagger UI page at /docs", async () => {
+    const res = await fetch(`${url}/docs`, { redirect: "follow" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(await res.text()).toContain("swagger-ui");
+  });
+});

@@ -1,0 +1,95 @@
+import { jetstreamManager } from "@nats-io/jetstream";
+import { describe, expect, it } from "vitest";
+import { apiClient } from "../support/api-client.ts";
+import { collectTaskEvents, quickSpec, submit, TERMINAL, waitForJob } from "../support/jobs.ts";
+import { startNats } from "../support/nats.ts";
+import { startTroupes } from "../support/troupe-process.ts";
+
+// Tasks long enough (tens of milliseconds) that a kill or a restart lands while work is running.
+const mediumSpec = (tasks: number) =>
+  quickSpec({
+    model_type: "neural_network",
+    dataset: { samples: 8_000, features: 16, seed: 5 },
+    epochs: 4,
+    tasks,
+  });
+
+/** Messages ever stored in the results bucket: each is one recorded result (KV create only). */
+async function resultsRecorded(url: string): Promise<number> {
+  const client = await apiClient(url);
+  const jsm = await jetstreamManager(client.nc);
+  const info = await jsm.streams.info("KV_troupe_results");
+  return info.state.last_seq;
+}
+
+describe("a cluster of troupe processes", () => {
+  it("shares one job's tasks across three processes", async () => {
+    const nats = await startNats();
+    await startTroupes(3, nats.url, { MAX_CONCURRENT_TASKS: "1" });
+    const client = await apiClient(nats.url);
+    const seen = collectTaskEvents(client);
+    const jobId = await submit(client, mediumSpec(24));
+    expect((await waitForJob(client, jobId)).status).toBe("COMPLETED");
+    const workers = new Set(
+      seen.events.filter((e) => e.status === "COMPLETED").map((e) => e.worker_id),
+    );
+    expect(workers.size).toBe(3);
+    expect(await resultsRecorded(nats.url)).toBe(24);
+  });
+
+  it("loses nothing when one of three processes is killed with SIGKILL mid-run", async () => {
+    const nats = await startNats();
+    const troupes = await startTroupes(3, nats.url, { MAX_CONCURRENT_TASKS: "2" });
+    const client = await apiClient(nats.url);
+    const seen = collectTaskEvents(client);
+    const jobIds: string[] = [];
+    for (let i = 0; i < 20; i++) jobIds.push(await submit(client, mediumSpec(3)));
+
+    // Kill a process while it is running tasks (it has started some, and not all work is done).
+    const victim = troupes[1];
+    if (!victim) throw new Error("no victim");
+    const victimId = (await victim.waitForLog("worker registered")).workerId as string;
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (seen.events.some((e) => e.worker_id === victimId && e.status === "RUNNING")) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 10);
+    });
+    victim.signal("SIGKILL");
+    expect((await victim.exited).signal).toBe("SIGKILL");
+
+    const jobs = await Promise.all(jobIds.map((id) => waitForJob(client, id)));
+    expect(jobs.map((job) => job.status)).toEqual(jobIds.map(() => "COMPLETED"));
+    for (const job of jobs) expect(job.completed_tasks).toBe(3);
+    // Exactly once: 60 results stored in all, though some tasks ran twice.
+    expect(await resultsRecorded(nats.url)).toBe(60);
+    const list = await client.request<{ jobs: { status: string }[] }>("troupe.jobs.list", {
+      limit: 100,
+    });
+    expect(list.body.jobs.filter((job) => !TERMINAL.includes(job.status))).toEqual([]);
+  });
+
+  it("finishes every job when nats-server restarts mid-run (same store)", async () => {
+    const nats = await startNats();
+    await startTroupes(2, nats.url, { MAX_CONCURRENT_TASKS: "2" });
+    const client = await apiClient(nats.url);
+    const seen = collectTaskEvents(client);
+    const jobIds: string[] = [];
+    for (let i = 0; i < 10; i++) jobIds.push(await submit(client, mediumSpec(3)));
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (seen.events.some((e) => e.status === "COMPLETED")) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 10);
+    });
+    await nats.restart();
+
+    const jobs = await Promise.all(jobIds.map((id) => waitForJob(client, id)));
+    expect(jobs.map((job) => job.status)).toEqual(jobIds.map(() => "COMPLETED"));
+    expect(await resultsRecorded(nats.url)).toBe(30);
+  });
+});
