@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import {
+  canTransitionJob,
+  canTransitionTask,
+  isTerminalJobState,
+  JOB_STATES,
+  TASK_STATES,
+} from "../../src/jobs/job-state.ts";
+
+describe("the job state table", () => {
+  it("follows SUBMITTED → QUEUED → RUNNING → COMPLETED", () => {
+    expect(canTransitionJob("SUBMITTED", "QUEUED")).toBe(true);
+    expect(canTransitionJob("QUEUED", "RUNNING")).toBe(true);
+    expect(canTransitionJob("RUNNING", "COMPLETED")).toBe(true);
+  });
+
+  it("never completes a job that did not run, and never leaves a terminal state", () => {
+    expect(canTransitionJob("QUEUED", "COMPLETED")).toBe(false);
+    for (const from of JOB_STATES.filter(isTerminalJobState)) {
+      for (const to of JOB_STATES) expect(canTransitionJob(from, to)).toBe(false);
+    }
+  });
+
+  it("lets a job that has not ended be cancelled, time out or fail", () => {
+    for (const from of ["SUBMITTED", "QUEUED", "RUNNING"] as const) {
+      for (const to of ["CANCELLED", "TIMEOUT", "FAILED"] as const)
+        expect(canTransitionJob(from, to)).toBe(true);
+    }
+  });
+
+  it("puts RETRYING between a failed attempt and the next", () => {
+    expect(canTransitionTask("RUNNING", "RETRYING")).toBe(true);
+    expect(canTransitionTask("RETRYING", "RUNNING")).toBe(true);
+    expect(canTransitionTask("QUEUED", "COMPLETED")).toBe(false);
+    expect(TASK_STATES).toContain("RETRYING");
+  });
+});

@@ -1,0 +1,93 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ApiClient, apiClient } from "../support/api-client.ts";
+import { collectTaskEvents, longSpec, quickSpec, submit, waitForJob } from "../support/jobs.ts";
+import { startNats } from "../support/nats.ts";
+import { startTroupes } from "../support/troupe-process.ts";
+
+let client: ApiClient;
+
+beforeAll(async () => {
+  const nats = await startNats();
+  // The first worker actor to run a task crashes once (test-only fault hook).
+  await startTroupes(1, nats.url, { MAX_CONCURRENT_TASKS: "2", TROUPE_FAULTS: "worker=1x" });
+  client = await apiClient(nats.url);
+});
+
+/** Resolves once `count` tasks of `jobId` have been seen running. */
+async function tasksRunning(
+  seen: ReturnType<typeof collectTaskEvents>,
+  jobId: string,
+  count: number,
+) {
+  await new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      const running = new Set(
+        seen.events
+          .filter((e) => e.job_id === jobId && e.status === "RUNNING")
+          .map((e) => e.task_index),
+      );
+      if (running.size >= count) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 10);
+  });
+}
+
+describe("job lifecycle", () => {
+  it("retries a task whose worker actor crashed, and the job completes with the retry on record", async () => {
+    const seen = collectTaskEvents(client);
+    const jobId = await submit(
+      client,
+      quickSpec({ tasks: 2, retry_policy: { max_attempts: 3, backoff_ms: 50 } }),
+    );
+    const job = await waitForJob(client, jobId);
+    expect(job.status).toBe("COMPLETED");
+    expect(job.retries).toBeGreaterThanOrEqual(1);
+    const retry = seen.events.find((e) => e.job_id === jobId && e.status === "RETRYING");
+    expect(retry?.error).toContain("worker crashed");
+    expect(seen.events.filter((e) => e.job_id === jobId && e.status === "COMPLETED")).toHaveLength(
+      2,
+    );
+  });
+
+  it("cancels a running job: queued tasks never start, running ones are aborted, the pool is free again", async () => {
+    const seen = collectTaskEvents(client);
+    const jobId = await submit(client, longSpec({ tasks: 4 }));
+    await tasksRunning(seen, jobId, 2);
+    const reply = await client.request<{ status: string }>("troupe.jobs.cancel", { job_id: jobId });
+    expect(reply.body.status).toBe("CANCELLED");
+    const job = await waitForJob(client, jobId);
+    expect(job.status).toBe("CANCELLED");
+    expect(job.error).toContain("cancelled");
+
+    // The pool is free: a new job runs to completion in the two slots the cancelled tasks held.
+    const next = await submit(client, quickSpec());
+    expect((await waitForJob(client, next)).status).toBe("COMPLETED");
+    const started = new Set(
+      seen.events
+        .filter((e) => e.job_id === jobId && e.status === "RUNNING")
+        .map((e) => e.task_index),
+    );
+    expect(started.size).toBe(2);
+    const aborted = seen.events.filter((e) => e.job_id === jobId && e.status === "CANCELLED");
+    expect(aborted).toHaveLength(2);
+  });
+
+  it("ends a job past its timeout_s as TIMEOUT and aborts its running tasks", async () => {
+    const seen = collectTaskEvents(client);
+    const jobId = await submit(client, longSpec({ tasks: 2, timeout_s: 2 }));
+    const job = await waitForJob(client, jobId);
+    expect(job.status).toBe("TIMEOUT");
+    expect(job.error).toContain("timeout_s");
+    const next = await submit(client, quickSpec());
+    expect((await waitForJob(client, next)).status).toBe("COMPLETED");
+    expect(seen.events.filter((e) => e.job_id === jobId && e.status === "CANCELLED").length).toBe(
+      new Set(
+        seen.events
+          .filter((e) => e.job_id === jobId && e.status === "RUNNING")
+          .map((e) => e.task_index),
+      ).size,
+    );
+  });
+});
