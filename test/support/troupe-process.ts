@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { afterAll } from "vitest";
+import { afterAll, afterEach } from "vitest";
 import { recordChild } from "./child-registry.ts";
 import { type Exit, waitForExit } from "./process-exit.ts";
 
@@ -34,6 +34,12 @@ export interface TroupeProcess {
 }
 
 const live = new Set<ChildProcess>();
+const spawned: { pid: number; logs: LogLine[]; stderr: () => string }[] = [];
+
+// When a test fails, what its troupe processes said is the first thing anyone needs.
+afterEach((context) => {
+  if (context.task.result?.state === "fail") reportLogs();
+});
 
 afterAll(async () => {
   await Promise.all(
@@ -59,6 +65,7 @@ export function spawnTroupe(options: SpawnTroupeOptions = {}): TroupeProcess {
   if (child.pid === undefined) throw new Error(`could not spawn ${file}`);
   recordChild(child.pid, "troupe");
   live.add(child);
+  const pid = child.pid;
   const exited = waitForExit(child).then((exit) => {
     live.delete(child);
     return exit;
@@ -80,6 +87,7 @@ export function spawnTroupe(options: SpawnTroupeOptions = {}): TroupeProcess {
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr += chunk.toString();
   });
+  spawned.push({ pid, logs, stderr: () => stderr });
 
   return {
     pid: child.pid,
@@ -150,4 +158,14 @@ export async function startTroupes(
   );
   await Promise.all(processes.map((p) => p.waitForLog("troupe started", 60_000)));
   return processes;
+}
+
+function reportLogs(): void {
+  for (const { pid, logs, stderr } of spawned) {
+    const notable = logs.filter((line) => line.level >= 40).slice(-20);
+    if (notable.length === 0 && !stderr()) continue;
+    console.error(`--- troupe pid ${pid}: last warnings and errors ---`);
+    for (const line of notable) console.error(JSON.stringify(line).slice(0, 600));
+    if (stderr()) console.error(stderr().slice(-2000));
+  }
 }
