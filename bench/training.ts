@@ -1,0 +1,187 @@
+/**
+ * Training pool bench: per model, samples/s on one thread, the speed-up of two threads over one,
+ * and abort latency; plus the pool's overhead per tiny task. Every figure is the median of ≥ 5
+ * runs, with min and max. Run: `npx tsx bench/training.ts` (on an idle machine for real figures).
+ */
+import { loadavg } from "node:os";
+import { createTrainingPool, type TrainingPool } from "../src/training/pool.ts";
+import type { TaskInput } from "../src/training/types.ts";
+
+const RUNS = 5;
+const MODELS = ["logistic_regression", "neural_network", "random_forest", "xgboost"] as const;
+type Model = (typeof MODELS)[number];
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function stat(values: number[]): Stat {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[mid] as number)
+      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number };
+}
+
+/** A workload of a few hundred milliseconds a task on one core. */
+function workload(model_type: Model, task_index: number, tasks: number): TaskInput {
+  const dataset = { samples: 20_000, features: 20, classes: 2, seed: 1 };
+  switch (model_type) {
+    case "logistic_regression":
+      return { model_type, dataset, tasks, task_index, epochs: 40 };
+    case "neural_network":
+      return { model_type, dataset, tasks, task_index, epochs: 4 };
+    case "random_forest":
+      return { model_type, dataset, tasks, task_index, hyperparameters: { n_trees: 40 } };
+    case "xgboost":
+      return { model_type, dataset, tasks, task_index, hyperparameters: { n_trees: 60 } };
+  }
+}
+
+/** Cores the process used (CPU time over wall time) during the last `jobMs`. */
+let lastCoresUsed = 0;
+
+/** Wall time of four equal tasks (one job of 4 shards of 4 000 rows) on `pool`. */
+async function jobMs(pool: TrainingPool, model: Model): Promise<number> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await Promise.all([0, 1, 2, 3].map((k) => pool.run(workload(model, k, 4))));
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  lastCoresUsed = (used.user + used.system) / 1000 / wall;
+  return wall;
+}
+
+async function samplesPerSecond(pool: TrainingPool, model: Model): Promise<Stat> {
+  const values: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    values.push((await pool.run(workload(model, 0, 1))).metrics.samples_per_s);
+  }
+  return stat(values);
+}
+
+async function abortLatencyMs(pool: TrainingPool, model: Model): Promise<Stat> {
+  const long: TaskInput = {
+    ...workload(model, 0, 1),
+    dataset: { samples: 100_000, features: 20, classes: 2, seed: 3 },
+    epochs: 1000,
+    hyperparameters:
+      model === "random_forest" || model === "xgboost" ? { n_trees: 500, max_depth: 12 } : {},
+  };
+  const values: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const controller = new AbortController();
+    let training!: () => void;
+    const started = new Promise<void>((resolve) => {
+      training = resolve;
+    });
+    const run = pool.run(long, { signal: controller.signal, onProgress: () => training() });
+    run.catch(() => {});
+    await started;
+    const t0 = performance.now();
+    controller.abort();
+    await run.catch(() => {});
+    values.push(performance.now() - t0);
+  }
+  return stat(values);
+}
+
+async function overheadUs(pool: TrainingPool): Promise<Stat> {
+  const batch = 2000;
+  const values: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now();
+    for (let j = 0; j < batch; j++) await pool.noop();
+    values.push(((performance.now() - t0) * 1000) / batch);
+  }
+  return stat(values);
+}
+
+const fmt = (s: Stat, digits = 0) =>
+  `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`;
+
+async function main(): Promise<void> {
+  await using one = createTrainingPool({ threads: 1 });
+  await using two = createTrainingPool({ threads: 2 });
+  // Warm both pools: threads loaded, every model's code JIT-compiled in every thread.
+  for (const model of MODELS) {
+    await jobMs(one, model);
+    await jobMs(two, model);
+  }
+  const rows: Record<Model, { sps: Stat; speedup: Stat; abort: Stat; cores: Stat }> = {} as never;
+  const totals1: number[] = Array(RUNS).fill(0);
+  const totals2: number[] = Array(RUNS).fill(0);
+  for (const model of MODELS) {
+    const ratios: number[] = [];
+    const cores: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t1 = await jobMs(one, model);
+      const t2 = await jobMs(two, model);
+      cores.push(lastCoresUsed);
+      totals1[i] = (totals1[i] as number) + t1;
+      totals2[i] = (totals2[i] as number) + t2;
+      ratios.push(t1 / t2);
+    }
+    rows[model] = {
+      sps: await samplesPerSecond(one, model),
+      speedup: stat(ratios),
+      cores: stat(cores),
+      abort: await abortLatencyMs(one, model),
+    };
+  }
+  const speedup = stat(totals1.map((t1, i) => t1 / (totals2[i] as number)));
+  const overheadStat = await overheadUs(one);
+  const abortAll = stat(MODELS.map((m) => rows[m].abort.median));
+
+  console.log("\nTroupe training pool — median [min–max] of 5 runs\n");
+  console.log(
+    `${"model".padEnd(20)} ${"samples/s, 1 thread".padEnd(28)} ${"speed-up 2/1 threads".padEnd(22)} ${"cores used, 2 thr.".padEnd(20)} abort latency ms`,
+  );
+  for (const model of MODELS) {
+    const r = rows[model];
+    console.log(
+      `${model.padEnd(20)} ${fmt(r.sps).padEnd(28)} ${fmt(r.speedup, 2).padEnd(22)} ${fmt(r.cores, 2).padEnd(20)} ${fmt(r.abort, 1)}`,
+    );
+  }
+  console.log(`\nspeed-up of 2 threads over 1, all models: ${fmt(speedup, 2)} (target ≥ 1.85)`);
+  console.log(
+    `cores the process got while running 2 threads (CPU time / wall time; 2.0 = both cores): ${fmt(stat(MODELS.map((m) => rows[m].cores.median)), 2)}`,
+  );
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+  console.log(
+    `pool overhead per tiny task (sequential no-op round trip): ${fmt(overheadStat, 1)} µs`,
+  );
+
+  const result = {
+    speedup_2_threads: round(speedup.median, 3),
+    speedup_2_threads_min: round(speedup.min, 3),
+    speedup_2_threads_max: round(speedup.max, 3),
+    speedup_2_threads_by_model: Object.fromEntries(
+      MODELS.map((m) => [m, round(rows[m].speedup.median, 3)]),
+    ),
+    cores_used_2_threads_by_model: Object.fromEntries(
+      MODELS.map((m) => [m, round(rows[m].cores.median, 2)]),
+    ),
+    pool_overhead_us: round(overheadStat.median, 1),
+    abort_latency_ms: round(abortAll.max, 2),
+    abort_latency_ms_by_model: Object.fromEntries(
+      MODELS.map((m) => [m, round(rows[m].abort.median, 2)]),
+    ),
+    samples_per_s: Object.fromEntries(MODELS.map((m) => [m, Math.round(rows[m].sps.median)])),
+  };
+  console.log(`RESULT ${JSON.stringify(result)}`);
+}
+
+function round(value: number, digits: number): number {
+  return Number(value.toFixed(digits));
+}
+
+await main();

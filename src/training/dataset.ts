@@ -1,0 +1,74 @@
+/**
+ * Synthetic classification data, deterministic by seed. Each class has a centre drawn from N(0, 1)
+ * per feature; a row is its class centre plus N(0, noise²) per feature. Row `i` is generated from
+ * its own stream (seed, i), so a task generates only its shard and the held-out split, never the
+ * whole dataset. Rows `[0, holdout)` are the held-out split shared by every task.
+ */
+import { type AbortCheck, neverAbort } from "./abort.ts";
+import type { DatasetSpec } from "./hyperparameters.ts";
+import { holdoutSize, shardRange } from "./limits.ts";
+import { Rng, Stream } from "./rng.ts";
+
+/** Rows in row-major float32 with their labels. */
+export interface Split {
+  /** `n × features`, row-major. */
+  x: Float32Array;
+  y: Uint8Array;
+  n: number;
+  features: number;
+  classes: number;
+}
+
+function centres(spec: DatasetSpec): Float64Array {
+  const rng = new Rng(spec.seed, Stream.centres);
+  const out = new Float64Array(spec.classes * spec.features);
+  for (let i = 0; i < out.length; i++) out[i] = rng.gaussian();
+  return out;
+}
+
+/** Rows `[start, end)` of the dataset. */
+export function generateRows(
+  spec: DatasetSpec,
+  start: number,
+  end: number,
+  checkAbort: AbortCheck = neverAbort,
+): Split {
+  const { features: d, classes, noise } = spec;
+  const mu = centres(spec);
+  const n = end - start;
+  const x = new Float32Array(n * d);
+  const y = new Uint8Array(n);
+  const rng = new Rng(0);
+  for (let r = 0; r < n; r++) {
+    if ((r & 4095) === 0) checkAbort();
+    rng.reseed(spec.seed, Stream.row, start + r);
+    const label = rng.nextInt(classes);
+    y[r] = label;
+    const base = label * d;
+    const row = r * d;
+    for (let j = 0; j < d; j += 2) {
+      // Box–Muller gives two independent normals: use both.
+      const radius = noise * Math.sqrt(-2 * Math.log(1 - rng.next()));
+      const angle = 2 * Math.PI * rng.next();
+      x[row + j] = (mu[base + j] as number) + radius * Math.cos(angle);
+      if (j + 1 < d) x[row + j + 1] = (mu[base + j + 1] as number) + radius * Math.sin(angle);
+    }
+  }
+  return { x, y, n, features: d, classes };
+}
+
+/** The held-out split shared by every task of a job. */
+export function heldOutSplit(spec: DatasetSpec, checkAbort: AbortCheck = neverAbort): Split {
+  return generateRows(spec, 0, holdoutSize(spec.samples), checkAbort);
+}
+
+/** Task `taskIndex`'s training shard. */
+export function trainingShard(
+  spec: DatasetSpec,
+  taskIndex: number,
+  tasks: number,
+  checkAbort: AbortCheck = neverAbort,
+): Split {
+  const [start, end] = shardRange(spec.samples, taskIndex, tasks);
+  return generateRows(spec, start, end, checkAbort);
+}

@@ -1,0 +1,297 @@
+/**
+ * The training pool: piscina worker threads that train, aggregate and report back. The main thread
+ * only validates and routes (DESIGN principle 5): progress and checkpoints arrive over a
+ * MessageChannel per task as they happen; cancellation flips a shared flag the thread polls
+ * between mini-batches and tree nodes, and a thread that does not stop within `abortGraceMs` is
+ * terminated (piscina replaces it).
+ */
+import { availableParallelism } from "node:os";
+import { MessageChannel } from "node:worker_threads";
+import { Piscina } from "piscina";
+import Value from "typebox/value";
+import {
+  CheckpointError,
+  type ErrorData,
+  PoolUnavailableError,
+  TrainingAbortedError,
+  TrainingError,
+  TrainingSpecError,
+  TroupeError,
+} from "../errors.ts";
+import { DatasetSchema, type DatasetSpec, ModelTypeSchema } from "./hyperparameters.ts";
+import { Flag, type PortMessage, type ThreadReply, type ThreadRequest } from "./protocol.ts";
+import { resolveTaskInput } from "./training-spec.ts";
+import type {
+  AggregateInput,
+  AggregateResult,
+  ResolvedTaskInput,
+  TaskInput,
+  TaskResult,
+  TrainingCheckpoint,
+  TrainingProgress,
+} from "./types.ts";
+
+export interface TrainingPoolOptions {
+  /**
+   * Worker threads, created up front and kept.
+   * @default os.availableParallelism() — training is CPU-bound: one thread a core.
+   */
+  threads?: number;
+  /**
+   * Tasks waiting for a thread before `run` rejects with `TROUPE_ERR_POOL_UNAVAILABLE`.
+   * @default 1000 — the worker actors bound in-flight tasks; this only stops a runaway caller.
+   */
+  maxQueue?: number;
+  /**
+   * After an abort, how long a busy thread has to stop cooperatively before it is terminated.
+   * @default 1000 — the cooperative check runs every mini-batch, far more often than this.
+   */
+  abortGraceMs?: number;
+  /**
+   * How long a graceful `close()` waits for running tasks before terminating the threads.
+   * @default 30000
+   */
+  closeTimeoutMs?: number;
+}
+
+const DEFAULTS = Object.freeze({ maxQueue: 1000, abortGraceMs: 1000, closeTimeoutMs: 30_000 });
+
+export interface RunOptions {
+  /** Cancels the task: it stops between mini-batches and rejects with `TrainingAbortedError`. */
+  signal?: AbortSignal;
+  /** Called on the main thread after every epoch. A throw aborts the task and rejects `run`. */
+  onProgress?(progress: TrainingProgress): void;
+  /** Called after every epoch with bytes that resume the task at the next epoch. */
+  onCheckpoint?(checkpoint: TrainingCheckpoint): void;
+  /** Test-only fault injection (TROUPE_FAULTS `pool`): the thread exits instead of training. */
+  crashThread?: boolean;
+}
+
+export interface TrainingPool {
+  readonly threads: number;
+  /** Trains one task (validated first: `TrainingSpecError` names the field at fault). */
+  run(input: TaskInput, options?: RunOptions): Promise<TaskResult>;
+  /** Combines a job's task models and evaluates the result on the shared held-out split. */
+  aggregate(input: AggregateInput, options?: { signal?: AbortSignal }): Promise<AggregateResult>;
+  /**
+   * A task that does nothing, dispatched like `run` (shared flags, piscina round trip) minus the
+   * progress channel: measures the pool's overhead per task.
+   */
+  noop(): Promise<void>;
+  /** Stops intake, lets running tasks finish (or aborts them with `force`), ends the threads. */
+  close(options?: { force?: boolean }): Promise<void>;
+  /** Resolves once closed, with the error the close met, if any. Never rejects. */
+  closed(): Promise<Error | undefined>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Creates the pool; its threads start loading at once. */
+export function createTrainingPool(options: TrainingPoolOptions = {}): TrainingPool {
+  return new PiscinaTrainingPool(options);
+}
+
+/** From source (vitest, tsx) the threads need the TypeScript bootstrap; a build has `task.js`. */
+export function workerFilename(moduleUrl: string = import.meta.url): string {
+  return moduleUrl.endsWith(".ts")
+    ? new URL("./task-bootstrap.mjs", moduleUrl).href
+    : new URL("./task.js", moduleUrl).href;
+}
+
+function checkOption(name: string, value: number | undefined, min: number, integer: boolean) {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+    throw new RangeError(
+      `TrainingPoolOptions.${name} must be ${integer ? "an integer" : "a number"} >= ${min}`,
+    );
+  }
+}
+
+class PiscinaTrainingPool implements TrainingPool {
+  readonly threads: number;
+  readonly #piscina: Piscina<ThreadRequest, ThreadReply>;
+  readonly #abortGraceMs: number;
+  readonly #inflight = new Set<() => void>();
+  #closing: Promise<void> | undefined;
+  #closeError: Error | undefined;
+  #poolError: Error | undefined;
+  #resolveClosed!: (error: Error | undefined) => void;
+  readonly #closed = new Promise<Error | undefined>((resolve) => {
+    this.#resolveClosed = resolve;
+  });
+
+  constructor(options: TrainingPoolOptions) {
+    checkOption("threads", options.threads, 1, true);
+    checkOption("maxQueue", options.maxQueue, 0, true);
+    checkOption("abortGraceMs", options.abortGraceMs, 0, false);
+    checkOption("closeTimeoutMs", options.closeTimeoutMs, 0, false);
+    this.threads = options.threads ?? availableParallelism();
+    this.#abortGraceMs = options.abortGraceMs ?? DEFAULTS.abortGraceMs;
+    this.#piscina = new Piscina<ThreadRequest, ThreadReply>({
+      filename: workerFilename(),
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      maxQueue: options.maxQueue ?? DEFAULTS.maxQueue,
+      closeTimeout: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    });
+    // A thread that fails to start is reported here; the task it held rejects on its own.
+    this.#piscina.on("error", (error: Error) => {
+      this.#poolError ??= error;
+    });
+  }
+
+  run(input: TaskInput, options: RunOptions = {}): Promise<TaskResult> {
+    let resolved: ReturnType<typeof resolveTaskInput>;
+    try {
+      resolved = resolveTaskInput(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const request = options.crashThread
+      ? { kind: "train" as const, input: resolved, crash: true as const }
+      : { kind: "train" as const, input: resolved };
+    return this.#dispatch(request, options) as Promise<TaskResult>;
+  }
+
+  aggregate(input: AggregateInput, options: { signal?: AbortSignal } = {}) {
+    let dataset: DatasetSpec;
+    try {
+      dataset = checkAggregateInput(input);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#dispatch(
+      { kind: "aggregate", input: { ...input, dataset } },
+      options,
+    ) as Promise<AggregateResult>;
+  }
+
+  async noop(): Promise<void> {
+    await this.#dispatch({ kind: "noop" }, {});
+  }
+
+  async #dispatch(
+    request:
+      | { kind: "train"; input: ResolvedTaskInput; crash?: true }
+      | { kind: "aggregate"; input: AggregateInput }
+      | { kind: "noop" },
+    options: RunOptions,
+  ): Promise<unknown> {
+    if (this.#closing) throw new PoolUnavailableError("the training pool is closed");
+    const { signal } = options;
+    if (signal?.aborted) throw new TrainingAbortedError("aborted before it started");
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const kill = new AbortController();
+    let graceTimer: NodeJS.Timeout | undefined;
+    let callbackError: unknown;
+    const abort = () => {
+      Atomics.store(flags, Flag.abort, 1);
+      // A queued task is dropped; a running one gets a grace period to stop by itself.
+      if (Atomics.load(flags, Flag.started) === 0) kill.abort();
+      else graceTimer ??= setTimeout(() => kill.abort(), this.#abortGraceMs);
+    };
+    const channel = request.kind === "train" ? new MessageChannel() : undefined;
+    let received = 0;
+    let expected = Number.POSITIVE_INFINITY;
+    let delivered!: () => void;
+    const allDelivered = new Promise<void>((resolve) => {
+      delivered = resolve;
+    });
+    channel?.port1.on("message", (message: PortMessage) => {
+      received++;
+      try {
+        if (message.type === "progress") options.onProgress?.(message.progress);
+        else options.onCheckpoint?.(message.checkpoint);
+      } catch (error) {
+        callbackError ??= error;
+        abort();
+      }
+      if (received >= expected) delivered();
+    });
+    signal?.addEventListener("abort", abort, { once: true });
+    this.#inflight.add(abort);
+    try {
+      const message = channel ? { ...request, port: channel.port2, flags } : { ...request, flags };
+      const reply = await this.#piscina.run(message as ThreadRequest, {
+        transferList: channel ? [channel.port2] : [],
+        signal: kill.signal,
+      });
+      expected = reply.posted;
+      if (received < expected) await allDelivered;
+      if (callbackError !== undefined) throw callbackError;
+      if (reply.ok) return reply.value;
+      throw errorFromData(reply.error);
+    } catch (error) {
+      if (callbackError !== undefined) throw callbackError;
+      if (error instanceof TroupeError) throw error;
+      if (kill.signal.aborted) {
+        throw new TrainingAbortedError("training task aborted (thread terminated)", {
+          cause: error,
+        });
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      if (/queue is at limit/i.test(message)) {
+        throw new PoolUnavailableError("the training pool's queue is full");
+      }
+      throw new TrainingError(`training thread failed: ${message}`, { cause: error });
+    } finally {
+      clearTimeout(graceTimer);
+      signal?.removeEventListener("abort", abort);
+      this.#inflight.delete(abort);
+      channel?.port1.close();
+    }
+  }
+
+  close(options: { force?: boolean } = {}): Promise<void> {
+    this.#closing ??= this.#shutdown(options.force === true);
+    return this.#closing;
+  }
+
+  async #shutdown(force: boolean): Promise<void> {
+    if (force) for (const abort of this.#inflight) abort();
+    try {
+      await this.#piscina.close({ force });
+    } catch (error) {
+      this.#closeError = error instanceof Error ? error : new Error(String(error));
+    }
+    this.#resolveClosed(this.#closeError ?? this.#poolError);
+  }
+
+  closed(): Promise<Error | undefined> {
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function errorFromData(error: ErrorData): TroupeError {
+  switch (error.code) {
+    case "TROUPE_ERR_TRAINING_ABORTED":
+      return new TrainingAbortedError(error.message);
+    case "TROUPE_ERR_CHECKPOINT_INVALID":
+      return new CheckpointError(error.message);
+    default:
+      return new TrainingError(error.message);
+  }
+}
+
+/** Checks the input and returns its dataset with defaults applied. */
+function checkAggregateInput(input: AggregateInput): DatasetSpec {
+  if (!Value.Check(ModelTypeSchema, input.model_type)) {
+    throw new TrainingSpecError("/model_type", "must be a known model type");
+  }
+  const dataset = Value.Default(DatasetSchema, structuredClone(input.dataset ?? {}));
+  const [first] = Value.Errors(DatasetSchema, dataset);
+  if (first) throw new TrainingSpecError(`/dataset${first.instancePath}`, first.message);
+  if (!Array.isArray(input.models) || input.models.length === 0 || input.models.length > 1000) {
+    throw new TrainingSpecError("/models", "must hold 1..1000 task models");
+  }
+  input.models.forEach((model, i) => {
+    if (!(model instanceof Uint8Array)) {
+      throw new TrainingSpecError(`/models/${i}`, "must be bytes (TaskResult.model)");
+    }
+  });
+  return dataset as DatasetSpec;
+}

@@ -1,0 +1,41 @@
+/** Messages between `pool.ts` (main thread) and `task.ts` (pool thread). */
+import type { MessagePort } from "node:worker_threads";
+import type { ErrorData } from "../errors.ts";
+import type {
+  AggregateInput,
+  ResolvedTaskInput,
+  TrainingCheckpoint,
+  TrainingProgress,
+} from "./types.ts";
+
+/** Slots of the `Int32Array` shared between the main thread and the task's thread. */
+export const Flag = Object.freeze({
+  /** Set by the main thread: stop at the next check. */
+  abort: 0,
+  /** Set by the thread when it picks the task up (so a queued task can be dropped, not killed). */
+  started: 1,
+});
+
+/**
+ * `port` (training only) carries progress back as it happens; `flags` see `Flag`. `crash` is
+ * test-only fault injection (TROUPE_FAULTS `pool`): the thread exits instead of training.
+ */
+export type ThreadRequest = { flags: Int32Array } & (
+  | { kind: "train"; input: ResolvedTaskInput; port: MessagePort; crash?: true }
+  | { kind: "aggregate"; input: AggregateInput }
+  | { kind: "noop" }
+);
+
+/**
+ * Errors cross threads as data: structured clone loses classes (STYLE 6). `posted` counts the
+ * port messages sent: the port and the reply travel separately, so the main thread settles the
+ * task only once all of them arrived.
+ */
+export type ThreadReply = { posted: number } & (
+  | { ok: true; value: unknown }
+  | { ok: false; error: ErrorData }
+);
+
+export type PortMessage =
+  | { type: "progress"; progress: TrainingProgress }
+  | { type: "checkpoint"; checkpoint: TrainingCheckpoint };

@@ -1,0 +1,187 @@
+/**
+ * Validation of the training part of a job spec: the schemas (with defaults applied), then the
+ * bounds that involve several fields. Every error names the field by JSON pointer. Runs on the
+ * main thread at submit time and again in `pool.run` (cheap; no numeric work).
+ */
+import Type, { type TSchema } from "typebox";
+import Value from "typebox/value";
+import { TrainingSpecError } from "../errors.ts";
+import {
+  DatasetSchema,
+  DEFAULT_EPOCHS,
+  EpochsSchema,
+  HyperparameterSchemas,
+  ModelTypeSchema,
+} from "./hyperparameters.ts";
+import {
+  holdoutSize,
+  MAX_DATA_CELLS,
+  MAX_ENSEMBLE_NUMBERS,
+  MAX_NETWORK_PARAMETERS,
+  MIN_SHARD_SAMPLES,
+  type ModelType,
+  smallestShard,
+} from "./limits.ts";
+import type { ResolvedTaskInput, ResolvedTrainingSpec, TaskInput } from "./types.ts";
+
+/** A validation failure: `path` is a JSON pointer such as `/hyperparameters/max_depth`. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export type SpecValidation =
+  | { ok: true; value: ResolvedTrainingSpec }
+  | { ok: false; errors: FieldError[] };
+
+const DEFAULT_TASKS = 4;
+
+/** `tasks`: data-parallel tasks of a job (DESIGN §2.1). Default 4; 1..1000. */
+export const TasksSchema = Type.Integer({
+  minimum: 1,
+  maximum: 1000,
+  default: DEFAULT_TASKS,
+  description: "Data-parallel tasks, 1..1000 (default 4).",
+});
+
+const SpecShape = Type.Object({
+  model_type: ModelTypeSchema,
+  dataset: Type.Optional(DatasetSchema),
+  epochs: Type.Optional(EpochsSchema),
+  tasks: Type.Optional(TasksSchema),
+  hyperparameters: Type.Optional(Type.Object({})),
+});
+
+function schemaErrors(schema: TSchema, value: unknown, prefix: string) {
+  const errors: FieldError[] = [];
+  for (const error of Value.Errors(schema, value)) {
+    // The additionalProperties keyword reports each unknown key as a `false` sub-schema too.
+    if (error.keyword === "additionalProperties") continue;
+    if (error.schemaPath.includes("/anyOf/")) continue;
+    const path = `${prefix}${error.instancePath}`;
+    const message =
+      error.keyword === "boolean" ? "unknown field" : describe(error.message, schema, error);
+    errors.push({ path, message });
+  }
+  return errors;
+}
+
+function describe(message: string, schema: unknown, error: { instancePath: string }): string {
+  // Unions and enums say little by themselves: add the field's documented range.
+  if (!message.includes("allowed") && !message.includes("anyOf")) return message;
+  let node = schema as { properties?: Record<string, unknown>; description?: string } | undefined;
+  for (const key of error.instancePath.split("/").slice(1)) {
+    node = node?.properties?.[key] as typeof node;
+  }
+  return node?.description ? `${message}: ${node.description}` : message;
+}
+
+/** Applies the defaults of every schema and checks them; then checks the cross-field bounds. */
+export function validateTrainingSpec(raw: unknown): SpecValidation {
+  if (typeof raw !== "object" || raw === null) {
+    return { ok: false, errors: [{ path: "", message: "must be an object" }] };
+  }
+  const input = raw as Record<string, unknown>;
+  const errors = schemaErrors(SpecShape, input, "");
+  if (errors.length > 0) return { ok: false, errors };
+  const modelType = input.model_type as ModelType;
+  const dataset = Value.Default(DatasetSchema, structuredClone(input.dataset ?? {}));
+  const hyperparameters = Value.Default(
+    HyperparameterSchemas[modelType],
+    structuredClone(input.hyperparameters ?? {}),
+  );
+  errors.push(
+    ...schemaErrors(DatasetSchema, dataset, "/dataset"),
+    ...schemaErrors(HyperparameterSchemas[modelType], hyperparameters, "/hyperparameters"),
+  );
+  if (errors.length > 0) return { ok: false, errors };
+  const value = {
+    model_type: modelType,
+    dataset,
+    epochs: input.epochs ?? DEFAULT_EPOCHS,
+    tasks: input.tasks ?? DEFAULT_TASKS,
+    hyperparameters,
+  } as ResolvedTrainingSpec;
+  const bounds = checkTrainingBounds(value);
+  return bounds.length > 0 ? { ok: false, errors: bounds } : { ok: true, value };
+}
+
+/**
+ * Bounds across fields, on a spec whose fields each passed their schema: data size, shard size,
+ * network size and ensemble size. One task then cannot exhaust a thread's memory.
+ */
+export function checkTrainingBounds(spec: ResolvedTrainingSpec): FieldError[] {
+  const errors: FieldError[] = [];
+  const { samples, features, classes } = spec.dataset;
+  if (samples * features > MAX_DATA_CELLS) {
+    errors.push({
+      path: "/dataset/samples",
+      message: `samples × features is ${samples * features}; the limit is ${MAX_DATA_CELLS}`,
+    });
+  }
+  const shard = smallestShard(samples, spec.tasks);
+  if (shard < MIN_SHARD_SAMPLES) {
+    errors.push({
+      path: "/tasks",
+      message: `${spec.tasks} tasks leave ${shard} training rows a shard; each needs ${MIN_SHARD_SAMPLES}`,
+    });
+  }
+  const outputs = classes === 2 ? 1 : classes;
+  switch (spec.model_type) {
+    case "logistic_regression":
+      break;
+    case "neural_network": {
+      const { hidden_units: h, hidden_layers: layers } = spec.hyperparameters;
+      const parameters = (features + 1) * h + (layers - 1) * (h + 1) * h + (h + 1) * outputs;
+      if (parameters > MAX_NETWORK_PARAMETERS) {
+        errors.push({
+          path: "/hyperparameters/hidden_units",
+          message: `the network would have ${parameters} parameters; the limit is ${MAX_NETWORK_PARAMETERS}`,
+        });
+      }
+      break;
+    }
+    case "random_forest":
+    case "xgboost": {
+      const { n_trees: trees, max_depth: depth } = spec.hyperparameters;
+      const rows = Math.ceil((samples - holdoutSize(samples)) / spec.tasks);
+      const nodes = Math.min(2 ** (depth + 1), 2 * rows);
+      const perNode = 4 + (spec.model_type === "random_forest" ? classes : 1);
+      const treeCount = spec.model_type === "random_forest" ? trees : trees * outputs;
+      const numbers = treeCount * nodes * perNode;
+      if (numbers > MAX_ENSEMBLE_NUMBERS) {
+        errors.push({
+          path: "/hyperparameters/n_trees",
+          message: `n_trees ${trees} at max_depth ${depth} could store ${numbers} numbers; the limit is ${MAX_ENSEMBLE_NUMBERS}`,
+        });
+      }
+      break;
+    }
+  }
+  return errors;
+}
+
+/**
+ * Resolves a task input (defaults applied, bounds checked); throws `TrainingSpecError` naming the
+ * first field at fault.
+ */
+export function resolveTaskInput(input: TaskInput): ResolvedTaskInput {
+  const { task_index, checkpoint, ...spec } = input;
+  const result = validateTrainingSpec(spec);
+  if (!result.ok) {
+    const first = result.errors[0] ?? { path: "", message: "invalid" };
+    throw new TrainingSpecError(first.path, first.message);
+  }
+  if (!Number.isInteger(task_index) || task_index < 0 || task_index >= result.value.tasks) {
+    throw new TrainingSpecError(
+      "/task_index",
+      `must be an integer in 0..${result.value.tasks - 1}`,
+    );
+  }
+  if (checkpoint !== undefined && !(checkpoint instanceof Uint8Array)) {
+    throw new TrainingSpecError("/checkpoint", "must be bytes (Uint8Array)");
+  }
+  return checkpoint === undefined
+    ? { ...result.value, task_index }
+    : { ...result.value, task_index, checkpoint };
+}
