@@ -3,9 +3,10 @@
  * bounds that involve several fields. Every error names the field by JSON pointer. Runs on the
  * main thread at submit time and again in `pool.run` (cheap; no numeric work).
  */
-import Type, { type TSchema } from "typebox";
+import Type from "typebox";
 import Value from "typebox/value";
 import { TrainingSpecError } from "../errors.ts";
+import { schemaProblems } from "../validation.ts";
 import {
   DatasetSchema,
   DEFAULT_EPOCHS,
@@ -52,37 +53,13 @@ const SpecShape = Type.Object({
   hyperparameters: Type.Optional(Type.Object({})),
 });
 
-function schemaErrors(schema: TSchema, value: unknown, prefix: string) {
-  const errors: FieldError[] = [];
-  for (const error of Value.Errors(schema, value)) {
-    // The additionalProperties keyword reports each unknown key as a `false` sub-schema too.
-    if (error.keyword === "additionalProperties") continue;
-    if (error.schemaPath.includes("/anyOf/")) continue;
-    const path = `${prefix}${error.instancePath}`;
-    const message =
-      error.keyword === "boolean" ? "unknown field" : describe(error.message, schema, error);
-    errors.push({ path, message });
-  }
-  return errors;
-}
-
-function describe(message: string, schema: unknown, error: { instancePath: string }): string {
-  // Unions and enums say little by themselves: add the field's documented range.
-  if (!message.includes("allowed") && !message.includes("anyOf")) return message;
-  let node = schema as { properties?: Record<string, unknown>; description?: string } | undefined;
-  for (const key of error.instancePath.split("/").slice(1)) {
-    node = node?.properties?.[key] as typeof node;
-  }
-  return node?.description ? `${message}: ${node.description}` : message;
-}
-
 /** Applies the defaults of every schema and checks them; then checks the cross-field bounds. */
 export function validateTrainingSpec(raw: unknown): SpecValidation {
   if (typeof raw !== "object" || raw === null) {
     return { ok: false, errors: [{ path: "", message: "must be an object" }] };
   }
   const input = raw as Record<string, unknown>;
-  const errors = schemaErrors(SpecShape, input, "");
+  const errors = schemaProblems(SpecShape, input, "");
   if (errors.length > 0) return { ok: false, errors };
   const modelType = input.model_type as ModelType;
   const dataset = Value.Default(DatasetSchema, structuredClone(input.dataset ?? {}));
@@ -91,8 +68,8 @@ export function validateTrainingSpec(raw: unknown): SpecValidation {
     structuredClone(input.hyperparameters ?? {}),
   );
   errors.push(
-    ...schemaErrors(DatasetSchema, dataset, "/dataset"),
-    ...schemaErrors(HyperparameterSchemas[modelType], hyperparameters, "/hyperparameters"),
+    ...schemaProblems(DatasetSchema, dataset, "/dataset"),
+    ...schemaProblems(HyperparameterSchemas[modelType], hyperparameters, "/hyperparameters"),
   );
   if (errors.length > 0) return { ok: false, errors };
   const value = {

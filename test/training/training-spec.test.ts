@@ -55,7 +55,7 @@ describe("training spec validation", () => {
       hyperparameters: { optimizer: "rmsprop" },
     });
     expect(errors[0]?.path).toBe("/hyperparameters/optimizer");
-    expect(errors[0]?.message).toContain("sgd | adam");
+    expect(errors[0]?.message).toBe(`must be one of "sgd", "adam"`);
   });
 
   it("rejects an unknown model type and a malformed dataset field", () => {
