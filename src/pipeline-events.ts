@@ -14,7 +14,13 @@ export type PipelineEvent =
       /** From created_at to finished_at. */
       duration_s: number;
     }
-  | { kind: "task_started"; job_id: string; task_index: number; model_type: ModelType; attempt: number }
+  | {
+      kind: "task_started";
+      job_id: string;
+      task_index: number;
+      model_type: ModelType;
+      attempt: number;
+    }
   | {
       kind: "task_progress";
       job_id: string;

@@ -24,6 +24,8 @@ import { WorkerRegistry } from "./workers/worker-registry.ts";
 /** A lease (AckWait) is three heartbeats: a dead process's work moves within seconds. */
 export const LEASE_HEARTBEATS = 3;
 const IDLE_POLL_MS = 200;
+/** After the drain timeout, how long aborted tasks get to be handed back (pool abort grace: 1 s). */
+const HAND_BACK_MS = 5_000;
 
 export interface PipelineOptions {
   nc: NatsConnection;
@@ -53,6 +55,8 @@ export class Pipeline {
   readonly #dispatcher: Dispatcher;
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
+  /** Aborted when the drain times out: running tasks are handed back at once. */
+  readonly #handBack = new AbortController();
 
   private constructor(o: PipelineOptions, topology: Topology, names: Names) {
     const { nc, config, clock, log } = o;
@@ -62,8 +66,13 @@ export class Pipeline {
     const leaseMs = config.heartbeatIntervalMs * LEASE_HEARTBEATS;
     this.events = new EventPublisher(nc, names);
     this.pipelineEvents = new PipelineEvents();
-    this.#pool = createTrainingPool({ threads: Math.min(availableParallelism(), config.maxConcurrentTasks) });
-    this.system = createActorSystem({ clock, remote: createNatsRemotePort(nc, { prefix: config.prefix }) });
+    this.#pool = createTrainingPool({
+      threads: Math.min(availableParallelism(), config.maxConcurrentTasks),
+    });
+    this.system = createActorSystem({
+      clock,
+      remote: createNatsRemotePort(nc, { prefix: config.prefix }),
+    });
     logActorEvents(this.system, log);
     this.registry = new WorkerRegistry({
       kv: topology.kv.workers,
@@ -88,10 +97,17 @@ export class Pipeline {
       registry: this.registry,
       aborts: this.#aborts,
       quota: config.quotaRunningPerUser
-        ? new UserQuota({ kv: topology.kv.quota, limit: config.quotaRunningPerUser, refreshMs: leaseMs / 3, clock, log })
+        ? new UserQuota({
+            kv: topology.kv.quota,
+            limit: config.quotaRunningPerUser,
+            refreshMs: leaseMs / 3,
+            clock,
+            log,
+          })
         : undefined,
       leaseMs,
       taskTimeoutMs: config.taskTimeoutMs,
+      handBack: this.#handBack.signal,
       faults: config.faults,
       clock,
       log,
@@ -117,9 +133,11 @@ export class Pipeline {
     this.#dispatcher = new Dispatcher({
       nc,
       names,
-      slots: this.#workers.children().map(
-        (child) => this.#workers.child<RunTask, void>(child.id) as LocalActorRef<RunTask, void>,
-      ),
+      slots: this.#workers
+        .children()
+        .map(
+          (child) => this.#workers.child<RunTask, void>(child.id) as LocalActorRef<RunTask, void>,
+        ),
       agingMs: config.priorityAgingMs,
       idlePollMs: IDLE_POLL_MS,
       slotTimeoutMs: config.taskTimeoutMs + 60_000,
@@ -174,7 +192,10 @@ export class Pipeline {
   static async start(options: PipelineOptions): Promise<Pipeline> {
     const names = namesFor(options.config.prefix);
     const leaseMs = options.config.heartbeatIntervalMs * LEASE_HEARTBEATS;
-    const topology = await ensureTopology(options.nc, names, { replicas: options.config.replicas, leaseMs });
+    const topology = await ensureTopology(options.nc, names, {
+      replicas: options.config.replicas,
+      leaseMs,
+    });
     const pipeline = new Pipeline(options, topology, names);
     await pipeline.registry.start();
     pipeline.#dispatcher.start();
@@ -184,14 +205,16 @@ export class Pipeline {
 
   /**
    * Stops in order: no new tasks or jobs; running tasks get `drainTimeoutMs` to finish, then are
-   * aborted and handed back; owned jobs are handed back; then the actors, the pool and the registry.
+   * aborted and handed back at once; owned jobs are handed back; then the actors, the pool and
+   * the registry. Bounded: `drainTimeoutMs` plus a few seconds when NATS answers.
    */
   async close(): Promise<void> {
     const { log, config } = this.#o;
     const steps: [string, () => Promise<unknown> | void][] = [
       ["stop nudges", () => this.#unsubscribeNudges()],
       ["mark worker draining", () => this.registry.drain()],
-      ["drain running tasks", () => withTimeout(this.#dispatcher.stop(), config.drainTimeoutMs)],
+      ["stop taking jobs", () => this.#owner.stopTaking()],
+      ["drain running tasks", () => this.#drainTasks(config.drainTimeoutMs)],
       ["stop worker slots", () => this.#workers.close()],
       ["hand back job leases", () => this.#owner.stop()],
       ["stop actors", () => this.system.shutdown()],
@@ -207,14 +230,38 @@ export class Pipeline {
       }
     }
   }
+
+  /**
+   * Stops pulling; running tasks get `drainTimeoutMs` to finish; those still running then are
+   * aborted and handed back (nak without delay), and the doorbell tells idle peers to pull now.
+   */
+  async #drainTasks(drainTimeoutMs: number): Promise<void> {
+    const { log, nc } = this.#o;
+    const drained = this.#dispatcher.stop();
+    if (await settlesWithin(drained, drainTimeoutMs)) return;
+    log.info(
+      { running: this.#dispatcher.running, drainTimeoutMs },
+      "drain timeout: handing running tasks back",
+    );
+    this.#handBack.abort();
+    if (!(await settlesWithin(drained, HAND_BACK_MS))) {
+      log.warn({ running: this.#dispatcher.running }, "tasks not handed back in time");
+    }
+    nc.publish(this.names.internal.doorbell);
+  }
 }
 
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
+/** Resolves true when `promise` settles within `ms`, false when the time runs out first. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((resolve) => {
-    timer = setTimeout(resolve, ms);
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Supervision is visible in the log: every restart with its cause, escalations, the fatal end. */
@@ -222,7 +269,10 @@ function logActorEvents(system: ActorSystem, log: Logger): void {
   system.events.subscribe((event) => {
     switch (event.type) {
       case "restarted":
-        log.warn({ actor: event.actor, err: event.error, attempt: event.attempt }, "actor restarted");
+        log.warn(
+          { actor: event.actor, err: event.error, attempt: event.attempt },
+          "actor restarted",
+        );
         break;
       case "escalated":
         log.error({ actor: event.actor, err: event.error }, "supervisor escalated");

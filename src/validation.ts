@@ -15,7 +15,11 @@ export function schemaProblems(schema: TSchema, value: unknown, prefix = ""): Fi
     if (error.keyword === "additionalProperties") continue; // each unknown key is reported below
     if (error.keyword === "boolean") {
       problems.set(path, "unknown field");
-    } else if (error.schemaPath.includes("/anyOf/") || error.keyword === "anyOf" || error.keyword === "enum") {
+    } else if (
+      error.schemaPath.includes("/anyOf/") ||
+      error.keyword === "anyOf" ||
+      error.keyword === "enum"
+    ) {
       problems.set(path, describeChoice(schemaAt(schema, error.instancePath)) ?? error.message);
     } else if (error.keyword === "required") {
       const missing = (error.params as { requiredProperties?: string[] }).requiredProperties ?? [];

@@ -37,10 +37,33 @@ describe("TROUPE_FAULTS", () => {
     expect(crashed).toHaveLength(2);
   });
 
-  it.each(["worker", "worker=", "worker=1.5", "cpu=0.1", "worker=0.1;job=0.1"])(
-    "refuses %j",
-    (text) => {
-      expect(parseFaults(text)).toBeUndefined();
-    },
-  );
+  it("crashes a pool thread the first N times with `pool=Nx`, apart from actor faults", () => {
+    const faults = parseFaults("pool=1x,job=0") as Faults;
+    expect(faults.enabled).toBe(true);
+    expect([1, 2, 3].map(() => faults.crashPoolThread())).toEqual([true, false, false]);
+    expect(() => faults.maybeCrash("worker")).not.toThrow();
+    expect(() => faults.maybeCrash("job")).not.toThrow();
+    expect(faults.injected).toBe(1);
+  });
+
+  it("delays acks by the milliseconds given with `ack-delay`, with or without the unit", () => {
+    expect((parseFaults("ack-delay=250ms") as Faults).ackDelayMs).toBe(250);
+    expect((parseFaults("worker=0.01, ack-delay=40") as Faults).ackDelayMs).toBe(40);
+    expect((parseFaults("ack-delay=0") as Faults).enabled).toBe(false);
+    expect((parseFaults("worker=0.5") as Faults).ackDelayMs).toBe(0);
+  });
+
+  it.each([
+    "worker",
+    "worker=",
+    "worker=1.5",
+    "cpu=0.1",
+    "worker=0.1;job=0.1",
+    "pool=2",
+    "ack-delay=1s",
+    "ack-delay=0.5",
+    "ack-delay=2x",
+  ])("refuses %j", (text) => {
+    expect(parseFaults(text)).toBeUndefined();
+  });
 });

@@ -7,6 +7,12 @@ import { createRuntime } from "../runtime.ts";
 export const EXIT = Object.freeze({ ok: 0, fatal: 1, usage: 2, forced: 130 });
 
 /**
+ * Past DRAIN_TIMEOUT, how long the rest of the shutdown (hand-backs, job actors, NATS drain) may
+ * take before the process exits anyway: a stuck step must not keep a stopping process alive.
+ */
+const SHUTDOWN_GRACE_MS = 30_000;
+
+/**
  * `troupe start`: validates the configuration, runs the process until SIGINT/SIGTERM, then shuts
  * down in order. A second signal forces the exit at once, killing child processes first.
  */
@@ -27,6 +33,12 @@ export async function startCommand(env: NodeJS.ProcessEnv = process.env): Promis
     signals += 1;
     if (signals === 1) {
       log.info({ signal }, "shutting down (send the signal again to force)");
+      const boundMs = config.drainTimeoutMs + SHUTDOWN_GRACE_MS;
+      setTimeout(() => {
+        log.error({ boundMs }, "shutdown took too long: forcing exit");
+        runtime.killChildrenNow();
+        process.exit(EXIT.fatal);
+      }, boundMs).unref();
       void runtime.close();
       return;
     }

@@ -49,6 +49,8 @@ const FLUSH_MS = 100;
 /** Every this many ticks, results are re-read from KV in case a task event was lost. */
 const RECONCILE_EVERY_TICKS = 6;
 const PUBLISH_CHUNK = 256;
+/** One decoder for every task event (not one per message). */
+const decoder = new TextDecoder();
 
 /**
  * The job actor: one per live job, in the process holding the job's lease. It queues the job's
@@ -106,7 +108,7 @@ class JobInstance {
     }
     this.#record = stored.value;
     if (isTerminalJobState(this.#record.status)) {
-      await this.#finalize(this.#record.status, this.#record.error);
+      await this.#releaseEnded();
       return;
     }
     this.#subscribeTaskEvents();
@@ -168,6 +170,10 @@ class JobInstance {
       case "RETRYING":
         this.#running.delete(index);
         this.#liveRetries += 1;
+        this.#markDirty();
+        return;
+      case "QUEUED": // handed back by a draining worker: not a retry, it simply waits again
+        this.#running.delete(index);
         this.#markDirty();
         return;
       case "COMPLETED":
@@ -239,11 +245,20 @@ class JobInstance {
     this.#d.events.job(jobEventOf(this.#record));
   }
 
-  /** Re-reads every recorded outcome of this job from the results bucket. */
+  /**
+   * Re-reads every recorded outcome of this job from the results bucket. The keys come from one
+   * stream-info request (subjects with their counts): `kv.keys()` would create a JetStream consumer
+   * on every call, and with hundreds of live jobs those pile up in the server (a restarting
+   * nats-server then spends minutes recovering them).
+   */
   async #reconcile(): Promise<void> {
-    const { results } = this.#d.topology.kv;
-    const keys: string[] = [];
-    for await (const key of await results.keys(`${this.#jobId}.*`)) keys.push(key);
+    const { jsm } = this.#d.topology;
+    const bucket = this.#d.names.buckets.results;
+    const prefix = `$KV.${bucket}.`;
+    const info = await jsm.streams.info(`KV_${bucket}`, {
+      subjects_filter: `${prefix}${this.#jobId}.*`,
+    });
+    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
     for (const key of keys) {
       const index = Number(key.slice(key.lastIndexOf(".") + 1));
       if (!this.#outcomes.has(index)) await this.#readOutcome(index);
@@ -348,8 +363,8 @@ class JobInstance {
     const metrics = status === "COMPLETED" ? await this.#aggregate() : undefined;
     const counts = this.#counts();
     const final = await this.#d.store.update(this.#jobId, (job) => {
-      if (isTerminalJobState(job.status))
-        return { ...job, ...counts, running_tasks: 0, status: job.status };
+      // Ended from outside (cancelled): keep its state, with the counts this actor followed.
+      if (isTerminalJobState(job.status)) return { ...job, ...counts, running_tasks: 0 };
       return {
         ...job,
         ...counts,
@@ -373,6 +388,25 @@ class JobInstance {
       duration_s: Math.max(0, finished - created) / 1000,
     });
     this.#log.info({ status: this.#record.status, error: this.#record.error }, "job ended");
+    this.#lease.ack();
+    this.#end();
+  }
+
+  /**
+   * The lease of a job that has already ended — handed over late (an ack lost, a lease expired
+   * during a failover) or cancelled while no process owned it: tidy up what may be left and let
+   * go, leaving the record as whoever ended the job wrote it.
+   */
+  async #releaseEnded(): Promise<void> {
+    this.#ended = true;
+    const { names, topology, nc } = this.#d;
+    if (this.#record.status !== "COMPLETED") {
+      await topology.jsm.streams.purge(names.tasksStream, {
+        filter: names.internal.tasksOf(this.#jobId),
+      });
+      nc.publish(names.internal.abort(this.#jobId));
+    }
+    await this.#purgeScratch();
     this.#lease.ack();
     this.#end();
   }
@@ -411,7 +445,7 @@ class JobInstance {
   #subscribeTaskEvents(): void {
     const sub = this.#d.nc.subscribe(this.#d.names.events.tasksOf(this.#jobId), {
       callback: (_error, msg) => {
-        const event = JSON.parse(new TextDecoder().decode(msg.data)) as TaskEvent;
+        const event = JSON.parse(decoder.decode(msg.data)) as TaskEvent;
         // Per-epoch progress does not change the job's bookkeeping.
         if (event.epoch === undefined) this.#ctx.self.tell({ kind: "task-event", event });
       },

@@ -49,12 +49,20 @@ export class JobOwner {
   }
 
   /**
+   * Takes no more jobs (a draining process); the jobs it owns keep their actors until `stop`.
+   * Leases already delivered to this process are still taken, to be handed back by `stop`.
+   */
+  async stopTaking(): Promise<void> {
+    await this.#messages?.close();
+    await this.#loop;
+  }
+
+  /**
    * Stops taking jobs and hands the ones it owns back at once (nak without delay): their actors
    * stop, and another process rehydrates them from JetStream.
    */
   async stop(): Promise<void> {
-    await this.#messages?.close();
-    await this.#loop;
+    await this.stopTaking();
     const owned = [...this.#leases];
     this.#leases.clear();
     await Promise.all(owned.map(([jobId]) => this.#o.supervisor.terminateChild(jobId)));

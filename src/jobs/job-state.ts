@@ -37,7 +37,8 @@ const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Object.
 
 const TASK_TRANSITIONS: Readonly<Record<TaskState, readonly TaskState[]>> = Object.freeze({
   QUEUED: ["RUNNING", "CANCELLED", "FAILED"],
-  RUNNING: ["COMPLETED", "FAILED", "RETRYING", "CANCELLED"],
+  // RUNNING → QUEUED: a draining worker handed the task back (not a failed attempt).
+  RUNNING: ["QUEUED", "COMPLETED", "FAILED", "RETRYING", "CANCELLED"],
   RETRYING: ["RUNNING", "FAILED", "CANCELLED"],
   COMPLETED: [],
   FAILED: [],

@@ -48,7 +48,9 @@ export class Dispatcher {
     this.#doorbell = this.#o.nc.subscribe(this.#o.names.internal.doorbell, {
       callback: () => this.#wake?.(),
     });
-    this.#loop = this.#run().catch((error) => this.#o.log.error({ err: error }, "dispatcher stopped"));
+    this.#loop = this.#run().catch((error) =>
+      this.#o.log.error({ err: error }, "dispatcher stopped"),
+    );
   }
 
   /** Stops pulling; resolves once the tasks it started have ended (or were handed back). */
@@ -77,7 +79,12 @@ export class Dispatcher {
         if (this.#idle.length === 0 || this.#stopped) break;
         let deliveries: Delivery[] = [];
         try {
-          deliveries = await pullNow(nc, names.tasksStream, names.laneConsumer(lane), this.#idle.length);
+          deliveries = await pullNow(
+            nc,
+            names.tasksStream,
+            names.laneConsumer(lane),
+            this.#idle.length,
+          );
         } catch (error) {
           this.#o.log.warn({ err: error, lane }, "pull failed");
         }
@@ -96,7 +103,9 @@ export class Dispatcher {
     const slot = this.#idle.pop() as LocalActorRef<RunTask, void>;
     const done = slot
       .ask({ delivery }, { timeoutMs: this.#o.slotTimeoutMs })
-      .catch((error) => this.#o.log.warn({ err: error, slot: slot.path }, "task ended with an error"))
+      .catch((error) =>
+        this.#o.log.warn({ err: error, slot: slot.path }, "task ended with an error"),
+      )
       .finally(() => {
         this.#busy.delete(done);
         this.#idle.push(slot);

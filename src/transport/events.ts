@@ -31,6 +31,8 @@ export interface TaskEvent {
   accuracy?: number;
   samples_per_s?: number;
   error?: string;
+  /** Why a task went back to QUEUED (handed back by a draining worker). */
+  reason?: string;
   at: string;
 }
 

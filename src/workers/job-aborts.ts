@@ -61,7 +61,8 @@ export class JobAborts {
       const oldest = this.#ended.values().next().value;
       if (oldest !== undefined) this.#ended.delete(oldest);
     }
-    for (const controller of this.#running.get(jobId) ?? []) controller.abort(new TaskAbort("job-ended"));
+    for (const controller of this.#running.get(jobId) ?? [])
+      controller.abort(new TaskAbort("job-ended"));
   }
 
   close(): void {

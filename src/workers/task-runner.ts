@@ -39,6 +39,11 @@ export interface TaskRunnerOptions {
   /** The lease (AckWait): a running task says "working" three times per lease. */
   leaseMs: number;
   taskTimeoutMs: number;
+  /**
+   * Aborted when this process stops waiting for its running tasks (the drain timed out): each is
+   * handed back at once (nak without delay) for another process to take.
+   */
+  handBack: AbortSignal;
   faults: Faults;
   clock: Clock;
   log: Logger;
@@ -62,7 +67,9 @@ export class TaskRunner {
     return this.#o.registry.workerId;
   }
 
-  async run(delivery: Delivery, stopping: AbortSignal): Promise<void> {
+  async run(received: Delivery, stopping: AbortSignal): Promise<void> {
+    const { ackDelayMs } = this.#o.faults;
+    const delivery = ackDelayMs > 0 ? withDelayedAck(received, ackDelayMs) : received;
     const task = decodeTask(delivery.data);
     const key = taskKey(task.job_id, task.task_index);
     if (this.#o.aborts.hasEnded(task.job_id)) {
@@ -73,7 +80,9 @@ export class TaskRunner {
       delivery.ack(); // recorded by an earlier attempt whose ack was lost
       return;
     }
-    const slot = this.#o.quota ? await this.#o.quota.tryAcquire(task.user_id, `${this.workerId}/${key}`) : undefined;
+    const slot = this.#o.quota
+      ? await this.#o.quota.tryAcquire(task.user_id, `${this.workerId}/${key}`)
+      : undefined;
     if (this.#o.quota && !slot) {
       delivery.nak(QUOTA_RETRY_MS);
       return;
@@ -81,19 +90,25 @@ export class TaskRunner {
     try {
       await this.#attempt(task, key, delivery, stopping);
     } finally {
-      await slot?.release().catch((error) => this.#o.log.warn({ err: error }, "quota release failed"));
+      await slot
+        ?.release()
+        .catch((error) => this.#o.log.warn({ err: error }, "quota release failed"));
     }
   }
 
   async #attempt(task: TaskMessage, key: string, delivery: Delivery, stopping: AbortSignal) {
-    const attempt = await this.#countAttempt(key);
+    const attempt = await this.#countAttempt(key, delivery.deliveryCount);
     if (attempt > task.max_attempts) {
-      await this.#finish(task, key, delivery, attempt - 1, { failed: `gave up after ${task.max_attempts} attempts` });
+      await this.#finish(task, key, delivery, attempt - 1, {
+        failed: `gave up after ${task.max_attempts} attempts`,
+      });
       return;
     }
     const controller = new AbortController();
     const onStop = () => controller.abort(new TaskAbort("stopping"));
     stopping.addEventListener("abort", onStop, { once: true });
+    this.#o.handBack.addEventListener("abort", onStop, { once: true });
+    if (this.#o.handBack.aborted) onStop();
     const untrack = this.#o.aborts.track(task.job_id, controller);
     const cancelTimeout = this.#o.clock.schedule(
       () => controller.abort(new TaskAbort("timeout")),
@@ -103,7 +118,13 @@ export class TaskRunner {
     const startedAt = this.#o.clock.now();
     this.#o.registry.taskStarted(key);
     this.#taskEvent(task, "RUNNING", attempt);
-    this.#o.pipeline.emit({ kind: "task_started", job_id: task.job_id, task_index: task.task_index, model_type: task.input.model_type, attempt });
+    this.#o.pipeline.emit({
+      kind: "task_started",
+      job_id: task.job_id,
+      task_index: task.task_index,
+      model_type: task.input.model_type,
+      attempt,
+    });
     let completed = false;
     try {
       this.#o.faults.maybeCrash("worker");
@@ -118,26 +139,56 @@ export class TaskRunner {
       cancelTimeout();
       untrack();
       stopping.removeEventListener("abort", onStop);
+      this.#o.handBack.removeEventListener("abort", onStop);
       this.#o.registry.taskEnded(key, completed);
     }
   }
 
-  async #train(task: TaskMessage, key: string, attempt: number, signal: AbortSignal): Promise<TaskResult> {
+  async #train(
+    task: TaskMessage,
+    key: string,
+    attempt: number,
+    signal: AbortSignal,
+  ): Promise<TaskResult> {
     const checkpoint = attempt > 1 ? await this.#o.kv.checkpoints.get(key) : null;
     let saving: Promise<unknown> = Promise.resolve();
+    let lastEpoch = Number.POSITIVE_INFINITY;
+    const crashThread = this.#o.faults.crashPoolThread();
+    if (crashThread) this.#o.log.warn({ fault: "pool", key }, "injected fault: a pool thread dies");
     const result = await this.#o.pool.run(
-      { ...task.input, task_index: task.task_index, ...(checkpoint?.operation === "PUT" ? { checkpoint: checkpoint.value } : {}) },
+      {
+        ...task.input,
+        task_index: task.task_index,
+        ...(checkpoint?.operation === "PUT" ? { checkpoint: checkpoint.value } : {}),
+      },
       {
         signal,
+        crashThread,
         onProgress: (p) => {
-          this.#taskEvent(task, "RUNNING", attempt, { epoch: p.epoch, epochs: p.epochs, loss: p.loss, accuracy: p.accuracy, samples_per_s: p.samples_per_s });
-          this.#o.pipeline.emit({ kind: "task_progress", job_id: task.job_id, task_index: task.task_index, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy });
+          lastEpoch = p.epochs;
+          this.#taskEvent(task, "RUNNING", attempt, {
+            epoch: p.epoch,
+            epochs: p.epochs,
+            loss: p.loss,
+            accuracy: p.accuracy,
+            samples_per_s: p.samples_per_s,
+          });
+          this.#o.pipeline.emit({
+            kind: "task_progress",
+            job_id: task.job_id,
+            task_index: task.task_index,
+            epoch: p.epoch,
+            loss: p.loss,
+            accuracy: p.accuracy,
+          });
         },
         // One checkpoint write at a time, newest wins: a retry resumes after the last saved epoch.
+        // The last epoch's is not saved: the result recorded next makes it useless.
         onCheckpoint: (c) => {
-          saving = saving.then(() => this.#o.kv.checkpoints.put(key, c.bytes)).catch((error) =>
-            this.#o.log.warn({ err: error, key }, "checkpoint not saved"),
-          );
+          if (c.epoch >= lastEpoch) return;
+          saving = saving
+            .then(() => this.#o.kv.checkpoints.put(key, c.bytes))
+            .catch((error) => this.#o.log.warn({ err: error, key }, "checkpoint not saved"));
         },
       },
     );
@@ -146,13 +197,24 @@ export class TaskRunner {
   }
 
   /** Writes the attempt's start (tasks bucket, compare-and-set) and returns its number. */
-  async #countAttempt(key: string): Promise<number> {
+  async #countAttempt(key: string, deliveryCount: number): Promise<number> {
     const { tasks } = this.#o.kv;
+    // A first delivery almost always finds no record: create it without reading first (one round
+    // trip instead of two). If a record exists after all (a re-queued task), count as below.
+    if (deliveryCount === 1) {
+      try {
+        await tasks.create(key, pack(this.#runningRecord(1)));
+        return 1;
+      } catch (error) {
+        if (!isWrongRevision(error)) throw error;
+      }
+    }
     for (let i = 0; i < MAX_CAS_TRIES; i++) {
       const entry = await tasks.get(key);
-      const previous = entry?.operation === "PUT" ? (unpack(entry.value) as TaskAttempt) : undefined;
+      const previous =
+        entry?.operation === "PUT" ? (unpack(entry.value) as TaskAttempt) : undefined;
       const attempt = (previous?.attempt ?? 0) + 1;
-      const record: TaskAttempt = { status: "RUNNING", attempt, worker_id: this.workerId, at: new Date(this.#o.clock.now()).toISOString(), error: null };
+      const record = this.#runningRecord(attempt);
       try {
         if (entry) await tasks.update(key, pack(record), entry.revision);
         else await tasks.create(key, pack(record));
@@ -164,7 +226,25 @@ export class TaskRunner {
     throw new Error(`task ${key}: attempt counter kept conflicting`);
   }
 
-  async #failed(task: TaskMessage, key: string, delivery: Delivery, attempt: number, error: unknown, signal: AbortSignal, startedAt: number) {
+  #runningRecord(attempt: number): TaskAttempt {
+    return {
+      status: "RUNNING",
+      attempt,
+      worker_id: this.workerId,
+      at: new Date(this.#o.clock.now()).toISOString(),
+      error: null,
+    };
+  }
+
+  async #failed(
+    task: TaskMessage,
+    key: string,
+    delivery: Delivery,
+    attempt: number,
+    error: unknown,
+    signal: AbortSignal,
+    startedAt: number,
+  ) {
     const reason = signal.aborted ? (signal.reason as TaskAbort).reason : undefined;
     if (reason === "job-ended") {
       delivery.ack();
@@ -174,14 +254,32 @@ export class TaskRunner {
     }
     if (reason === "stopping") {
       delivery.nak(); // drained: another process takes it at once
+      this.#taskEvent(task, "QUEUED", attempt, { reason: "handed back: worker draining" });
       return;
     }
-    const message = reason === "timeout" ? `task exceeded TASK_TIMEOUT (${this.#o.taskTimeoutMs} ms)` : errorMessage(error);
+    const message =
+      reason === "timeout"
+        ? `task exceeded TASK_TIMEOUT (${this.#o.taskTimeoutMs} ms)`
+        : errorMessage(error);
     if (attempt < task.max_attempts) {
-      await this.#o.kv.tasks.put(key, pack({ status: "RETRYING", attempt, worker_id: this.workerId, at: new Date().toISOString(), error: message } satisfies TaskAttempt));
+      await this.#o.kv.tasks.put(
+        key,
+        pack({
+          status: "RETRYING",
+          attempt,
+          worker_id: this.workerId,
+          at: new Date().toISOString(),
+          error: message,
+        } satisfies TaskAttempt),
+      );
       delivery.nak(retryDelayMs(task.backoff_ms, attempt));
       this.#taskEvent(task, "RETRYING", attempt, { error: message });
-      this.#o.pipeline.emit({ kind: "task_retried", job_id: task.job_id, task_index: task.task_index, attempt });
+      this.#o.pipeline.emit({
+        kind: "task_retried",
+        job_id: task.job_id,
+        task_index: task.task_index,
+        attempt,
+      });
       this.#taskFinished(task, "RETRYING", startedAt);
       return;
     }
@@ -215,7 +313,16 @@ export class TaskRunner {
             model: how.result.model.byteLength <= MAX_MODEL_BYTES ? how.result.model : null,
             error: null,
           }
-        : { status: "FAILED", attempt, worker_id: this.workerId, finished_at: new Date(now).toISOString(), duration_ms: now - startedAt, metrics: null, model: null, error: how.failed };
+        : {
+            status: "FAILED",
+            attempt,
+            worker_id: this.workerId,
+            finished_at: new Date(now).toISOString(),
+            duration_ms: now - startedAt,
+            metrics: null,
+            model: null,
+            error: how.failed,
+          };
     try {
       await this.#o.kv.results.create(key, pack(outcome));
     } catch (error) {
@@ -227,13 +334,36 @@ export class TaskRunner {
     this.#taskFinished(task, outcome.status, startedAt);
   }
 
-  #taskFinished(task: TaskMessage, status: "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING", startedAt: number) {
+  #taskFinished(
+    task: TaskMessage,
+    status: "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING",
+    startedAt: number,
+  ) {
     const duration_s = (this.#o.clock.now() - startedAt) / 1000;
-    this.#o.pipeline.emit({ kind: "task_finished", job_id: task.job_id, task_index: task.task_index, model_type: task.input.model_type, status, duration_s });
+    this.#o.pipeline.emit({
+      kind: "task_finished",
+      job_id: task.job_id,
+      task_index: task.task_index,
+      model_type: task.input.model_type,
+      status,
+      duration_s,
+    });
   }
 
-  #taskEvent(task: TaskMessage, status: string, attempt: number, extra: Record<string, unknown> = {}) {
-    this.#o.events.task({ job_id: task.job_id, task_index: task.task_index, status, attempt, worker_id: this.workerId, ...extra });
+  #taskEvent(
+    task: TaskMessage,
+    status: string,
+    attempt: number,
+    extra: Record<string, unknown> = {},
+  ) {
+    this.#o.events.task({
+      job_id: task.job_id,
+      task_index: task.task_index,
+      status,
+      attempt,
+      worker_id: this.workerId,
+      ...extra,
+    });
   }
 }
 
@@ -245,6 +375,28 @@ export class TaskRunner {
 function isTaskFailure(error: unknown, signal: AbortSignal): boolean {
   if (signal.aborted) return true;
   return error instanceof TroupeError && /^TROUPE_ERR_(TRAINING|CHECKPOINT)/.test(error.code);
+}
+
+/** Test-only (TROUPE_FAULTS ack-delay): the same delivery, its acks sent `ms` late. */
+function withDelayedAck(delivery: Delivery, ms: number): Delivery {
+  return {
+    subject: delivery.subject,
+    data: delivery.data,
+    deliveryCount: delivery.deliveryCount,
+    streamSequence: delivery.streamSequence,
+    ack: () => {
+      setTimeout(() => {
+        try {
+          delivery.ack();
+        } catch {
+          // The connection closed meanwhile: the ack is lost, as a delayed one may be.
+        }
+      }, ms);
+    },
+    nak: (delayMs) => delivery.nak(delayMs),
+    working: () => delivery.working(),
+    term: (reason) => delivery.term(reason),
+  };
 }
 
 function errorMessage(error: unknown): string {

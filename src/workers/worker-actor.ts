@@ -37,7 +37,12 @@ export function workerActor(deps: {
           worker_id: deps.runner.workerId,
           error: `worker crashed: ${failure}`,
         });
-        deps.pipeline.emit({ kind: "task_retried", job_id: task.job_id, task_index: task.task_index, attempt: message.delivery.deliveryCount });
+        deps.pipeline.emit({
+          kind: "task_retried",
+          job_id: task.job_id,
+          task_index: task.task_index,
+          attempt: message.delivery.deliveryCount,
+        });
       },
       postStop() {
         stopping.abort();

@@ -36,7 +36,11 @@ export interface WorkerActivity {
 }
 
 /** A record whose heartbeat is older than `workerTimeoutMs` is stale, whatever it says. */
-export function effectiveStatus(record: WorkerRecord, nowMs: number, workerTimeoutMs: number): WorkerStatus {
+export function effectiveStatus(
+  record: WorkerRecord,
+  nowMs: number,
+  workerTimeoutMs: number,
+): WorkerStatus {
   const age = nowMs - Date.parse(record.last_activity_time);
   return age > workerTimeoutMs ? "STALE" : record.status;
 }

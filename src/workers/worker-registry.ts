@@ -30,7 +30,9 @@ export interface WorkerRegistryOptions {
 
 /** A process's worker id: host, pid and a random suffix, usable as a subject token. */
 export function newWorkerId(): string {
-  const host = hostname().replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 40);
+  const host = hostname()
+    .replace(/[^A-Za-z0-9_-]/g, "-")
+    .slice(0, 40);
   return `${host}-${process.pid}-${randomBytes(3).toString("hex")}`;
 }
 
@@ -73,7 +75,11 @@ export class WorkerRegistry {
 
   async start(): Promise<void> {
     await this.#write();
-    this.#o.events.worker({ event: "registered", worker_id: this.workerId, status: this.#record.status });
+    this.#o.events.worker({
+      event: "registered",
+      worker_id: this.workerId,
+      status: this.#record.status,
+    });
     this.#o.log.info({ workerId: this.workerId }, "worker registered");
     this.#scheduleHeartbeat();
   }
@@ -126,7 +132,11 @@ export class WorkerRegistry {
   async #heartbeat(): Promise<void> {
     try {
       await this.#write();
-      this.#o.events.worker({ event: "heartbeat", worker_id: this.workerId, status: this.#record.status });
+      this.#o.events.worker({
+        event: "heartbeat",
+        worker_id: this.workerId,
+        status: this.#record.status,
+      });
       await this.#sweepPeers();
     } catch (error) {
       // NATS may be reconnecting: the next heartbeat tries again.
@@ -175,7 +185,10 @@ export class WorkerRegistry {
         } else if (record.status !== "STALE" && age > workerTimeoutMs) {
           await kv.update(key, pack({ ...record, status: "STALE" }), entry.revision);
           this.#o.events.worker({ event: "stale", worker_id: key, status: "STALE" });
-          this.#o.log.warn({ workerId: key, lastSeen: record.last_activity_time }, "worker is stale");
+          this.#o.log.warn(
+            { workerId: key, lastSeen: record.last_activity_time },
+            "worker is stale",
+          );
         }
       } catch (error) {
         // Another process swept first, or the worker came back: both are fine.
@@ -186,7 +199,11 @@ export class WorkerRegistry {
 }
 
 /** Reads every worker record; a record whose heartbeat is too old reads as STALE. */
-export async function readAll(kv: KV, nowMs: number, workerTimeoutMs: number): Promise<WorkerRecord[]> {
+export async function readAll(
+  kv: KV,
+  nowMs: number,
+  workerTimeoutMs: number,
+): Promise<WorkerRecord[]> {
   const records: WorkerRecord[] = [];
   for await (const key of await kv.keys()) {
     const entry = await kv.get(key);

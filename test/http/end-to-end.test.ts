@@ -40,7 +40,7 @@ describe("the HTTP facade over a running pipeline", () => {
     );
     expect(events[0]?.event).toBe("state");
     expect(events.at(-1)?.event).toBe("end");
-    expect((events.at(-1)?.data as { status: string }).status).toBe("COMPLETED");
+    expect((events.at(-1)?.data as { status?: string } | undefined)?.status).toBe("COMPLETED");
     for (const task of [0, 1]) {
       const epochs = events
         .filter(
