@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { DURATION_FORMS, parseDuration } from "./duration.ts";
@@ -10,6 +11,10 @@ export interface TroupeConfig {
   readonly natsServers: readonly string[];
   /** False when NATS_URL was not set: then `troupe start` may run an embedded nats-server. */
   readonly natsUrlIsExplicit: boolean;
+  /** How this process proves who it is to NATS; undefined: no credentials (or in NATS_URL). */
+  readonly natsAuth: NatsAuth | undefined;
+  /** TLS files for the NATS connection; undefined: TLS only if a `tls://` URL asks for it. */
+  readonly natsTls: NatsTls | undefined;
   /** First token(s) of every subject, stream-free: `troupe.jobs.submit`. */
   readonly prefix: string;
   /** HTTP port (0 picks a free one). */
@@ -39,6 +44,20 @@ export interface TroupeConfig {
   readonly drainTimeoutMs: number;
   /** Test-only fault injection; off unless TROUPE_FAULTS is set. */
   readonly faults: Faults;
+}
+
+/** One way of authenticating to NATS (NATS_USER/NATS_PASSWORD, NATS_TOKEN or NATS_CREDS). */
+export type NatsAuth =
+  | { readonly kind: "user"; readonly user: string; readonly password: string }
+  | { readonly kind: "token"; readonly token: string }
+  /** A `.creds` file (JWT and NKey seed), read again at each reconnect so it may be rotated. */
+  | { readonly kind: "creds"; readonly credsFile: string };
+
+/** TLS for the NATS connection: a CA to trust and, for mutual TLS, a client certificate. */
+export interface NatsTls {
+  readonly caFile: string | undefined;
+  readonly certFile: string | undefined;
+  readonly keyFile: string | undefined;
 }
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -79,6 +98,18 @@ function duration(minMs: number): Variable<number>["parse"] {
   };
 }
 
+/** An existing file's absolute path; "" (unset) stays "". */
+function existingFile(text: string): string | undefined {
+  if (text === "") return "";
+  const path = resolve(text);
+  return existsSync(path) ? path : undefined;
+}
+
+/** Any text without spaces; "" (unset) stays "". */
+function secret(text: string): string | undefined {
+  return /^\S*$/.test(text) ? text : undefined;
+}
+
 function natsServers(text: string): string[] | undefined {
   const servers = text.split(",").map((s) => s.trim());
   const valid = servers.every((server) => {
@@ -99,6 +130,13 @@ export const VARIABLES = {
     form: "comma-separated NATS URLs such as nats://host:4222 (schemes nats, tls, ws, wss)",
     parse: natsServers,
   },
+  NATS_USER: { fallback: "", form: "a user name without spaces", parse: secret },
+  NATS_PASSWORD: { fallback: "", form: "a password without spaces", parse: secret },
+  NATS_TOKEN: { fallback: "", form: "a token without spaces", parse: secret },
+  NATS_CREDS: { fallback: "", form: "the path of an existing .creds file", parse: existingFile },
+  NATS_TLS_CA: { fallback: "", form: "the path of an existing PEM file", parse: existingFile },
+  NATS_TLS_CERT: { fallback: "", form: "the path of an existing PEM file", parse: existingFile },
+  NATS_TLS_KEY: { fallback: "", form: "the path of an existing PEM file", parse: existingFile },
   TROUPE_PREFIX: {
     fallback: "troupe",
     form: "subject tokens of letters, digits, - and _, separated by dots (no wildcards)",
@@ -196,13 +234,23 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
       `WORKER_TIMEOUT=${JSON.stringify(env.WORKER_TIMEOUT ?? "60s")} is invalid: expected a duration longer than HEARTBEAT_INTERVAL (${env.HEARTBEAT_INTERVAL ?? "5s"})`,
     );
   }
+  if (problems.length === 0) problems.push(...natsAuthProblems(v));
   if (problems.length > 0) {
-    const first = problems[0]?.split("=")[0] ?? "config";
+    const first = problems[0]?.split(/[= ]/)[0] ?? "config";
     throw new ConfigError(first, problems.join("\n"));
   }
   return Object.freeze({
     natsServers: Object.freeze(v.NATS_URL),
     natsUrlIsExplicit: env.NATS_URL !== undefined,
+    natsAuth: natsAuth(v),
+    natsTls:
+      v.NATS_TLS_CA || v.NATS_TLS_CERT
+        ? Object.freeze({
+            caFile: v.NATS_TLS_CA || undefined,
+            certFile: v.NATS_TLS_CERT || undefined,
+            keyFile: v.NATS_TLS_KEY || undefined,
+          })
+        : undefined,
     prefix: v.TROUPE_PREFIX,
     httpPort: v.PORT,
     maxConcurrentTasks: v.MAX_CONCURRENT_TASKS,
@@ -221,4 +269,41 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     drainTimeoutMs: v.DRAIN_TIMEOUT,
     faults: v.TROUPE_FAULTS,
   });
+}
+
+/** Pairs that go together, and at most one way of authenticating. */
+function natsAuthProblems(v: Parsed): string[] {
+  const problems: string[] = [];
+  if (Boolean(v.NATS_USER) !== Boolean(v.NATS_PASSWORD)) {
+    const [set, missing] = v.NATS_USER
+      ? ["NATS_USER", "NATS_PASSWORD"]
+      : ["NATS_PASSWORD", "NATS_USER"];
+    problems.push(`${missing} is missing: expected it with ${set} (both or neither)`);
+  }
+  const ways = [
+    v.NATS_USER && "NATS_USER",
+    v.NATS_TOKEN && "NATS_TOKEN",
+    v.NATS_CREDS && "NATS_CREDS",
+  ];
+  const given = ways.filter((way) => way !== "");
+  if (given.length > 1) {
+    problems.push(
+      `${given[1]} is invalid: expected one way to authenticate, not ${given.join(" and ")}`,
+    );
+  }
+  if (Boolean(v.NATS_TLS_CERT) !== Boolean(v.NATS_TLS_KEY)) {
+    const [set, missing] = v.NATS_TLS_CERT
+      ? ["NATS_TLS_CERT", "NATS_TLS_KEY"]
+      : ["NATS_TLS_KEY", "NATS_TLS_CERT"];
+    problems.push(`${missing} is missing: expected it with ${set} (both or neither)`);
+  }
+  return problems;
+}
+
+function natsAuth(v: Parsed): NatsAuth | undefined {
+  if (v.NATS_USER)
+    return Object.freeze({ kind: "user", user: v.NATS_USER, password: v.NATS_PASSWORD });
+  if (v.NATS_TOKEN) return Object.freeze({ kind: "token", token: v.NATS_TOKEN });
+  if (v.NATS_CREDS) return Object.freeze({ kind: "creds", credsFile: v.NATS_CREDS });
+  return undefined;
 }

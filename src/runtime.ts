@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { systemClock } from "./clock.ts";
-import type { TroupeConfig } from "./config.ts";
+import type { NatsAuth, TroupeConfig } from "./config.ts";
 import { type NatsReadiness, natsReadiness } from "./http/readiness.ts";
 import { createHttpServer, type HttpAddress, type HttpServer } from "./http/server.ts";
 import type { Gateway } from "./jobs/gateway.ts";
@@ -10,7 +10,12 @@ import { createMetrics, type Metrics } from "./metrics.ts";
 import { Pipeline } from "./pipeline.ts";
 import { serveApi } from "./transport/api-endpoints.ts";
 import { connectNats, type NatsConnection } from "./transport/connection.ts";
-import { type EmbeddedNats, isListening, startEmbeddedNats } from "./transport/embedded-server.ts";
+import {
+  type EmbeddedNats,
+  embeddedCredentials,
+  isListening,
+  startEmbeddedNats,
+} from "./transport/embedded-server.ts";
 import type { Service } from "./transport/service.ts";
 
 const VERSION = String(
@@ -97,11 +102,13 @@ class TroupeRuntime implements Runtime {
   }
 
   async #start(): Promise<void> {
-    this.#embedded = await this.#maybeStartEmbedded();
+    const auth = await this.#natsAuth();
     this.#nc = await connectNats({
       servers: this.#embedded ? [this.#embedded.url] : this.#config.natsServers,
       name: `troupe@${hostname()}:${process.pid}`,
       log: this.#log,
+      auth,
+      tls: this.#config.natsTls,
       signal: this.#abortStart.signal,
     });
     // A connection that closes on its own (not through close()) is fatal for the process.
@@ -139,15 +146,27 @@ class TroupeRuntime implements Runtime {
     this.#httpAddress = await this.#http.start();
   }
 
-  /** Without an explicit NATS_URL, a laptop with no NATS running gets one of its own. */
-  async #maybeStartEmbedded(): Promise<EmbeddedNats | undefined> {
-    if (this.#config.natsUrlIsExplicit) return undefined;
-    const url = new URL(this.#config.natsServers[0] ?? "nats://127.0.0.1:4222");
+  /**
+   * Without an explicit NATS_URL, a laptop with no NATS running gets one of its own (and connects
+   * as its `runtime` user); a second process with the same data dir finds it and its credentials.
+   */
+  async #natsAuth(): Promise<NatsAuth | undefined> {
+    const config = this.#config;
+    if (config.natsUrlIsExplicit) return config.natsAuth;
+    const url = new URL(config.natsServers[0] ?? "nats://127.0.0.1:4222");
     const host = url.hostname;
     const port = Number(url.port || 4222);
-    if (await isListening(host, port)) return undefined;
+    if (await isListening(host, port)) {
+      return config.natsAuth ?? embeddedCredentials(config.dataDir, `nats://${host}:${port}`);
+    }
     this.#log.info({ host, port }, "no NATS server answers; starting an embedded one");
-    return startEmbeddedNats({ host, port, dataDir: this.#config.dataDir, log: this.#log });
+    this.#embedded = await startEmbeddedNats({
+      host,
+      port,
+      dataDir: config.dataDir,
+      log: this.#log,
+    });
+    return this.#embedded.auth;
   }
 
   async #fail(error: Error): Promise<void> {

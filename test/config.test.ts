@@ -1,6 +1,7 @@
-import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
-import { describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config.ts";
 import { parseDuration } from "../src/duration.ts";
 import { ConfigError } from "../src/errors.ts";
@@ -78,6 +79,8 @@ describe("loadConfig", () => {
     expect(rest).toEqual({
       natsServers: ["nats://a:4222", "tls://b:4443", "c:4222"],
       natsUrlIsExplicit: true,
+      natsAuth: undefined,
+      natsTls: undefined,
       prefix: "lab.troupe",
       httpPort: 0,
       maxConcurrentTasks: 8,
@@ -117,8 +120,10 @@ describe("loadConfig", () => {
     ["QUOTA_RUNNING_PER_USER", "0", "1 to 100000"],
     ["PRIORITY_AGING", "10ms", "at least 100ms"],
     ["DRAIN_TIMEOUT", "soon", "1500ms, 300s, 5m or 1h"],
-    ["TROUPE_FAULTS", "worker=2", "kind=rate pairs"],
-    ["TROUPE_FAULTS", "disk=0.1", "kinds worker, job"],
+    ["TROUPE_FAULTS", "worker=2", "kind=value pairs"],
+    ["TROUPE_FAULTS", "disk=0.1", "worker, job, pool take a probability"],
+    ["TROUPE_FAULTS", "pool=2", "Nx (the first N times)"],
+    ["TROUPE_FAULTS", "ack-delay=soon", "ack-delay takes milliseconds"],
     ["RATE_LIMIT_PER_MIN", "ten", "1 to 1000000"],
     ["LOG_LEVEL", "verbose", "info"],
     ["LOG_PRETTY", "yes", "1, true, 0 or false"],
@@ -143,5 +148,88 @@ describe("loadConfig", () => {
     const error = configError({ WORKER_TIMEOUT: "5s", HEARTBEAT_INTERVAL: "5s" });
     expect(error.variable).toBe("WORKER_TIMEOUT");
     expect(error.message).toContain("longer than HEARTBEAT_INTERVAL");
+  });
+});
+
+describe("NATS authentication and TLS", () => {
+  const dir = mkdtempSync(join(tmpdir(), "troupe-config-"));
+  const file = (name: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, "-----BEGIN-----\n");
+    return path;
+  };
+  const creds = file("user.creds");
+  const ca = file("ca.pem");
+  const cert = file("client.pem");
+  const key = file("client-key.pem");
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("has no credentials and no TLS files unless told", () => {
+    expect(loadConfig({})).toMatchObject({ natsAuth: undefined, natsTls: undefined });
+  });
+
+  it.each([
+    [
+      { NATS_USER: "runtime", NATS_PASSWORD: "s3cret" },
+      { kind: "user", user: "runtime", password: "s3cret" },
+    ],
+    [{ NATS_TOKEN: "t0ken" }, { kind: "token", token: "t0ken" }],
+    [{ NATS_CREDS: creds }, { kind: "creds", credsFile: creds }],
+  ])("reads one way to authenticate from %j", (env, auth) => {
+    expect(loadConfig(env).natsAuth).toEqual(auth);
+  });
+
+  it("reads a CA alone, or with a client certificate and key, as absolute paths", () => {
+    expect(loadConfig({ NATS_TLS_CA: ca }).natsTls).toEqual({
+      caFile: ca,
+      certFile: undefined,
+      keyFile: undefined,
+    });
+    expect(loadConfig({ NATS_TLS_CA: ca, NATS_TLS_CERT: cert, NATS_TLS_KEY: key }).natsTls).toEqual(
+      {
+        caFile: ca,
+        certFile: cert,
+        keyFile: key,
+      },
+    );
+  });
+
+  it.each([
+    ["NATS_CREDS", "/no/such/user.creds", "existing .creds file"],
+    ["NATS_TLS_CA", "/no/such/ca.pem", "existing PEM file"],
+    ["NATS_TLS_CERT", "/no/such/cert.pem", "existing PEM file"],
+    ["NATS_PASSWORD", "two words", "without spaces"],
+  ])("refuses %s=%j naming the form it accepts", (name, value, form) => {
+    const error = configError({ [name]: value });
+    expect(error.variable).toBe(name);
+    expect(error.message).toContain(form);
+  });
+
+  it.each([
+    [
+      { NATS_USER: "runtime" },
+      "NATS_PASSWORD",
+      "NATS_PASSWORD is missing: expected it with NATS_USER",
+    ],
+    [
+      { NATS_PASSWORD: "s3cret" },
+      "NATS_USER",
+      "NATS_USER is missing: expected it with NATS_PASSWORD",
+    ],
+    [
+      { NATS_TLS_CERT: cert },
+      "NATS_TLS_KEY",
+      "NATS_TLS_KEY is missing: expected it with NATS_TLS_CERT",
+    ],
+    [
+      { NATS_TLS_KEY: key },
+      "NATS_TLS_CERT",
+      "NATS_TLS_CERT is missing: expected it with NATS_TLS_KEY",
+    ],
+    [{ NATS_TOKEN: "t0ken", NATS_CREDS: creds }, "NATS_CREDS", "not NATS_TOKEN and NATS_CREDS"],
+  ])("refuses %j: the pair is incomplete or the ways conflict", (env, variable, message) => {
+    const error = configError(env);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(message);
   });
 });

@@ -1,4 +1,5 @@
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
 
 const encoder = new TextEncoder();
 /** A no_wait pull answers at once; this only bounds a lost reply (NATS restarting). */
@@ -35,7 +36,7 @@ export function pullNow(
   consumer: string,
   batch: number,
 ): Promise<Delivery[]> {
-  const inbox = createInbox();
+  const inbox = createInbox(RUNTIME_INBOX_PREFIX);
   const deliveries: Delivery[] = [];
   return new Promise((resolve) => {
     const sub = nc.subscribe(inbox, {

@@ -16,6 +16,8 @@ export function findNatsServer(env: NodeJS.ProcessEnv = process.env): string | u
 
 export interface NatsServerProcessOptions {
   args: readonly string[];
+  /** Added to this process's environment (nats.conf reads its passwords from variables). */
+  env?: Readonly<Record<string, string>>;
   /** Each line nats-server logs after it is ready (it logs on stderr). */
   onLine?: (line: string) => void;
 }
@@ -29,7 +31,10 @@ export async function spawnNatsServer(options: NatsServerProcessOptions): Promis
   if (!binary) {
     throw new Error("nats-server not found; install it with: bash scripts/ensure-nats-server");
   }
-  const child = spawn(binary, options.args, { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(binary, options.args, {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
   await awaitReady(child);
   forwardLines(child, options.onLine);
   return child;

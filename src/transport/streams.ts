@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -12,6 +13,8 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
+import { errors } from "@nats-io/transport-node";
+import { ConfigError } from "../errors.ts";
 import type { NatsConnection } from "./connection.ts";
 import { type Names, PRIORITIES } from "./subjects.ts";
 
@@ -43,15 +46,120 @@ const DUPLICATE_WINDOW_NS = 120 * 1e9;
 const ms = (value: number) => value * 1e6;
 
 /**
+ * What JetStream answers when a stream asks for more replicas than there are servers to hold them:
+ * 10074 "replicas > 1 not supported in non-clustered mode", 10005 "no suitable peers for
+ * placement", 10023 "insufficient resources".
+ */
+const TOO_FEW_SERVERS = new Set([10074, 10005, 10023]);
+/** 10008 "JetStream system temporarily unavailable": a cluster still electing its leaders. */
+const NOT_YET = 10008;
+/**
+ * Creating a replicated stream forms a Raft group, which on a busy or freshly started cluster can
+ * take longer than a request's default 5 s; the set-up requests get this long, and set-up as a
+ * whole is retried (it is idempotent) until the deadline.
+ */
+const SETUP_REQUEST_TIMEOUT_MS = 20_000;
+const SETUP_DEADLINE_MS = 120_000;
+
+/**
  * Creates (or brings up to date) every stream, consumer and bucket, idempotently: any number of
  * processes may run this at once at start-up. All data is on file storage.
+ *
+ * Refuses (ConfigError naming TROUPE_REPLICAS) a replica count the NATS cluster cannot place.
+ * The server is the one judge of its cluster's size, so the check is its answer to the first
+ * stream, translated, rather than a count of routes that may not all be up yet.
  */
 export async function ensureTopology(
   nc: NatsConnection,
   n: Names,
   options: TopologyOptions,
 ): Promise<Topology> {
+  const setup = await jetstreamManager(nc, { timeout: SETUP_REQUEST_TIMEOUT_MS });
+  const deadline = Date.now() + SETUP_DEADLINE_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await createTopology(setup, n, options);
+      await awaitLeaders(setup, n, deadline);
+      break;
+    } catch (error) {
+      if (!isTransient(error) || Date.now() > deadline) throw replicasError(error, nc, options);
+      await sleep(Math.min(250 * 2 ** attempt, 5_000));
+    }
+  }
+  // The handles the pipeline works with keep the client's default request timeout.
   const jsm = await jetstreamManager(nc);
+  const kvm = new Kvm(nc);
+  const b = n.buckets;
+  const [jobs, idempotency, tasks, results, checkpoints, workers, quota] = await Promise.all(
+    [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota].map((name) =>
+      kvm.open(name),
+    ),
+  );
+  return {
+    js: jsm.jetstream(),
+    jsm,
+    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota } as Buckets,
+  };
+}
+
+/**
+ * A replicated stream or consumer just created answers nothing (no responders) until its Raft
+ * group has elected a leader: start-up waits for every one, so the pipeline starts on a ready
+ * cluster. On a single server there is no Raft group and nothing to wait for.
+ */
+async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): Promise<void> {
+  const b = n.buckets;
+  const buckets = [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota];
+  const streams = [n.jobsStream, n.tasksStream, ...buckets.map((name) => `KV_${name}`)];
+  const consumers = [n.jobOwnersConsumer, ...PRIORITIES.map((p) => n.laneConsumer(p))];
+  const lookups = [
+    ...streams.map((stream) => () => jsm.streams.info(stream)),
+    ...consumers.map(
+      (consumer, i) => () => jsm.consumers.info(i === 0 ? n.jobsStream : n.tasksStream, consumer),
+    ),
+  ];
+  for (const lookup of lookups) {
+    for (;;) {
+      const { cluster } = await lookup();
+      if (!cluster || cluster.leader) break;
+      if (Date.now() > deadline) throw new Error(`no JetStream leader elected in time`);
+      // An election is not announced to clients: look again shortly.
+      await sleep(100);
+    }
+  }
+}
+
+/** A request that timed out or found JetStream not ready yet: set-up is tried again. */
+function isTransient(error: unknown): boolean {
+  if (error instanceof JetStreamApiError) return error.code === NOT_YET;
+  if (error instanceof errors.RequestError) return error.isNoResponders();
+  return error instanceof errors.TimeoutError;
+}
+
+/** A placement refusal becomes a ConfigError naming TROUPE_REPLICAS; anything else is kept. */
+function replicasError(error: unknown, nc: NatsConnection, options: TopologyOptions): unknown {
+  if (
+    options.replicas === 1 ||
+    !(error instanceof JetStreamApiError) ||
+    !TOO_FEW_SERVERS.has(error.code)
+  ) {
+    return error;
+  }
+  const server = nc.info?.cluster
+    ? `NATS cluster "${nc.info.cluster}"`
+    : "a NATS server without a cluster";
+  return new ConfigError(
+    "TROUPE_REPLICAS",
+    `TROUPE_REPLICAS=${options.replicas} is more than ${server} can hold: every stream and bucket needs ${options.replicas} JetStream servers (the server said: ${error.message}). Use TROUPE_REPLICAS=1 on one server, 3 on a 3-node cluster.`,
+  );
+}
+
+/** Every stream, consumer and bucket, through `jsm` (with the set-up timeout). */
+async function createTopology(
+  jsm: JetStreamManager,
+  n: Names,
+  options: TopologyOptions,
+): Promise<void> {
   const common = { storage: StorageType.File, num_replicas: options.replicas };
   // One message per live job; the owning process holds it un-acked as its lease.
   await ensureStream(jsm, {
@@ -86,11 +194,11 @@ export async function ensureTopology(
     });
   }
 
-  const kvm = new Kvm(nc);
+  const kvm = new Kvm(jsm.jetstream());
   const bucket = (name: string, ttlMs = 0) =>
     kvm.create(name, { history: 1, replicas: options.replicas, storage: "file", ttl: ttlMs });
   const b = n.buckets;
-  const [jobs, idempotency, tasks, results, checkpoints, workers, quota] = await Promise.all([
+  await Promise.all([
     bucket(b.jobs),
     bucket(b.idempotency),
     bucket(b.tasks),
@@ -100,25 +208,32 @@ export async function ensureTopology(
     // A quota slot of a process that died frees itself: holders refresh it every lease/3.
     bucket(b.quota, options.leaseMs),
   ]);
-  return {
-    js: jsm.jetstream(),
-    jsm,
-    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota } as Buckets,
-  };
 }
 
 async function ensureStream(
   jsm: JetStreamManager,
   config: Partial<StreamConfig> & { name: string },
 ) {
+  let current: StreamConfig;
   try {
-    await jsm.streams.info(config.name);
+    current = (await jsm.streams.info(config.name)).config;
   } catch (error) {
     if (!isApiError(error, JetStreamApiCodes.StreamNotFound)) throw error;
     await jsm.streams.add(config);
     return;
   }
-  await jsm.streams.update(config.name, config);
+  if (!isSubset(config, current)) await jsm.streams.update(config.name, config);
+}
+
+/**
+ * True when `current` already has every value `wanted` sets. An update of a replicated stream or
+ * consumer is a Raft proposal: processes starting together skip the ones that change nothing.
+ */
+function isSubset(wanted: object, current: object): boolean {
+  const have = current as Record<string, unknown>;
+  return Object.entries(wanted).every(
+    ([key, value]) => JSON.stringify(have[key] ?? 0) === JSON.stringify(value ?? 0),
+  );
 }
 
 async function ensureConsumer(
@@ -126,14 +241,15 @@ async function ensureConsumer(
   stream: string,
   config: Partial<ConsumerConfig> & { durable_name: string },
 ) {
+  let current: ConsumerConfig;
   try {
-    await jsm.consumers.info(stream, config.durable_name);
+    current = (await jsm.consumers.info(stream, config.durable_name)).config;
   } catch (error) {
     if (!isApiError(error, JetStreamApiCodes.ConsumerNotFound)) throw error;
     await jsm.consumers.add(stream, config);
     return;
   }
-  await jsm.consumers.update(stream, config.durable_name, config);
+  if (!isSubset(config, current)) await jsm.consumers.update(stream, config.durable_name, config);
 }
 
 function isApiError(error: unknown, code: number): boolean {

@@ -2,6 +2,13 @@
  * Every NATS subject, stream, consumer and bucket name Troupe uses, derived from the prefix
  * (TROUPE_PREFIX, default `troupe`). Nothing else in the code spells a subject.
  */
+/**
+ * The prefix of every inbox a `troupe` process creates (request replies, JetStream deliveries).
+ * Not `_INBOX`: clients such as the nats CLI reply on `_INBOX.>`, which nats.conf lets a submitter
+ * read, and a submitter must not read a process's task deliveries or KV replies.
+ */
+export const RUNTIME_INBOX_PREFIX = "_INBOX_troupe";
+
 export const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
 export type Priority = (typeof PRIORITIES)[number];
 

@@ -30,8 +30,20 @@ afterAll(async () => {
   await Promise.all([...open].map((nc) => nc.close()));
 });
 
-export async function apiClient(url: string): Promise<ApiClient> {
-  const nc = await connect({ servers: url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+/**
+ * `url` may list several servers, comma-separated; `auth` is a user and password, if any (and the
+ * inbox prefix its permissions allow, `_INBOX_troupe` for the runtime user).
+ */
+export async function apiClient(
+  url: string,
+  auth?: { user: string; pass: string; inboxPrefix?: string },
+): Promise<ApiClient> {
+  const nc = await connect({
+    servers: url.split(","),
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 100,
+    ...auth,
+  });
   open.add(nc);
   return {
     nc,

@@ -15,6 +15,8 @@ export interface StartNatsOptions {
   configFile?: string;
   /** More command-line arguments for nats-server. */
   args?: string[];
+  /** Added to nats-server's environment (nats.conf reads its passwords from variables). */
+  env?: Record<string, string>;
 }
 
 export interface NatsServer {
@@ -22,6 +24,8 @@ export interface NatsServer {
   readonly port: number;
   /** The JetStream store; kept across `restart()`. */
   readonly storeDir: string;
+  /** The monitoring port (`/healthz`, `/jsz`, …); 0 when monitoring is off. */
+  readonly monitorPort: number;
   /** pid of the current nats-server process. */
   readonly pid: number;
   /** SIGTERM, then wait for exit (SIGKILL after 5 s); resolves with how it exited. */
@@ -41,21 +45,81 @@ afterAll(async () => {
 
 /** Spawns a real nats-server on a free loopback port and resolves once it accepts clients. */
 export async function startNats(options: StartNatsOptions = {}): Promise<NatsServer> {
-  const server = new NatsServerImpl(await freePort(), options);
+  // A config file may turn monitoring on at a fixed port: give it a free one instead.
+  const monitorPort = options.configFile ? await freePort() : 0;
+  const server = new NatsServerImpl(await freePort(), monitorPort, options);
   live.add(server);
   await server.start();
   return server;
 }
 
+export interface StartNatsClusterOptions {
+  /** Number of servers. @default 3 */
+  size?: number;
+  /** Where `nats-<i>.conf` (1-based) are: the repo's deploy/cluster. */
+  configDir: string;
+  /** Added to each server's environment (the users' passwords). */
+  env?: Record<string, string>;
+}
+
+export interface NatsCluster {
+  readonly servers: readonly NatsServer[];
+  /** Every server's client URL, comma-separated, as NATS_URL takes them. */
+  readonly urls: string;
+}
+
+/**
+ * Starts a real NATS cluster on loopback with the given config files, each server on free client,
+ * route and monitoring ports (command-line flags override the files' `listen`, `cluster.listen`,
+ * `routes` and `http` ports), and resolves once every server reports the same JetStream meta
+ * leader. Stopped after the test file, like `startNats`.
+ */
+export async function startNatsCluster(options: StartNatsClusterOptions): Promise<NatsCluster> {
+  const size = options.size ?? 3;
+  const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
+  const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(",");
+  const servers = await Promise.all(
+    routePorts.map(async (routePort, i) => {
+      const server = new NatsServerImpl(await freePort(), await freePort(), {
+        configFile: join(options.configDir, `nats-${i + 1}.conf`),
+        env: options.env,
+        args: ["--cluster", `nats://127.0.0.1:${routePort}`, "--routes", routes],
+      });
+      live.add(server);
+      return server;
+    }),
+  );
+  await Promise.all(servers.map((server) => server.start()));
+  await Promise.all(servers.map((server) => metaLeaderOf(server, size)));
+  return { servers, urls: servers.map((server) => server.url).join(",") };
+}
+
+/** Waits until the server's `/jsz` names a meta leader of a cluster of `size` servers. */
+async function metaLeaderOf(server: NatsServer, size: number): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const jsz = (await fetch(`http://127.0.0.1:${server.monitorPort}/jsz`)
+      .then((response) => response.json())
+      .catch(() => undefined)) as { meta_cluster?: { leader?: string; cluster_size?: number } };
+    const meta = jsz?.meta_cluster;
+    if (meta?.leader && meta.cluster_size === size) return meta.leader;
+    if (Date.now() > deadline) throw new Error(`no JetStream meta leader on ${server.url}`);
+    // The election is a server-side event with no client notification: look again shortly.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 class NatsServerImpl implements NatsServer {
   readonly port: number;
+  readonly monitorPort: number;
   readonly url: string;
   readonly storeDir: string;
   #options: StartNatsOptions;
   #child: ChildProcess | undefined;
 
-  constructor(port: number, options: StartNatsOptions) {
+  constructor(port: number, monitorPort: number, options: StartNatsOptions) {
     this.port = port;
+    this.monitorPort = monitorPort;
     this.url = `nats://127.0.0.1:${port}`;
     this.storeDir = mkdtempSync(join(tmpdir(), "troupe-nats-"));
     this.#options = options;
@@ -69,10 +133,10 @@ class NatsServerImpl implements NatsServer {
   async start(): Promise<void> {
     const args = [];
     if (this.#options.configFile) args.push("-c", this.#options.configFile);
-    args.push("-a", "127.0.0.1", "-p", String(this.port), "-m", "0");
+    args.push("-a", "127.0.0.1", "-p", String(this.port), "-m", String(this.monitorPort));
     if (this.#options.jetstream ?? true) args.push("-js", "-sd", this.storeDir);
     args.push(...(this.#options.args ?? []));
-    const child = await spawnNatsServer({ args });
+    const child = await spawnNatsServer({ args, env: this.#options.env });
     if (child.pid !== undefined) recordChild(child.pid, "nats-server");
     this.#child = child;
   }

@@ -1,0 +1,88 @@
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type ApiClient, apiClient } from "../support/api-client.ts";
+import { quickSpec, submit, waitForJob } from "../support/jobs.ts";
+import { type NatsServer, startNats } from "../support/nats.ts";
+import { startTroupes } from "../support/troupe-process.ts";
+
+const NATS_CONF = fileURLToPath(new URL("../../nats.conf", import.meta.url));
+const passwords = {
+  // A letter first: nats-server reads a variable as a config value, and digits make a number.
+  TROUPE_RUNTIME_PASSWORD: `r${randomBytes(12).toString("hex")}`,
+  TROUPE_SUBMITTER_PASSWORD: `s${randomBytes(12).toString("hex")}`,
+};
+
+/** Resolves with the permission violation the server reports for what `act` does. */
+async function violationOf(nc: NatsConnection, act: () => void): Promise<string> {
+  const statuses = nc.status();
+  act();
+  for await (const status of statuses) {
+    if (status.type === "error" && /Permissions Violation/.test(status.error.message)) {
+      return status.error.message;
+    }
+  }
+  throw new Error("status stream ended without a permission violation");
+}
+
+let nats: NatsServer;
+let submitter: ApiClient;
+
+beforeAll(async () => {
+  nats = await startNats({ configFile: NATS_CONF, env: passwords });
+  submitter = await apiClient(nats.url, {
+    user: "submitter",
+    pass: passwords.TROUPE_SUBMITTER_PASSWORD,
+  });
+});
+
+describe("the users of nats.conf", () => {
+  it("lets a troupe process with the runtime user run a job the submitter submits and gets", async () => {
+    const [troupe] = await startTroupes(1, nats.url, {
+      NATS_USER: "runtime",
+      NATS_PASSWORD: passwords.TROUPE_RUNTIME_PASSWORD,
+    });
+    const jobId = await submit(submitter, quickSpec());
+    const job = await waitForJob(submitter, jobId);
+    expect(job).toMatchObject({ job_id: jobId, status: "COMPLETED", completed_tasks: 2 });
+    // Service discovery works for the submitter too (`nats micro ls`).
+    const ping = await submitter.request<{ name: string }>("$SRV.PING.troupe", "");
+    expect(ping.body.name).toBe("troupe");
+    // Nothing the process did on the way was refused (a refused ack or KV write is only logged).
+    const refused = troupe?.logs.filter((line) => JSON.stringify(line).includes("Permissions"));
+    expect(refused).toEqual([]);
+  }, 90_000);
+
+  it.each([
+    "troupe.internal.tasks.normal.x",
+    "troupe.internal.jobs.x",
+    "troupe.actor.x",
+    "$KV.troupe_results.x",
+    "$JS.API.STREAM.CREATE.X",
+    "$JS.ACK.TROUPE_TASKS.lane-normal.1.1.1.1.0",
+  ])("refuses the submitter publishing to %s", async (subject) => {
+    const message = await violationOf(submitter.nc, () => submitter.nc.publish(subject, "{}"));
+    expect(message).toBe(`Permissions Violation for Publish to "${subject}"`);
+  });
+
+  it("refuses the submitter a JetStream API request, as a request error", async () => {
+    await expect(submitter.request("$JS.API.STREAM.NAMES", {})).rejects.toThrow(
+      'Permissions Violation for Publish to "$JS.API.STREAM.NAMES"',
+    );
+  });
+
+  it.each(["troupe.internal.>", "_INBOX_troupe.>", "$KV.>"])(
+    "refuses the submitter subscribing to %s (the runtime's own traffic)",
+    async (subject) => {
+      const message = await violationOf(submitter.nc, () => submitter.nc.subscribe(subject));
+      expect(message).toBe(`Permissions Violation for Subscription to "${subject}"`);
+    },
+  );
+
+  it("refuses a client without credentials", async () => {
+    await expect(connect({ servers: nats.url, reconnect: false })).rejects.toThrow(
+      /Authorization Violation/,
+    );
+  });
+});
