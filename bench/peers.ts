@@ -1,0 +1,291 @@
+/**
+ * Troupe beside BullMQ (issue 9): one workload through both, runs alternating, in one invocation.
+ *  (a) no-op tasks: throughput and p50/p99 latency from enqueue to completion;
+ *  (b) CPU tasks of ~20 ms of real math (the same training code on both sides): throughput and
+ *      CPU time per task;
+ *  (c) both again with 3 processes on each side.
+ * Troupe: `troupe start` processes on a private nats-server (JetStream file storage). BullMQ:
+ * worker processes on the Redis at REDIS_URL (default redis://127.0.0.1:6379), under a unique key
+ * prefix that is obliterated at the end. Run: `npx tsx bench/peers.ts`.
+ * Env: BENCH_RUNS (5), BENCH_NOOP_TASKS (20000), BENCH_CPU_TASKS (2000).
+ * Targets (2 cores): no-op throughput ≥ 1.0× BullMQ; CPU-task throughput ≥ 1.5× BullMQ.
+ */
+import { fileURLToPath } from "node:url";
+import { Redis } from "ioredis";
+import { BullQueue, redisAnswers, redisConnection } from "./lib/bullmq-load.ts";
+import {
+  type ChildHandle,
+  cpuMsOf,
+  own,
+  runBench,
+  spawnReady,
+  startCluster,
+  stopEach,
+} from "./lib/processes.ts";
+import {
+  benchRuns,
+  fmt,
+  fmtFigure,
+  load1,
+  machine,
+  percentile,
+  printResult,
+  printTable,
+  rounded,
+  Samples,
+} from "./lib/stats.ts";
+import { runTroupeLoad, troupeClient } from "./lib/troupe-load.ts";
+import { cpuSpec, taskOf, tinySpec } from "./lib/workloads.ts";
+
+const RUNS = benchRuns();
+const NOOP_TASKS = positive("BENCH_NOOP_TASKS", 20_000);
+const CPU_TASKS = positive("BENCH_CPU_TASKS", 2_000);
+const BATCH = 100;
+/** Both sides keep at most this many tasks enqueued and not yet completed. */
+const WINDOW = 10 * BATCH;
+/** Troupe slots and BullMQ concurrency for no-op tasks (slots are not the bound). */
+const NOOP_CONCURRENCY = 32;
+const WORKER_SCRIPT = fileURLToPath(new URL("./lib/bullmq-worker.ts", import.meta.url));
+const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+
+type Side = "troupe" | "bullmq";
+type Kind = "noop" | "cpu";
+
+await runBench(async () => {
+  const host = machine();
+  const connection = redisConnection(REDIS_URL);
+  if (!(await redisAnswers(connection))) {
+    throw new Error(
+      `No Redis answers at ${REDIS_URL} (set REDIS_URL): bench/peers.ts needs one for BullMQ.`,
+    );
+  }
+  const redis = await redisFacts(connection);
+  const redisPid = redis.pid;
+  console.log(
+    `peers bench — ${host.date}, ${host.cpu} × ${host.cores}, Node ${host.node}, load ${host.load1}`,
+  );
+  console.log(
+    `Troupe persists to JetStream file storage; BullMQ's Redis ${REDIS_URL} persists: save="${redis.save}", appendonly=${redis.appendonly}`,
+  );
+  console.log(
+    `${RUNS} runs; ${NOOP_TASKS} no-op tasks and ${CPU_TASKS} CPU tasks a run, in batches of ${BATCH}, ≤ ${WINDOW} in flight`,
+  );
+  const prefix = `troupe-bench-${process.pid}-${Date.now()}`;
+  const samples = new Samples();
+  const loads: number[] = [];
+
+  for (const processes of [1, 3]) {
+    const troupes = await startCluster(processes, {
+      MAX_CONCURRENT_TASKS: String(NOOP_CONCURRENCY),
+    });
+    const workers: Record<Kind, ChildHandle[]> = { noop: [], cpu: [] };
+    const queues: Partial<Record<Kind, BullQueue>> = {};
+    const nc = await troupeClient(troupes.natsUrl);
+    const closeQueues = own("BullMQ queues", async () => {
+      for (const q of Object.values(queues)) await q.close();
+    });
+    try {
+      for (const kind of ["noop", "cpu"] as const) {
+        const name = `${kind}-${processes}`;
+        const queue = new BullQueue(name, prefix, connection);
+        queues[kind] = queue;
+        await queue.ready();
+        workers[kind] = await startBullWorkers(processes, {
+          REDIS_URL,
+          BENCH_QUEUE: name,
+          BENCH_PREFIX: prefix,
+          BENCH_MODE: kind,
+          // CPU: one sandbox thread a core, as Troupe's pool has one thread a core.
+          BENCH_CONCURRENCY: String(kind === "cpu" ? host.cores : NOOP_CONCURRENCY),
+        });
+      }
+      const run = async (side: Side, kind: Kind, tasks: number, record: boolean) => {
+        const pids =
+          side === "troupe"
+            ? [...troupes.troupePids(), ...(troupes.natsPid ? [troupes.natsPid] : [])]
+            : [...workers[kind].map((w) => w.pid), ...(redisPid ? [redisPid] : [])];
+        const cpuBefore = cpuMsOf(pids);
+        const workerCpuBefore = cpuMsOf(pids.slice(0, processes));
+        const result =
+          side === "troupe"
+            ? await runTroupe(nc, kind, tasks)
+            : await (queues[kind] as BullQueue).run({
+                batches: batchesOf(kind, tasks),
+                windowJobs: WINDOW,
+              });
+        const cpuMs = cpuMsOf(pids) - cpuBefore;
+        const workerCpuMs = cpuMsOf(pids.slice(0, processes)) - workerCpuBefore;
+        if (!record) return;
+        const key = `${side}_${kind}_${processes}`;
+        samples.add(`${key}_per_s`, result.perSecond);
+        samples.add(`${key}_p50`, percentile(result.completionMs, 50));
+        samples.add(`${key}_p99`, percentile(result.completionMs, 99));
+        samples.add(`${key}_cpu_ms`, cpuMs / result.tasks);
+        samples.add(`${key}_worker_cpu_ms`, workerCpuMs / result.tasks);
+      };
+      // Warm-up of both sides (JIT, threads, consumers, sandboxes).
+      for (const side of ["troupe", "bullmq"] as const) {
+        await run(side, "noop", 3 * BATCH, false);
+        await run(side, "cpu", 2 * BATCH, false);
+      }
+      for (let i = 0; i < RUNS; i++) {
+        loads.push(load1());
+        // Alternate which side goes first.
+        const order: Side[] = i % 2 === 0 ? ["troupe", "bullmq"] : ["bullmq", "troupe"];
+        for (const kind of ["noop", "cpu"] as const) {
+          for (const side of order)
+            await run(side, kind, kind === "noop" ? NOOP_TASKS : CPU_TASKS, true);
+        }
+        console.log(
+          `  ${processes} process(es) a side, run ${i + 1}/${RUNS} done (load ${load1()})`,
+        );
+      }
+    } finally {
+      await nc.close();
+      await stopEach([...workers.noop, ...workers.cpu]);
+      await closeQueues();
+      await troupes.stop();
+    }
+  }
+
+  const f = (key: string) => samples.get(key);
+  const rows: string[][] = [];
+  for (const processes of [1, 3]) {
+    for (const kind of ["noop", "cpu"] as const) {
+      for (const side of ["troupe", "bullmq"] as const) {
+        const key = `${side}_${kind}_${processes}`;
+        rows.push([
+          `${kind === "noop" ? "no-op" : "CPU ~20 ms"}, ${processes} proc, ${side === "troupe" ? "Troupe" : "BullMQ"}`,
+          fmtFigure(f(`${key}_per_s`), 0),
+          fmtFigure(f(`${key}_p50`), 0),
+          fmtFigure(f(`${key}_p99`), 0),
+          fmtFigure(f(`${key}_cpu_ms`), 2),
+          fmtFigure(f(`${key}_worker_cpu_ms`), 2),
+        ]);
+      }
+    }
+  }
+  printTable(
+    "Median (min–max) of runs",
+    ["workload", "tasks/s", "p50 ms", "p99 ms", "CPU ms/task", "of which workers"],
+    rows,
+  );
+  const ratio = (kind: Kind, processes: number) =>
+    f(`troupe_${kind}_${processes}_per_s`).median / f(`bullmq_${kind}_${processes}_per_s`).median;
+  const noopRatio = ratio("noop", 1);
+  const cpuRatio = ratio("cpu", 1);
+  printTable(
+    "Troupe ÷ BullMQ (throughput, medians)",
+    ["workload", "1 process", "3 processes", "target"],
+    [
+      ["no-op", fmt(noopRatio, 2), fmt(ratio("noop", 3), 2), "≥ 1.0"],
+      ["CPU ~20 ms", fmt(cpuRatio, 2), fmt(ratio("cpu", 3), 2), "≥ 1.5"],
+    ],
+  );
+  console.log(
+    "\nCPU ms/task: CPU time of the worker processes (troupe or BullMQ worker, threads included) plus the broker (nats-server or redis-server) per task; the bench process itself (the producer) is not counted.",
+  );
+  console.log(`load average during runs: ${Math.min(...loads)}–${Math.max(...loads)}`);
+  const result: Record<string, unknown> = {
+    bench: "peers",
+    date: host.date,
+    machine: `${host.cpu} x ${host.cores}`,
+    runs: RUNS,
+    noop_tasks: NOOP_TASKS,
+    cpu_tasks: CPU_TASKS,
+    load1_min: Math.min(...loads),
+    load1_max: Math.max(...loads),
+    redis_save: redis.save,
+    redis_appendonly: redis.appendonly,
+  };
+  for (const processes of [1, 3]) {
+    const suffix = processes === 1 ? "" : "_3proc";
+    for (const side of ["troupe", "bullmq"] as const) {
+      for (const kind of ["noop", "cpu"] as const) {
+        const key = `${side}_${kind}_${processes}`;
+        result[`${side}_${kind}_per_s${suffix}`] = Math.round(f(`${key}_per_s`).median);
+        result[`${side}_${kind}_p50_ms${suffix}`] = rounded(f(`${key}_p50`).median);
+        result[`${side}_${kind}_p99_ms${suffix}`] = rounded(f(`${key}_p99`).median);
+        result[`${side}_${kind}_cpu_ms_per_task${suffix}`] = rounded(f(`${key}_cpu_ms`).median, 2);
+      }
+    }
+  }
+  result.noop_troupe_over_bullmq = rounded(noopRatio, 2);
+  result.cpu_troupe_over_bullmq = rounded(cpuRatio, 2);
+  result.noop_troupe_over_bullmq_3proc = rounded(ratio("noop", 3), 2);
+  result.cpu_troupe_over_bullmq_3proc = rounded(ratio("cpu", 3), 2);
+  result.noop_target_met = noopRatio >= 1;
+  result.cpu_target_met = cpuRatio >= 1.5;
+  printResult(result);
+});
+
+function runTroupe(nc: Awaited<ReturnType<typeof troupeClient>>, kind: Kind, tasks: number) {
+  const jobs = Math.ceil(tasks / BATCH);
+  const spec = kind === "noop" ? tinySpec(BATCH) : cpuSpec(BATCH);
+  return runTroupeLoad(nc, { jobs: Array.from({ length: jobs }, () => spec), windowTasks: WINDOW });
+}
+
+/** BullMQ job data: the same task inputs Troupe's job would hand its pool (no-op: a marker). */
+function batchesOf(kind: Kind, tasks: number): unknown[][] {
+  const spec = kind === "noop" ? tinySpec(BATCH) : cpuSpec(BATCH);
+  return Array.from({ length: Math.ceil(tasks / BATCH) }, () =>
+    Array.from({ length: BATCH }, (_, i) => (kind === "noop" ? { i } : taskOf(spec, i))),
+  );
+}
+
+async function startBullWorkers(count: number, env: Record<string, string>) {
+  const started = await Promise.allSettled(
+    Array.from({ length: count }, (_, i) =>
+      spawnReady({
+        name: `bullmq-${env.BENCH_MODE}-${i}`,
+        command: process.execPath,
+        args: ["--import", "tsx", WORKER_SCRIPT],
+        env,
+        ready: (line) => line.trim() === "ready",
+      }),
+    ),
+  );
+  const failed = started.find((s) => s.status === "rejected");
+  if (failed) {
+    await stopEach(started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : [])));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return started.map((s) => (s as PromiseFulfilledResult<ChildHandle>).value);
+}
+
+/**
+ * redis-server's pid (from INFO), to count its CPU time (undefined if it is not on this host), and
+ * what it persists (CONFIG GET save / appendonly; "?" where CONFIG is not allowed).
+ */
+async function redisFacts(connection: ReturnType<typeof redisConnection>) {
+  const redis = new Redis({ ...connection, lazyConnect: true });
+  try {
+    await redis.connect();
+    const info = await redis.info("server");
+    const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    const local = connection.host === "127.0.0.1" || connection.host === "localhost";
+    const config = async (name: string) => {
+      try {
+        const reply = (await redis.call("CONFIG", "GET", name)) as string[];
+        return reply[1] ?? "?";
+      } catch {
+        return "?";
+      }
+    };
+    return {
+      pid: local && Number.isInteger(pid) ? pid : undefined,
+      save: await config("save"),
+      appendonly: await config("appendonly"),
+    };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number ≥ 1`);
+  return value;
+}
