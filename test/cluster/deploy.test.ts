@@ -89,19 +89,20 @@ describe("the deployment files", () => {
     });
   });
 
-  it("docker-compose.yml passes `docker compose config` where the compose plugin is installed", () => {
+  it("docker-compose.yml passes `docker compose config` (the plugin, or docker-compose v1)", () => {
     const env = { ...process.env, ...passwords };
+    const file = root("docker-compose.yml");
     const plugin = spawnSync("docker", ["compose", "version"], { encoding: "utf8", env });
-    // Without the plugin (as on this project's CI) the YAML checks above are the whole check.
-    if (plugin.status !== 0) return;
-    const result = spawnSync(
-      "docker",
-      ["compose", "-f", root("docker-compose.yml"), "config", "-q"],
-      {
-        encoding: "utf8",
-        env,
-      },
-    );
+    const [command, args] =
+      plugin.status === 0
+        ? ["docker", ["compose", "-f", file, "config", "-q"]]
+        : ["docker-compose", ["-f", file, "config", "-q"]];
+    const result = spawnSync(command, args, { encoding: "utf8", env });
+    // Neither installed: the YAML checks above are the whole check (say so rather than pass quietly).
+    if (result.error) {
+      console.warn(`compose validation not run: ${result.error.message}`);
+      return;
+    }
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
   });
