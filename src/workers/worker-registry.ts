@@ -7,8 +7,6 @@ import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision, type KV } from "../transport/kv.ts";
 import {
   effectiveStatus,
-  summarize,
-  type WorkerActivity,
   type WorkerCapabilities,
   type WorkerRecord,
 } from "./worker-record.ts";
@@ -114,11 +112,6 @@ export class WorkerRegistry {
     } finally {
       this.#o.events.worker({ event: "gone", worker_id: this.workerId, status: "DRAINING" });
     }
-  }
-
-  /** Every worker's activity, with stale ones marked as such. */
-  async activity(): Promise<WorkerActivity> {
-    return summarize(await readAll(this.#o.kv, this.#o.clock.now(), this.#o.workerTimeoutMs));
   }
 
   #scheduleHeartbeat(): void {
