@@ -5,11 +5,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision, type KV } from "../transport/kv.ts";
-import {
-  effectiveStatus,
-  type WorkerCapabilities,
-  type WorkerRecord,
-} from "./worker-record.ts";
+import { effectiveStatus, type WorkerCapabilities, type WorkerRecord } from "./worker-record.ts";
 
 /** Records of workers stale this many timeouts long are removed. */
 const FORGET_AFTER_TIMEOUTS = 10;
