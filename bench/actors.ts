@@ -6,11 +6,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { createActorSystem } from "../src/actors/actor-system.ts";
 import { createNatsRemotePort } from "../src/transport/remote-actors.ts";
+import { freePort } from "../test/support/free-port.ts";
 
 const RUNS = 5;
 const TELL_MESSAGES = 2_000_000;
@@ -230,21 +230,6 @@ async function startNatsServer(): Promise<{ url: string; process: ChildProcess }
     child.once("exit", (code) => reject(new Error(`nats-server exited (${code}): ${output}`)));
   });
   return { url: `nats://127.0.0.1:${port}`, process: child };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address !== null
-          ? resolve(address.port)
-          : reject(new Error("no port")),
-      );
-    });
-  });
 }
 
 await main();

@@ -12,7 +12,6 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
@@ -30,6 +29,7 @@ import { EventPublisher } from "../src/transport/events.ts";
 import { spawnNatsServer } from "../src/transport/nats-server-process.ts";
 import { ensureTopology } from "../src/transport/streams.ts";
 import { names } from "../src/transport/subjects.ts";
+import { freePort } from "../test/support/free-port.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const RUN_S = Number(process.env.BENCH_RUN_S ?? 2);
@@ -52,19 +52,6 @@ interface Run {
   p99: number;
   non2xx: number;
   errors: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address ? resolve(address.port) : reject(),
-      );
-    });
-  });
 }
 
 /** One autocannon run in its own process; its JSON report parsed. */

@@ -5,11 +5,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnNatsServer } from "../../src/transport/nats-server-process.ts";
+import { freePort } from "../../test/support/free-port.ts";
 
 const TROUPE_BIN = fileURLToPath(new URL("../../bin/troupe.js", import.meta.url));
 /** A troupe process that has not said "troupe started" by then is reported as failed. */
@@ -260,22 +260,6 @@ function exitOf(child: ChildProcess): Promise<{ code: number | null }> {
     return Promise.resolve({ code: child.exitCode });
   }
   return new Promise((resolve) => child.once("exit", (code) => resolve({ code })));
-}
-
-/** A free loopback TCP port. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => {
-        if (address && typeof address === "object") resolve(address.port);
-        else reject(new Error("no port assigned"));
-      });
-    });
-  });
 }
 
 /** The `q` quantile (0..1) of `values` (nearest rank); 0 when empty. */

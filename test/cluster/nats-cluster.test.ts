@@ -54,14 +54,7 @@ describe("troupe on a 3-node NATS cluster (deploy/cluster configs)", () => {
     const connected = await troupes[0]?.waitForLog("connected to NATS");
     const victim = cluster.servers.find((server) => server.url === `nats://${connected?.server}`);
     if (!victim) throw new Error(`no server at ${String(connected?.server)}`);
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (seen.events.some((e) => e.status === "COMPLETED")) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-    });
+    await seen.until((events) => events.some((e) => e.status === "COMPLETED"));
     expect((await victim.kill())?.signal).toBe("SIGKILL");
 
     const jobs = await Promise.all(jobIds.map((id) => waitForJob(client, id)));

@@ -49,14 +49,9 @@ describe("a cluster of troupe processes", () => {
     const victim = troupes[1];
     if (!victim) throw new Error("no victim");
     const victimId = (await victim.waitForLog("worker registered")).workerId as string;
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (seen.events.some((e) => e.worker_id === victimId && e.status === "RUNNING")) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-    });
+    await seen.until((events) =>
+      events.some((e) => e.worker_id === victimId && e.status === "RUNNING"),
+    );
     victim.signal("SIGKILL");
     expect((await victim.exited).signal).toBe("SIGKILL");
 
@@ -78,14 +73,7 @@ describe("a cluster of troupe processes", () => {
     const seen = collectTaskEvents(client);
     const jobIds: string[] = [];
     for (let i = 0; i < 10; i++) jobIds.push(await submit(client, mediumSpec(3)));
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (seen.events.some((e) => e.status === "COMPLETED")) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-    });
+    await seen.until((events) => events.some((e) => e.status === "COMPLETED"));
     await nats.restart();
 
     const jobs = await Promise.all(jobIds.map((id) => waitForJob(client, id)));

@@ -1,6 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
-import { collectTaskEvents, longSpec, quickSpec, submit, waitForJob } from "../support/jobs.ts";
+import {
+  collectTaskEvents,
+  longSpec,
+  quickSpec,
+  submit,
+  type TaskEvents,
+  waitForJob,
+} from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes } from "../support/troupe-process.ts";
 
@@ -14,24 +21,13 @@ beforeAll(async () => {
 });
 
 /** Resolves once `count` tasks of `jobId` have been seen running. */
-async function tasksRunning(
-  seen: ReturnType<typeof collectTaskEvents>,
-  jobId: string,
-  count: number,
-) {
-  await new Promise<void>((resolve) => {
-    const check = setInterval(() => {
-      const running = new Set(
-        seen.events
-          .filter((e) => e.job_id === jobId && e.status === "RUNNING")
-          .map((e) => e.task_index),
-      );
-      if (running.size >= count) {
-        clearInterval(check);
-        resolve();
-      }
-    }, 10);
-  });
+function tasksRunning(seen: TaskEvents, jobId: string, count: number): Promise<void> {
+  return seen.until(
+    (events) =>
+      new Set(
+        events.filter((e) => e.job_id === jobId && e.status === "RUNNING").map((e) => e.task_index),
+      ).size >= count,
+  );
 }
 
 describe("job lifecycle", () => {

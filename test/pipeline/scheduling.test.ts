@@ -6,6 +6,7 @@ import {
   maxConcurrent,
   quickSpec,
   submit,
+  type TaskEvents,
   waitForJob,
 } from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
@@ -22,14 +23,9 @@ const shortTasks = (tasks: number, extra: Record<string, unknown> = {}) =>
   });
 
 /** Fills the only slot with a long task; returns its job id (cancel it to free the slot). */
-async function occupySlot(
-  client: ApiClient,
-  seen: ReturnType<typeof collectTaskEvents>,
-): Promise<string> {
+async function occupySlot(client: ApiClient, seen: TaskEvents): Promise<string> {
   const blocker = await submit(client, longSpec({ tasks: 1 }));
-  while (!seen.events.some((e) => e.job_id === blocker && e.status === "RUNNING")) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await seen.until((events) => events.some((e) => e.job_id === blocker && e.status === "RUNNING"));
   return blocker;
 }
 

@@ -84,17 +84,41 @@ export interface TaskEventSeen {
   error?: string;
 }
 
+/** Task state changes seen so far, and a way to wait for the one a test needs. */
+export interface TaskEvents {
+  readonly events: TaskEventSeen[];
+  /** Resolves as soon as the events seen so far satisfy `holds` (checked on every new event). */
+  until(holds: (events: readonly TaskEventSeen[]) => boolean): Promise<void>;
+  stop(): void;
+}
+
 /** Collects every task state change (not per-epoch progress) from now on, in arrival order. */
-export function collectTaskEvents(client: ApiClient): { events: TaskEventSeen[]; stop(): void } {
+export function collectTaskEvents(client: ApiClient): TaskEvents {
   const events: TaskEventSeen[] = [];
+  const waiters = new Set<() => void>();
   const decoder = new TextDecoder();
   const sub = client.nc.subscribe("troupe.events.task.>", {
     callback: (_error, msg) => {
       const event = JSON.parse(decoder.decode(msg.data)) as TaskEventSeen;
-      if (event.epoch === undefined) events.push(event);
+      if (event.epoch !== undefined) return;
+      events.push(event);
+      for (const waiter of waiters) waiter();
     },
   });
-  return { events, stop: () => sub.unsubscribe() };
+  return {
+    events,
+    until: (holds) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (!holds(events)) return;
+          waiters.delete(check);
+          resolve();
+        };
+        waiters.add(check);
+        check();
+      }),
+    stop: () => sub.unsubscribe(),
+  };
 }
 
 /** A spec whose tasks train for a long while (until cancelled or timed out). */
