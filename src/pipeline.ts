@@ -140,6 +140,7 @@ export class Pipeline {
         ),
       agingMs: config.priorityAgingMs,
       idlePollMs: IDLE_POLL_MS,
+      handBack: (delivery) => runner.handBack(delivery),
       slotTimeoutMs: config.taskTimeoutMs + 60_000,
       clock,
       log,

@@ -16,6 +16,8 @@ export interface DispatcherOptions {
   agingMs: number;
   /** With every lane empty, look again after this long (retries come back after their delay). */
   idlePollMs: number;
+  /** Returns a pulled delivery that will not start here (stopping) without spending an attempt. */
+  handBack(delivery: Delivery): Promise<void>;
   /** A slot's ask never waits longer than this (the task timeout plus margin). */
   slotTimeoutMs: number;
   clock: Clock;
@@ -90,7 +92,7 @@ export class Dispatcher {
         }
         this.#lastServed[lane] = clock.now();
         for (const delivery of deliveries) {
-          if (this.#stopped) delivery.nak();
+          if (this.#stopped) this.#handBack(delivery);
           else this.#dispatch(delivery);
           started += 1;
         }
@@ -111,6 +113,14 @@ export class Dispatcher {
         this.#idle.push(slot);
         this.#wake?.();
       });
+    this.#busy.add(done);
+  }
+
+  #handBack(delivery: Delivery): void {
+    const done = this.#o
+      .handBack(delivery)
+      .catch((error) => this.#o.log.warn({ err: error }, "hand-back failed; the lease will expire"))
+      .finally(() => this.#busy.delete(done));
     this.#busy.add(done);
   }
 

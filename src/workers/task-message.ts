@@ -39,13 +39,12 @@ export interface TaskOutcome {
   error: string | null;
 }
 
-/** The task's current attempt (tasks bucket), rewritten at every start and failure. */
-export interface TaskAttempt {
-  status: "RUNNING" | "RETRYING";
-  attempt: number;
-  worker_id: string;
-  at: string;
-  error: string | null;
+/**
+ * Deliveries of a task handed back without an attempt (tasks bucket; none recorded = 0): its
+ * attempt number is the delivery count minus these.
+ */
+export interface TaskHandBacks {
+  hand_backs: number;
 }
 
 /** Back-off before attempt `attempt + 1`: base × 2^(attempt-1), ±25 % jitter, capped at 10 min. */

@@ -15,7 +15,7 @@ import { type JobAborts, TaskAbort } from "./job-aborts.ts";
 import {
   decodeTask,
   retryDelayMs,
-  type TaskAttempt,
+  type TaskHandBacks,
   type TaskMessage,
   type TaskOutcome,
   taskKey,
@@ -76,19 +76,33 @@ export class TaskRunner {
       delivery.ack();
       return;
     }
-    if (delivery.deliveryCount > 1 && (await this.#o.kv.results.get(key))?.operation === "PUT") {
-      delivery.ack(); // recorded by an earlier attempt whose ack was lost
+    // A first delivery is attempt 1 and has nothing recorded: it reads and writes nothing here.
+    let handBacks = 0;
+    if (delivery.deliveryCount > 1) {
+      const [result, counted] = await Promise.all([
+        this.#o.kv.results.get(key),
+        this.#o.kv.tasks.get(key),
+      ]);
+      if (result?.operation === "PUT") {
+        delivery.ack(); // recorded by an earlier attempt whose ack was lost
+        return;
+      }
+      if (counted?.operation === "PUT")
+        handBacks = (unpack(counted.value) as TaskHandBacks).hand_backs;
+    }
+    if (stopping.aborted) {
+      await this.#handBack(key, delivery, 0);
       return;
     }
     const slot = this.#o.quota
       ? await this.#o.quota.tryAcquire(task.user_id, `${this.workerId}/${key}`)
       : undefined;
     if (this.#o.quota && !slot) {
-      delivery.nak(QUOTA_RETRY_MS);
+      await this.#handBack(key, delivery, QUOTA_RETRY_MS);
       return;
     }
     try {
-      await this.#attempt(task, key, delivery, stopping);
+      await this.#attempt(task, key, delivery, delivery.deliveryCount - handBacks, stopping);
     } finally {
       await slot
         ?.release()
@@ -96,8 +110,19 @@ export class TaskRunner {
     }
   }
 
-  async #attempt(task: TaskMessage, key: string, delivery: Delivery, stopping: AbortSignal) {
-    const attempt = await this.#countAttempt(key, delivery.deliveryCount);
+  /** Returns a delivery this process will not start (it is stopping), without spending an attempt. */
+  async handBack(delivery: Delivery): Promise<void> {
+    const task = decodeTask(delivery.data);
+    await this.#handBack(taskKey(task.job_id, task.task_index), delivery, 0);
+  }
+
+  async #attempt(
+    task: TaskMessage,
+    key: string,
+    delivery: Delivery,
+    attempt: number,
+    stopping: AbortSignal,
+  ) {
     if (attempt > task.max_attempts) {
       await this.#finish(task, key, delivery, attempt - 1, {
         failed: `gave up after ${task.max_attempts} attempts`,
@@ -196,44 +221,29 @@ export class TaskRunner {
     return result;
   }
 
-  /** Writes the attempt's start (tasks bucket, compare-and-set) and returns its number. */
-  async #countAttempt(key: string, deliveryCount: number): Promise<number> {
+  /**
+   * Hands the delivery back without spending an attempt (a quota wait, a drain): the hand-back is
+   * counted first (tasks bucket, compare-and-set), so the next delivery's attempt number —
+   * delivery count minus hand-backs — stays true. A process killed between the two only makes the
+   * lease expire: counted and redelivered all the same.
+   */
+  async #handBack(key: string, delivery: Delivery, delayMs: number): Promise<void> {
     const { tasks } = this.#o.kv;
-    // A first delivery almost always finds no record: create it without reading first (one round
-    // trip instead of two). If a record exists after all (a re-queued task), count as below.
-    if (deliveryCount === 1) {
-      try {
-        await tasks.create(key, pack(this.#runningRecord(1)));
-        return 1;
-      } catch (error) {
-        if (!isWrongRevision(error)) throw error;
-      }
-    }
     for (let i = 0; i < MAX_CAS_TRIES; i++) {
       const entry = await tasks.get(key);
       const previous =
-        entry?.operation === "PUT" ? (unpack(entry.value) as TaskAttempt) : undefined;
-      const attempt = (previous?.attempt ?? 0) + 1;
-      const record = this.#runningRecord(attempt);
+        entry?.operation === "PUT" ? (unpack(entry.value) as TaskHandBacks) : undefined;
+      const record: TaskHandBacks = { hand_backs: (previous?.hand_backs ?? 0) + 1 };
       try {
         if (entry) await tasks.update(key, pack(record), entry.revision);
         else await tasks.create(key, pack(record));
-        return attempt;
+        delivery.nak(delayMs);
+        return;
       } catch (error) {
         if (!isWrongRevision(error)) throw error;
       }
     }
-    throw new Error(`task ${key}: attempt counter kept conflicting`);
-  }
-
-  #runningRecord(attempt: number): TaskAttempt {
-    return {
-      status: "RUNNING",
-      attempt,
-      worker_id: this.workerId,
-      at: new Date(this.#o.clock.now()).toISOString(),
-      error: null,
-    };
+    throw new Error(`task ${key}: hand-back counter kept conflicting`);
   }
 
   async #failed(
@@ -253,7 +263,7 @@ export class TaskRunner {
       return;
     }
     if (reason === "stopping") {
-      delivery.nak(); // drained: another process takes it at once
+      await this.#handBack(key, delivery, 0); // drained: another process takes it at once
       this.#taskEvent(task, "QUEUED", attempt, { reason: "handed back: worker draining" });
       return;
     }
@@ -262,16 +272,6 @@ export class TaskRunner {
         ? `task exceeded TASK_TIMEOUT (${this.#o.taskTimeoutMs} ms)`
         : errorMessage(error);
     if (attempt < task.max_attempts) {
-      await this.#o.kv.tasks.put(
-        key,
-        pack({
-          status: "RETRYING",
-          attempt,
-          worker_id: this.workerId,
-          at: new Date().toISOString(),
-          error: message,
-        } satisfies TaskAttempt),
-      );
       delivery.nak(retryDelayMs(task.backoff_ms, attempt));
       this.#taskEvent(task, "RETRYING", attempt, { error: message });
       this.#o.pipeline.emit({

@@ -12,8 +12,8 @@ export interface RunTask {
 
 /**
  * A worker actor: one execution slot. It runs one task at a time through the TaskRunner. When it
- * crashes, the task it held goes back to the queue with a back-off (its attempt was counted when
- * it started, so the retry is attempt + 1), and `postStop` aborts whatever it was still running.
+ * crashes, the task it held goes back to the queue with a back-off (every delivery that was not
+ * handed back is an attempt, so the retry is attempt + 1), and `postStop` aborts whatever it was still running.
  */
 export function workerActor(deps: {
   runner: TaskRunner;
