@@ -26,6 +26,8 @@ export type JobMessage =
   | { kind: "flush" }
   | { kind: "timeout" }
   | { kind: "task-event"; event: TaskEvent }
+  /** A task's outcome was recorded (the results bucket, as watched). */
+  | { kind: "outcome"; index: number; outcome: TaskOutcome }
   /** Look at the record again (it was cancelled from outside). */
   | { kind: "nudge" };
 
@@ -46,7 +48,7 @@ export interface JobActorDeps {
 
 /** Record changes are written at most this often (terminal states at once). */
 const FLUSH_MS = 100;
-/** Every this many ticks, results are re-read from KV in case a task event was lost. */
+/** Every this many ticks, results are re-read from KV in case the results watch missed one. */
 const RECONCILE_EVERY_TICKS = 6;
 const PUBLISH_CHUNK = 256;
 /** One decoder for every task event (not one per message). */
@@ -83,7 +85,7 @@ class JobInstance {
   #cancelFlush: (() => void) | undefined;
   #cancelTick: (() => void) | undefined;
   #cancelTimeout: (() => void) | undefined;
-  #unsubscribe: (() => void) | undefined;
+  readonly #unsubscribes: (() => void)[] = [];
 
   constructor(
     deps: JobActorDeps,
@@ -112,8 +114,8 @@ class JobInstance {
       return;
     }
     this.#subscribeTaskEvents();
+    await this.#watchResults();
     if (!this.#record.tasks_enqueued) await this.#enqueueTasks();
-    await this.#reconcile();
     this.#scheduleTick();
     this.#scheduleTimeout();
   }
@@ -148,12 +150,15 @@ class JobInstance {
         this.#d.faults.maybeCrash("job");
         await this.#onTaskEvent(message.event);
         return;
+      case "outcome":
+        await this.#onOutcome(message.index, message.outcome);
+        return;
     }
   }
 
   /** Stopping (the job ended, a restart, or the process draining) leaves the state in JetStream. */
   postStop(): void {
-    this.#unsubscribe?.();
+    for (const unsubscribe of this.#unsubscribes) unsubscribe();
     this.#cancelFlush?.();
     this.#cancelTick?.();
     this.#cancelTimeout?.();
@@ -177,9 +182,9 @@ class JobInstance {
         this.#markDirty();
         return;
       case "COMPLETED":
-      case "FAILED":
-        this.#running.delete(index);
-        await this.#readOutcome(index);
+      case "FAILED": // the outcome itself arrives from the results watch
+        if (!this.#outcomes.has(index)) this.#running.delete(index);
+        this.#markDirty();
         return;
       default:
         return;
@@ -270,8 +275,12 @@ class JobInstance {
   async #readOutcome(index: number): Promise<void> {
     if (this.#outcomes.has(index)) return;
     const entry = await this.#d.topology.kv.results.get(taskKey(this.#jobId, index));
-    if (entry?.operation !== "PUT") return; // the event raced ahead of the read; reconcile will see it
-    const outcome = unpack(entry.value) as TaskOutcome;
+    if (entry?.operation === "PUT")
+      await this.#onOutcome(index, unpack(entry.value) as TaskOutcome);
+  }
+
+  async #onOutcome(index: number, outcome: TaskOutcome): Promise<void> {
+    if (this.#outcomes.has(index)) return;
     this.#outcomes.set(index, outcome);
     this.#running.delete(index);
     this.#markDirty();
@@ -442,6 +451,32 @@ class JobInstance {
     );
   }
 
+  /**
+   * Follows the job's recorded outcomes: an ordered consumer on the results bucket delivers those
+   * already there, then each new one as it is recorded — each exactly as stored, with no read per
+   * task. Should the watch ever end early, the periodic reconcile still finds every outcome.
+   */
+  async #watchResults(): Promise<void> {
+    const watch = await this.#d.topology.kv.results.watch({
+      key: `${this.#jobId}.*`,
+      ignoreDeletes: true,
+    });
+    this.#unsubscribes.push(() => watch.stop());
+    const follow = async () => {
+      for await (const entry of watch) {
+        const index = Number(entry.key.slice(entry.key.lastIndexOf(".") + 1));
+        this.#ctx.self.tell({
+          kind: "outcome",
+          index,
+          outcome: unpack(entry.value) as TaskOutcome,
+        });
+      }
+    };
+    follow().catch((error) =>
+      this.#log.warn({ err: error }, "results watch ended; the reconcile takes over"),
+    );
+  }
+
   #subscribeTaskEvents(): void {
     const sub = this.#d.nc.subscribe(this.#d.names.events.tasksOf(this.#jobId), {
       callback: (_error, msg) => {
@@ -450,7 +485,7 @@ class JobInstance {
         if (event.epoch === undefined) this.#ctx.self.tell({ kind: "task-event", event });
       },
     });
-    this.#unsubscribe = () => sub.unsubscribe();
+    this.#unsubscribes.push(() => sub.unsubscribe());
   }
 
   #scheduleTick(): void {
