@@ -1,4 +1,5 @@
 import type { TSchema } from "typebox";
+import { Compile, type Validator } from "typebox/compile";
 import Value from "typebox/value";
 import type { FieldProblem } from "./errors.ts";
 
@@ -8,6 +9,7 @@ import type { FieldProblem } from "./errors.ts";
  * "must be one of urgent, high, normal, low".
  */
 export function schemaProblems(schema: TSchema, value: unknown, prefix = ""): FieldProblem[] {
+  if (compiled(schema).Check(value)) return [];
   const problems = new Map<string, string>();
   for (const error of Value.Errors(schema, value)) {
     const path = `${prefix}${error.instancePath}`;
@@ -29,6 +31,18 @@ export function schemaProblems(schema: TSchema, value: unknown, prefix = ""): Fi
     }
   }
   return [...problems].map(([path, message]) => ({ path, message }));
+}
+
+/** Schemas compiled once, on first use: a valid value (the common case) costs one compiled check. */
+const validators = new WeakMap<TSchema, Validator>();
+
+function compiled(schema: TSchema): Validator {
+  let validator = validators.get(schema);
+  if (!validator) {
+    validator = Compile(schema);
+    validators.set(schema, validator);
+  }
+  return validator;
 }
 
 interface SchemaNode {
