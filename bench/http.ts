@@ -4,9 +4,9 @@
  * Two servers in this process: the real facade (`POST /api/v1/jobs`: parse, validate, KV create,
  * JetStream publish, event) over a real nats-server, and a bare fastify route doing the same
  * parsing and validation (parseJobSpec) and the same schema-serialized reply, with no NATS work.
- * autocannon drives each from a separate process, 50 connections. Instead of one 10 s run per
- * target, RUNS alternating runs of RUN_S seconds each (default 5 × 2 s = 10 s per target), so both
- * see the same machine load; the table shows the median with min and max; last, `RESULT {json}`.
+ * autocannon drives each from a separate process, 50 connections, 10 s a run — RUNS alternating
+ * runs of each (default 3), so both see the same machine load; the table shows the median with min
+ * and max; last, `RESULT {json}`.
  * Environment: BENCH_RUNS, BENCH_RUN_S, BENCH_CONNECTIONS; BENCH_STUB=1 swaps the gateway's submit
  * for the validation alone, to see what the facade itself (plugins, hooks, routing) costs.
  */
@@ -31,8 +31,8 @@ import { ensureTopology } from "../src/transport/streams.ts";
 import { names } from "../src/transport/subjects.ts";
 import { freePort } from "../test/support/free-port.ts";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 5);
-const RUN_S = Number(process.env.BENCH_RUN_S ?? 2);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const RUN_S = Number(process.env.BENCH_RUN_S ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const log = pino({ level: "silent" });
 

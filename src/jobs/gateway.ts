@@ -76,7 +76,7 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     this.#o = options;
-    this.jobs = new JobStore(options.topology.kv.jobs);
+    this.jobs = new JobStore(options.topology.kv.jobs, options.topology.writers.jobs);
   }
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
@@ -97,9 +97,11 @@ export class Gateway {
       if (existing) return reply(existing.value, true);
     }
     // The lease message: whichever process pulls it owns the job. Its id de-duplicates retries.
-    await this.#o.topology.js.publish(this.#o.names.internal.job(jobId), encoder.encode(jobId), {
-      msgID: jobId,
-    });
+    await this.#o.topology.publisher.publish(
+      this.#o.names.internal.job(jobId),
+      encoder.encode(jobId),
+      { msgId: jobId },
+    );
     this.#o.events.job(jobEventOf(record));
     return reply(record, false);
   }

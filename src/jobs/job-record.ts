@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import type { JobSpec } from "./job-spec.ts";
 import type { JobState } from "./job-state.ts";
 
@@ -35,10 +35,18 @@ export interface JobRecord {
  */
 export function newJobId(now = Date.now()): string {
   const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz";
+  if (randomOffset + 10 > randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
   let random = "";
-  for (const byte of randomBytes(10)) random += alphabet[byte % 36];
+  for (let i = 0; i < 10; i++) random += alphabet[(randomPool[randomOffset++] as number) % 36];
   return `job_${now.toString(36).padStart(9, "0")}${random}`;
 }
+
+/** Random bytes for job ids, drawn 4 KiB at a time: one system call per 409 ids, not one each. */
+const randomPool = Buffer.alloc(4096);
+let randomOffset = randomPool.length;
 
 export function newJobRecord(jobId: string, spec: JobSpec, now: Date): JobRecord {
   return {

@@ -1,6 +1,6 @@
 import { pack, unpack } from "msgpackr";
 import { InvalidTransitionError } from "../errors.ts";
-import { isWrongRevision, type KV } from "../transport/kv.ts";
+import { isWrongRevision, type KV, type KvWriter } from "../transport/kv.ts";
 import type { JobRecord } from "./job-record.ts";
 import { canTransitionJob, type JobState } from "./job-state.ts";
 
@@ -26,15 +26,17 @@ export interface ListQuery {
  */
 export class JobStore {
   readonly #kv: KV;
+  readonly #writer: KvWriter;
 
-  constructor(kv: KV) {
+  constructor(kv: KV, writer: KvWriter) {
     this.#kv = kv;
+    this.#writer = writer;
   }
 
   /** Writes a new record; false if the id exists already. */
   async create(record: JobRecord): Promise<boolean> {
     try {
-      await this.#kv.create(record.job_id, pack(record));
+      await this.#writer.create(record.job_id, pack(record));
       return true;
     } catch (error) {
       if (await this.get(record.job_id)) return false;

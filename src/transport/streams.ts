@@ -16,6 +16,8 @@ import { type KV, Kvm } from "@nats-io/kv";
 import { errors } from "@nats-io/transport-node";
 import { ConfigError } from "../errors.ts";
 import type { NatsConnection } from "./connection.ts";
+import { JetStreamPublisher } from "./js-publisher.ts";
+import { KvWriter } from "./kv.ts";
 import { type Names, PRIORITIES } from "./subjects.ts";
 
 export interface TopologyOptions {
@@ -40,6 +42,14 @@ export interface Topology {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly kv: Buckets;
+  /** JetStream publishes on the hot paths (see js-publisher.ts). */
+  readonly publisher: JetStreamPublisher;
+  /** The same, for the buckets written once per task or job. */
+  readonly writers: {
+    readonly jobs: KvWriter;
+    readonly results: KvWriter;
+    readonly checkpoints: KvWriter;
+  };
 }
 
 const DUPLICATE_WINDOW_NS = 120 * 1e9;
@@ -95,10 +105,17 @@ export async function ensureTopology(
       kvm.open(name),
     ),
   );
+  const publisher = new JetStreamPublisher(nc);
   return {
     js: jsm.jetstream(),
     jsm,
     kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota } as Buckets,
+    publisher,
+    writers: {
+      jobs: new KvWriter(publisher, b.jobs),
+      results: new KvWriter(publisher, b.results),
+      checkpoints: new KvWriter(publisher, b.checkpoints),
+    },
   };
 }
 
