@@ -13,6 +13,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { unpack } from "msgpackr";
+import { LEASE_HEARTBEATS } from "../src/pipeline.ts";
 import { names as namesFor } from "../src/transport/subjects.ts";
 import { Cluster, quantile } from "./support/cluster.ts";
 
@@ -25,7 +26,7 @@ export interface ChaosOptions {
   tasksPerJob: number;
   /** Epochs of each task (the task's length: about 10 ms an epoch here). */
   epochs: number;
-  /** HEARTBEAT_INTERVAL of the processes, in ms (the lease is three of them). */
+  /** HEARTBEAT_INTERVAL of the processes, in ms (the lease is LEASE_HEARTBEATS of them). */
   heartbeatMs: number;
   /** DRAIN_TIMEOUT of the processes, in ms. */
   drainTimeoutMs: number;
@@ -504,7 +505,7 @@ export function chaosTable(r: ChaosResult): string {
     ["lost tasks (must be 0)", String(r.lost_tasks)],
     [
       "requeue after kill -9, p50 / p99",
-      `${r.requeue_p50_ms} / ${r.requeue_p99_ms} ms (${r.requeue_samples} tasks; heartbeat ${r.heartbeat_ms} ms, lease ${3 * r.heartbeat_ms} ms)`,
+      `${r.requeue_p50_ms} / ${r.requeue_p99_ms} ms (${r.requeue_samples} tasks; heartbeat ${r.heartbeat_ms} ms, lease ${LEASE_HEARTBEATS * r.heartbeat_ms} ms)`,
     ],
     [
       "requeue after SIGTERM hand-back, p99",

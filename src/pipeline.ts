@@ -21,8 +21,13 @@ import { TaskRunner } from "./workers/task-runner.ts";
 import { type RunTask, workerActor } from "./workers/worker-actor.ts";
 import { WorkerRegistry } from "./workers/worker-registry.ts";
 
-/** A lease (AckWait) is three heartbeats: a dead process's work moves within seconds. */
-export const LEASE_HEARTBEATS = 3;
+/**
+ * A lease (AckWait) is 1.25 heartbeats, renewed RENEWALS_PER_LEASE times within it: a killed
+ * process's tasks are redelivered one to 1.25 heartbeats after it died, to run elsewhere within
+ * two. A live process only loses a lease if its event loop stalls for a whole heartbeat.
+ */
+export const LEASE_HEARTBEATS = 1.25;
+const RENEWALS_PER_LEASE = 5;
 const IDLE_POLL_MS = 200;
 /** After the drain timeout, how long aborted tasks get to be handed back (pool abort grace: 1 s). */
 const HAND_BACK_MS = 5_000;
@@ -91,6 +96,7 @@ export class Pipeline {
     this.#aborts = new JobAborts(nc, names);
     const runner = new TaskRunner({
       kv: topology.kv,
+      writers: topology.writers,
       pool: this.#pool,
       events: this.events,
       pipeline: this.pipelineEvents,
@@ -100,12 +106,12 @@ export class Pipeline {
         ? new UserQuota({
             kv: topology.kv.quota,
             limit: config.quotaRunningPerUser,
-            refreshMs: leaseMs / 3,
+            refreshMs: leaseMs / RENEWALS_PER_LEASE,
             clock,
             log,
           })
         : undefined,
-      leaseMs,
+      renewEveryMs: leaseMs / RENEWALS_PER_LEASE,
       taskTimeoutMs: config.taskTimeoutMs,
       handBack: this.#handBack.signal,
       faults: config.faults,
@@ -176,7 +182,7 @@ export class Pipeline {
         events: this.events,
         pipeline: this.pipelineEvents,
         faults: config.faults,
-        leaseMs,
+        renewEveryMs: leaseMs / RENEWALS_PER_LEASE,
         log,
       },
       log,

@@ -40,7 +40,8 @@ export interface JobActorDeps {
   events: EventPublisher;
   pipeline: PipelineEvents;
   faults: Faults;
-  leaseMs: number;
+  /** The job's lease (AckWait) is renewed this often, on every tick. */
+  renewEveryMs: number;
   log: Logger;
   /** Called once the job has ended and its lease is released. */
   onEnded(jobId: string): void;
@@ -49,7 +50,7 @@ export interface JobActorDeps {
 /** Record changes are written at most this often (terminal states at once). */
 const FLUSH_MS = 100;
 /** Every this many ticks, results are re-read from KV in case the results watch missed one. */
-const RECONCILE_EVERY_TICKS = 6;
+const RECONCILE_EVERY_TICKS = 20;
 const PUBLISH_CHUNK = 256;
 /** One decoder for every task event (not one per message). */
 const decoder = new TextDecoder();
@@ -210,7 +211,7 @@ class JobInstance {
 
   async #enqueueTasks(): Promise<void> {
     const { spec } = this.#record;
-    const { js } = this.#d.topology;
+    const { publisher } = this.#d.topology;
     const subject = this.#d.names.internal.task(spec.priority, this.#jobId);
     for (let start = 0; start < spec.tasks; start += PUBLISH_CHUNK) {
       const batch: Promise<unknown>[] = [];
@@ -232,7 +233,7 @@ class JobInstance {
           backoff_ms: spec.retry_policy.backoff_ms,
         });
         // The id makes a second owner's re-publish (within the window) a no-op.
-        batch.push(js.publish(subject, body, { msgID: taskKey(this.#jobId, i) }));
+        batch.push(publisher.publish(subject, body, { msgId: taskKey(this.#jobId, i) }));
       }
       await Promise.all(batch);
     }
@@ -491,7 +492,7 @@ class JobInstance {
   #scheduleTick(): void {
     this.#cancelTick = this.#ctx.clock.schedule(
       () => this.#ctx.self.tell({ kind: "tick" }),
-      Math.max(50, this.#d.leaseMs / 3),
+      this.#d.renewEveryMs,
     );
   }
 

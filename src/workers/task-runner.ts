@@ -10,7 +10,7 @@ import type { TaskResult } from "../training/types.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision } from "../transport/kv.ts";
 import type { Delivery } from "../transport/lane-pull.ts";
-import type { Buckets } from "../transport/streams.ts";
+import type { Buckets, Topology } from "../transport/streams.ts";
 import { type JobAborts, TaskAbort } from "./job-aborts.ts";
 import {
   decodeTask,
@@ -30,14 +30,15 @@ const MAX_CAS_TRIES = 10;
 
 export interface TaskRunnerOptions {
   kv: Buckets;
+  writers: Topology["writers"];
   pool: TrainingPool;
   events: EventPublisher;
   pipeline: PipelineEvents;
   registry: WorkerRegistry;
   aborts: JobAborts;
   quota: UserQuota | undefined;
-  /** The lease (AckWait): a running task says "working" three times per lease. */
-  leaseMs: number;
+  /** A running task renews its lease (AckWait) this often ("working"). */
+  renewEveryMs: number;
   taskTimeoutMs: number;
   /**
    * Aborted when this process stops waiting for its running tasks (the drain timed out): each is
@@ -139,7 +140,7 @@ export class TaskRunner {
       () => controller.abort(new TaskAbort("timeout")),
       this.#o.taskTimeoutMs,
     );
-    const keepAlive = setInterval(() => delivery.working(), Math.max(100, this.#o.leaseMs / 3));
+    const keepAlive = setInterval(() => delivery.working(), this.#o.renewEveryMs);
     const startedAt = this.#o.clock.now();
     this.#o.registry.taskStarted(key);
     this.#taskEvent(task, "RUNNING", attempt);
@@ -212,7 +213,7 @@ export class TaskRunner {
         onCheckpoint: (c) => {
           if (c.epoch >= lastEpoch) return;
           saving = saving
-            .then(() => this.#o.kv.checkpoints.put(key, c.bytes))
+            .then(() => this.#o.writers.checkpoints.put(key, c.bytes))
             .catch((error) => this.#o.log.warn({ err: error, key }, "checkpoint not saved"));
         },
       },
@@ -324,7 +325,7 @@ export class TaskRunner {
             error: how.failed,
           };
     try {
-      await this.#o.kv.results.create(key, pack(outcome));
+      await this.#o.writers.results.create(key, pack(outcome));
     } catch (error) {
       if (!isWrongRevision(error)) throw error;
       this.#o.log.debug({ key }, "result already recorded; this run was a duplicate");
