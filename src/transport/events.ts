@@ -1,4 +1,5 @@
 import type { NatsConnection } from "./connection.ts";
+import { outboundOf } from "./outbound.ts";
 import type { Names } from "./subjects.ts";
 
 const encoder = new TextEncoder();
@@ -79,7 +80,7 @@ export class EventPublisher {
 
   #publish(subject: string, event: TroupeEvent): void {
     if (this.#nc.isClosed()) return;
-    this.#nc.publish(subject, encoder.encode(JSON.stringify(event)));
+    outboundOf(this.#nc).publish(subject, encoder.encode(JSON.stringify(event)));
   }
 }
 

@@ -1,5 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { type Outbound, outboundOf } from "./outbound.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
 
 /** How long a publish waits for its acknowledgement (nats.js' JetStream default). */
@@ -25,13 +26,6 @@ export interface PublishOptions {
   expectLastSubjectSequence?: number;
 }
 
-interface Outgoing {
-  subject: string;
-  data: Uint8Array;
-  reply: string;
-  headers: ReturnType<typeof headers> | undefined;
-}
-
 interface Pending {
   resolve(ack: PubAck): void;
   reject(error: Error): void;
@@ -43,20 +37,21 @@ interface Pending {
  * them, one timer sweeping the overdue ones, and no per-call timer or Error object. The hot paths
  * (a task's result, a job's lease and record, a job's tasks) publish through this: nats.js'
  * `js.publish` costs about three times as much CPU per call (a timer and two Error objects each).
- * Publishes made during one turn of the event loop leave together at its end, in one socket write
- * rather than one each (nats.js flushes once per microtask checkpoint).
+ * Publishes go out through the connection's batch (outbound.ts): one socket write per turn of the
+ * event loop, not one each.
  */
 export class JetStreamPublisher {
   readonly #nc: NatsConnection;
+  readonly #outbound: Outbound;
   readonly #timeoutMs: number;
   readonly #prefix = createInbox(RUNTIME_INBOX_PREFIX);
   readonly #pending = new Map<number, Pending>();
   #next = 0;
-  #outgoing: Outgoing[] = [];
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(nc: NatsConnection, options: { timeoutMs?: number } = {}) {
     this.#nc = nc;
+    this.#outbound = outboundOf(nc);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     nc.subscribe(`${this.#prefix}.*`, { callback: (_error, msg) => this.#onReply(msg) });
     void nc.closed().then(() => this.#failAll(new Error("NATS connection closed")));
@@ -76,23 +71,15 @@ export class JetStreamPublisher {
     return new Promise<PubAck>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, deadline: Date.now() + this.#timeoutMs });
       this.#sweeper ??= setInterval(() => this.#sweep(), this.#timeoutMs / 4);
-      if (this.#outgoing.length === 0) setImmediate(() => this.#flush());
-      this.#outgoing.push({ subject, data, reply: `${this.#prefix}.${id}`, headers: h });
+      this.#outbound.publish(subject, data, {
+        reply: `${this.#prefix}.${id}`,
+        headers: h,
+        onError: (error) => {
+          this.#pending.delete(id);
+          reject(error);
+        },
+      });
     });
-  }
-
-  #flush(): void {
-    const outgoing = this.#outgoing;
-    this.#outgoing = [];
-    for (const { subject, data, reply, headers } of outgoing) {
-      try {
-        this.#nc.publish(subject, data, { reply, headers });
-      } catch (error) {
-        const id = Number(reply.slice(this.#prefix.length + 1));
-        this.#pending.get(id)?.reject(error instanceof Error ? error : new Error(String(error)));
-        this.#pending.delete(id);
-      }
-    }
   }
 
   #onReply(msg: Msg): void {

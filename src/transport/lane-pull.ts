@@ -1,4 +1,5 @@
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { outboundOf } from "./outbound.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
 
 const encoder = new TextEncoder();
@@ -72,8 +73,9 @@ function toDelivery(nc: NatsConnection, msg: Msg): Delivery {
   const offset = tokens.length >= 12 ? 4 : 2;
   const deliveryCount = Number(tokens[offset + 2]);
   const streamSequence = Number(tokens[offset + 3]);
+  const outbound = outboundOf(nc);
   const send = (body: string) => {
-    if (!nc.isClosed()) nc.publish(reply, encoder.encode(body));
+    if (!nc.isClosed()) outbound.publish(reply, encoder.encode(body));
   };
   return {
     subject: msg.subject,
