@@ -223,6 +223,9 @@ async function runOnce(o: ChaosOptions, withFaults: boolean): Promise<RunFigures
     const done = await schedule;
     log(`all ${o.jobs} jobs ended after ${wallMs} ms; verifying from JetStream`);
     const verified = await verify(nc, jobIds);
+    for (const reason of cluster.unexpectedExitReasons) log(`a process stopped by itself: ${reason}`);
+    const sorted = [...tracker.killRequeueMs].sort((x, y) => x - y);
+    log(`requeue after kill -9, every sample (ms): ${sorted.join(" ")}`);
     const faults = {
       kill9: done.kill9,
       sigterm: done.sigterm,

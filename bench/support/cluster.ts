@@ -51,6 +51,8 @@ export class Cluster {
   readonly injected: InjectedFaults = { worker: 0, job: 0, pool: 0 };
   /** Exits nobody asked for (exit code, or the signal), each followed by a replacement. */
   readonly unexpectedExits: string[] = [];
+  /** For each unexpected exit, the process's last error-level log line (or its stderr's tail). */
+  readonly unexpectedExitReasons: string[] = [];
   readonly #options: ClusterOptions;
   readonly #port: number;
   readonly #storeDir: string;
@@ -220,6 +222,7 @@ export class Cluster {
             if (member.child !== child || !member.up || this.#closed) return;
             member.up = false;
             this.unexpectedExits.push(String(code ?? signal));
+            this.unexpectedExitReasons.push(lastLine || stderr.trim().split("\n").pop() || "");
             void this.#spawn(member).catch(() => undefined);
           });
           resolve();
