@@ -6,6 +6,7 @@ import type { PipelineEvents } from "../pipeline-events.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import type { EventPublisher, TaskEvent } from "../transport/events.ts";
+import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
 import { encodeTask, type TaskOutcome, taskKey } from "../workers/task-message.ts";
@@ -52,6 +53,8 @@ const FLUSH_MS = 100;
 /** Every this many ticks, results are re-read from KV in case the results watch missed one. */
 const RECONCILE_EVERY_TICKS = 20;
 const PUBLISH_CHUNK = 256;
+/** A job handed back during a NATS outage is offered again after this many renewal periods. */
+const HAND_BACK_RENEWALS = 5;
 /** One decoder for every task event (not one per message). */
 const decoder = new TextDecoder();
 
@@ -102,6 +105,15 @@ class JobInstance {
   }
 
   async preStart(): Promise<void> {
+    try {
+      await this.#start();
+    } catch (error) {
+      if (!isNatsUnavailable(error)) throw error;
+      this.#handBack(error);
+    }
+  }
+
+  async #start(): Promise<void> {
     const stored = await this.#d.store.get(this.#jobId);
     if (!stored) {
       this.#log.warn("lease for a job without a record; dropping it");
@@ -123,6 +135,31 @@ class JobInstance {
 
   async receive(message: JobMessage): Promise<void> {
     if (this.#ended) return;
+    try {
+      await this.#handle(message);
+    } catch (error) {
+      if (!isNatsUnavailable(error)) throw error;
+      this.#handBack(error);
+    }
+  }
+
+  /**
+   * NATS is down or not answering: hand the job back (its lease comes back after a while, here or
+   * elsewhere, and the job is rehydrated from JetStream) rather than crash. With hundreds of live
+   * jobs, crashing each on one NATS restart would exhaust the jobs supervisor's restart intensity
+   * and stop the whole process; the outage is not the job actor's fault.
+   */
+  #handBack(error: unknown): void {
+    this.#log.warn({ err: error }, "NATS unavailable; handing the job back");
+    try {
+      this.#lease.nak(this.#d.renewEveryMs * HAND_BACK_RENEWALS);
+    } catch {
+      // The connection is closed for good: the lease expires by itself.
+    }
+    this.#end();
+  }
+
+  async #handle(message: JobMessage): Promise<void> {
     switch (message.kind) {
       case "tick":
         this.#lease.working();

@@ -1,5 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { NatsUnavailableError } from "./nats-errors.ts";
 import { type Outbound, outboundOf } from "./outbound.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
 
@@ -54,11 +55,12 @@ export class JetStreamPublisher {
     this.#outbound = outboundOf(nc);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     nc.subscribe(`${this.#prefix}.*`, { callback: (_error, msg) => this.#onReply(msg) });
-    void nc.closed().then(() => this.#failAll(new Error("NATS connection closed")));
+    void nc.closed().then(() => this.#failAll(new NatsUnavailableError("NATS connection closed")));
   }
 
   publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PubAck> {
-    if (this.#nc.isClosed()) return Promise.reject(new Error("NATS connection closed"));
+    if (this.#nc.isClosed())
+      return Promise.reject(new NatsUnavailableError("NATS connection closed"));
     const id = ++this.#next;
     const h =
       options.msgId !== undefined || options.expectLastSubjectSequence !== undefined
@@ -76,7 +78,7 @@ export class JetStreamPublisher {
         headers: h,
         onError: (error) => {
           this.#pending.delete(id);
-          reject(error);
+          reject(new NatsUnavailableError(error.message, { cause: error }));
         },
       });
     });
@@ -90,7 +92,9 @@ export class JetStreamPublisher {
     if (msg.data.length === 0) {
       // A status without a body: 503 means no stream listens on the subject.
       const code = msg.headers?.code ?? 0;
-      pending.reject(new Error(code === 503 ? "no stream for this subject" : `status ${code}`));
+      pending.reject(
+        new NatsUnavailableError(code === 503 ? "no stream for this subject" : `status ${code}`),
+      );
       return;
     }
     const reply = JSON.parse(decoder.decode(msg.data)) as
@@ -106,7 +110,9 @@ export class JetStreamPublisher {
     for (const [id, pending] of this.#pending) {
       if (pending.deadline > now) break;
       this.#pending.delete(id);
-      pending.reject(new Error(`JetStream publish not acknowledged within ${this.#timeoutMs} ms`));
+      pending.reject(
+        new NatsUnavailableError(`JetStream publish not acknowledged within ${this.#timeoutMs} ms`),
+      );
     }
     if (this.#pending.size === 0) {
       clearInterval(this.#sweeper);

@@ -1,6 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
-import { apiClient } from "../support/api-client.ts";
+import type { JobEvent } from "../../src/transport/events.ts";
+import { type ApiClient, apiClient } from "../support/api-client.ts";
 import { collectTaskEvents, quickSpec, submit, TERMINAL, waitForJob } from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes } from "../support/troupe-process.ts";
@@ -20,6 +21,22 @@ async function resultsRecorded(url: string): Promise<number> {
   const jsm = await jetstreamManager(client.nc);
   const info = await jsm.streams.info("KV_troupe_results");
   return info.state.last_seq;
+}
+
+/** Resolves once `count` distinct jobs have announced `status` (job events). */
+function jobsReaching(client: ApiClient, status: string, count: number): Promise<void> {
+  const jobs = new Set<string>();
+  return new Promise((resolve) => {
+    const sub = client.nc.subscribe("troupe.events.job.>", {
+      callback: (_error, msg) => {
+        const event = JSON.parse(new TextDecoder().decode(msg.data)) as JobEvent;
+        if (event.status === status) jobs.add(event.job_id);
+        if (jobs.size < count) return;
+        sub.unsubscribe();
+        resolve();
+      },
+    });
+  });
 }
 
 describe("a cluster of troupe processes", () => {
@@ -80,4 +97,40 @@ describe("a cluster of troupe processes", () => {
     expect(jobs.map((job) => job.status)).toEqual(jobIds.map(() => "COMPLETED"));
     expect(await resultsRecorded(nats.url)).toBe(30);
   });
+
+  it("rides out a NATS restart with more live jobs than its job supervisor's restart intensity", async () => {
+    const nats = await startNats();
+    const [troupe] = await startTroupes(1, nats.url, { MAX_CONCURRENT_TASKS: "1" });
+    const client = await apiClient(nats.url);
+    const seen = collectTaskEvents(client);
+    // One slow task holds the only slot while 150 more jobs wait: 151 live job actors in one
+    // process, where the jobs supervisor allows 100 restarts in 10 s.
+    const slow = await submit(client, mediumSpec(1));
+    await seen.until((events) => events.some((e) => e.job_id === slow && e.status === "RUNNING"));
+    const allQueued = jobsReaching(client, "QUEUED", 150);
+    const waiting = await Promise.all(
+      Array.from({ length: 150 }, () => submit(client, quickSpec({ tasks: 1 }))),
+    );
+    await allQueued; // each has its job actor, which queued its task
+    // NATS stays down until more than 100 job actors have met the outage (each either crashed
+    // and was restarted, or handed its job back): past the intensity, if crashes counted.
+    await nats.stop();
+    let jobActorsHit = 0;
+    await troupe?.waitForLog((line) => {
+      const hit =
+        line.msg === "NATS unavailable; handing the job back" ||
+        (line.msg === "actor restarted" && String(line.actor).startsWith("jobs/"));
+      if (hit) jobActorsHit += 1;
+      return jobActorsHit > 100 || line.msg === "stopped on a fatal error";
+    }, 60_000);
+    const fatal = (line: { msg?: unknown }) => line.msg === "stopped on a fatal error";
+    expect(troupe?.logs.filter(fatal)).toEqual([]);
+    await nats.restart();
+
+    // Only this process can finish them: every job completing means it never stopped.
+    const jobIds = [slow, ...waiting];
+    const jobs = await Promise.all(jobIds.map((id) => waitForJob(client, id)));
+    expect(jobs.map((job) => job.status)).toEqual(jobIds.map(() => "COMPLETED"));
+    expect(troupe?.logs.filter(fatal)).toEqual([]);
+  }, 120_000);
 });
