@@ -177,8 +177,20 @@ export class TaskRunner {
     signal: AbortSignal,
   ): Promise<TaskResult> {
     const checkpoint = attempt > 1 ? await this.#o.kv.checkpoints.get(key) : null;
-    let saving: Promise<unknown> = Promise.resolve();
     let lastEpoch = Number.POSITIVE_INFINITY;
+    // One checkpoint write at a time, and only the newest: epochs that end while a write is under
+    // way replace each other, so fast epochs cost a write per round trip, not one each.
+    let newest: Uint8Array | undefined;
+    let saving: Promise<void> | undefined;
+    const save = async () => {
+      for (let bytes = newest; bytes; bytes = newest) {
+        newest = undefined;
+        await this.#o.writers.checkpoints
+          .put(key, bytes)
+          .catch((error) => this.#o.log.warn({ err: error, key }, "checkpoint not saved"));
+      }
+      saving = undefined;
+    };
     const crashThread = this.#o.faults.crashPoolThread();
     if (crashThread) this.#o.log.warn({ fault: "pool", key }, "injected fault: a pool thread dies");
     const result = await this.#o.pool.run(
@@ -208,13 +220,12 @@ export class TaskRunner {
             accuracy: p.accuracy,
           });
         },
-        // One checkpoint write at a time, newest wins: a retry resumes after the last saved epoch.
-        // The last epoch's is not saved: the result recorded next makes it useless.
+        // A retry resumes after the last saved epoch. The last epoch's checkpoint is not saved:
+        // the result recorded next makes it useless.
         onCheckpoint: (c) => {
           if (c.epoch >= lastEpoch) return;
-          saving = saving
-            .then(() => this.#o.writers.checkpoints.put(key, c.bytes))
-            .catch((error) => this.#o.log.warn({ err: error, key }, "checkpoint not saved"));
+          newest = c.bytes;
+          saving ??= save();
         },
       },
     );
