@@ -1,9 +1,13 @@
 /**
  * Training pool bench: per model, samples/s on one thread, the speed-up of two threads over one,
- * and abort latency; plus the pool's overhead per tiny task. Every figure is the median of ≥ 5
- * runs, with min and max. Run: `npx tsx bench/training.ts` (on an idle machine for real figures).
+ * and abort latency; plus the pool's overhead per tiny task. Beside Troupe's pool, the raw limit
+ * in the same run: a bare piscina pool (no progress port, no checkpoints, no abort flags) running
+ * the same training code on the same workload, 1 and 2 threads, runs interleaved. Every figure is
+ * the median of ≥ 5 runs, with min and max. Run: `npx tsx bench/training.ts` (on an idle machine).
  */
 import { loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
 import { createTrainingPool, type TrainingPool } from "../src/training/pool.ts";
 import type { TaskInput } from "../src/training/types.ts";
 
@@ -40,6 +44,18 @@ function workload(model_type: Model, task_index: number, tasks: number): TaskInp
     case "xgboost":
       return { model_type, dataset, tasks, task_index, hyperparameters: { n_trees: 60 } };
   }
+}
+
+/** The bare piscina task of bench/limits.ts: `train` with no-op hooks. */
+const BARE_TASK = fileURLToPath(new URL("./lib/piscina-task.mjs", import.meta.url));
+
+/** Wall time of the same four tasks on a bare piscina pool: the raw limit. */
+async function bareJobMs(pool: Piscina, model: Model): Promise<number> {
+  const start = performance.now();
+  await Promise.all(
+    [0, 1, 2, 3].map((k) => pool.run({ kind: "train", input: workload(model, k, 4) })),
+  );
+  return performance.now() - start;
 }
 
 /** Cores the process used (CPU time over wall time) during the last `jobMs`. */
@@ -107,47 +123,66 @@ const fmt = (s: Stat, digits = 0) =>
 async function main(): Promise<void> {
   await using one = createTrainingPool({ threads: 1 });
   await using two = createTrainingPool({ threads: 2 });
-  // Warm both pools: threads loaded, every model's code JIT-compiled in every thread.
+  const bare1 = new Piscina({ filename: BARE_TASK, minThreads: 1, maxThreads: 1 });
+  const bare2 = new Piscina({ filename: BARE_TASK, minThreads: 2, maxThreads: 2 });
+  // Warm every pool: threads loaded, every model's code JIT-compiled in every thread.
   for (const model of MODELS) {
     await jobMs(one, model);
     await jobMs(two, model);
+    await bareJobMs(bare1, model);
+    await bareJobMs(bare2, model);
   }
-  const rows: Record<Model, { sps: Stat; speedup: Stat; abort: Stat; cores: Stat }> = {} as never;
+  const rows: Record<Model, { sps: Stat; speedup: Stat; bare: Stat; abort: Stat; cores: Stat }> =
+    {} as never;
   const totals1: number[] = Array(RUNS).fill(0);
   const totals2: number[] = Array(RUNS).fill(0);
+  const bareTotals1: number[] = Array(RUNS).fill(0);
+  const bareTotals2: number[] = Array(RUNS).fill(0);
   for (const model of MODELS) {
     const ratios: number[] = [];
+    const bareRatios: number[] = [];
     const cores: number[] = [];
     for (let i = 0; i < RUNS; i++) {
       const t1 = await jobMs(one, model);
       const t2 = await jobMs(two, model);
       cores.push(lastCoresUsed);
+      const b1 = await bareJobMs(bare1, model);
+      const b2 = await bareJobMs(bare2, model);
       totals1[i] = (totals1[i] as number) + t1;
       totals2[i] = (totals2[i] as number) + t2;
+      bareTotals1[i] = (bareTotals1[i] as number) + b1;
+      bareTotals2[i] = (bareTotals2[i] as number) + b2;
       ratios.push(t1 / t2);
+      bareRatios.push(b1 / b2);
     }
     rows[model] = {
       sps: await samplesPerSecond(one, model),
       speedup: stat(ratios),
+      bare: stat(bareRatios),
       cores: stat(cores),
       abort: await abortLatencyMs(one, model),
     };
   }
+  await Promise.all([bare1.destroy(), bare2.destroy()]);
   const speedup = stat(totals1.map((t1, i) => t1 / (totals2[i] as number)));
+  const bareSpeedup = stat(bareTotals1.map((b1, i) => b1 / (bareTotals2[i] as number)));
   const overheadStat = await overheadUs(one);
   const abortAll = stat(MODELS.map((m) => rows[m].abort.median));
 
   console.log("\nTroupe training pool — median [min–max] of 5 runs\n");
   console.log(
-    `${"model".padEnd(20)} ${"samples/s, 1 thread".padEnd(28)} ${"speed-up 2/1 threads".padEnd(22)} ${"cores used, 2 thr.".padEnd(20)} abort latency ms`,
+    `${"model".padEnd(20)} ${"samples/s, 1 thread".padEnd(28)} ${"speed-up 2/1 threads".padEnd(22)} ${"bare piscina 2/1".padEnd(20)} ${"cores used, 2 thr.".padEnd(20)} abort latency ms`,
   );
   for (const model of MODELS) {
     const r = rows[model];
     console.log(
-      `${model.padEnd(20)} ${fmt(r.sps).padEnd(28)} ${fmt(r.speedup, 2).padEnd(22)} ${fmt(r.cores, 2).padEnd(20)} ${fmt(r.abort, 1)}`,
+      `${model.padEnd(20)} ${fmt(r.sps).padEnd(28)} ${fmt(r.speedup, 2).padEnd(22)} ${fmt(r.bare, 2).padEnd(20)} ${fmt(r.cores, 2).padEnd(20)} ${fmt(r.abort, 1)}`,
     );
   }
   console.log(`\nspeed-up of 2 threads over 1, all models: ${fmt(speedup, 2)} (target ≥ 1.85)`);
+  console.log(
+    `the same on a bare piscina pool (the raw limit here, same run): ${fmt(bareSpeedup, 2)}`,
+  );
   console.log(
     `cores the process got while running 2 threads (CPU time / wall time; 2.0 = both cores): ${fmt(stat(MODELS.map((m) => rows[m].cores.median)), 2)}`,
   );
@@ -166,6 +201,10 @@ async function main(): Promise<void> {
     speedup_2_threads_max: round(speedup.max, 3),
     speedup_2_threads_by_model: Object.fromEntries(
       MODELS.map((m) => [m, round(rows[m].speedup.median, 3)]),
+    ),
+    bare_piscina_speedup_2_threads: round(bareSpeedup.median, 3),
+    bare_piscina_speedup_2_threads_by_model: Object.fromEntries(
+      MODELS.map((m) => [m, round(rows[m].bare.median, 3)]),
     ),
     cores_used_2_threads_by_model: Object.fromEntries(
       MODELS.map((m) => [m, round(rows[m].cores.median, 2)]),
