@@ -139,15 +139,23 @@ class JobInstance {
       await this.#handle(message);
     } catch (error) {
       if (!isNatsUnavailable(error)) throw error;
-      this.#handBack(error);
+      if (this.#ended) {
+        this.#handBack(error); // it was ending: whoever owns the job next finishes that
+        return;
+      }
+      // Bookkeeping that did not reach NATS is redone: the record at the next reconcile tick,
+      // missed outcomes by the reconcile itself. The actor, its watch and its lease live on.
+      this.#dirty = true;
+      this.#log.debug({ err: error, message: message.kind }, "NATS unavailable; retrying later");
     }
   }
 
   /**
-   * NATS is down or not answering: hand the job back (its lease comes back after a while, here or
-   * elsewhere, and the job is rehydrated from JetStream) rather than crash. With hundreds of live
-   * jobs, crashing each on one NATS restart would exhaust the jobs supervisor's restart intensity
-   * and stop the whole process; the outage is not the job actor's fault.
+   * NATS is down or not answering where the actor cannot carry on (starting, or ending the job):
+   * hand the job back — its lease comes back after a while, here or elsewhere, and the job is
+   * rehydrated from JetStream — rather than crash. With hundreds of live jobs, crashing each on
+   * one NATS restart would exhaust the jobs supervisor's restart intensity and stop the whole
+   * process; the outage is not the job actor's fault.
    */
   #handBack(error: unknown): void {
     this.#log.warn({ err: error }, "NATS unavailable; handing the job back");
@@ -164,8 +172,11 @@ class JobInstance {
       case "tick":
         this.#lease.working();
         this.#ticks += 1;
-        if (this.#ticks % RECONCILE_EVERY_TICKS === 0) await this.#reconcile();
         this.#scheduleTick();
+        if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
+          await this.#reconcile();
+          if (this.#dirty) this.#markDirty();
+        }
         return;
       case "flush":
         if (this.#dirty) await this.#flush();
