@@ -7,6 +7,8 @@
  * no task lost. It prints a table and ends with `RESULT {json}`.
  *
  * Run: `npx tsx bench/chaos.ts` (full: 500 jobs, ≥ 30 faults) or `npx tsx bench/chaos.ts --ci`.
+ * The full run's processes run a compiled build (bench/support/build.ts), as a deployment would;
+ * `--tsx` runs them from the sources instead.
  * `test/pipeline/chaos.test.ts` calls `runChaos` with the CI-sized options.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
@@ -15,6 +17,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { unpack } from "msgpackr";
 import { LEASE_HEARTBEATS } from "../src/pipeline.ts";
 import { names as namesFor } from "../src/transport/subjects.ts";
+import { buildTroupe } from "./support/build.ts";
 import { Cluster, quantile } from "./support/cluster.ts";
 
 export interface ChaosOptions {
@@ -46,6 +49,8 @@ export interface ChaosOptions {
   onChild?(pid: number, what: string): void;
   /** Progress lines (default: none). */
   log?(line: string): void;
+  /** The troupe CLI the processes run with `node` (default: the sources, through tsx). */
+  entry?: string;
 }
 
 export const CI_CHAOS: Readonly<ChaosOptions> = Object.freeze({
@@ -191,6 +196,7 @@ async function runOnce(o: ChaosOptions, withFaults: boolean): Promise<RunFigures
     processes: o.processes,
     env,
     ...(o.onChild ? { onChild: o.onChild } : {}),
+    ...(o.entry ? { entry: o.entry } : {}),
   });
   const nc = await connect({
     servers: cluster.natsUrl,
@@ -223,7 +229,8 @@ async function runOnce(o: ChaosOptions, withFaults: boolean): Promise<RunFigures
     const done = await schedule;
     log(`all ${o.jobs} jobs ended after ${wallMs} ms; verifying from JetStream`);
     const verified = await verify(nc, jobIds);
-    for (const reason of cluster.unexpectedExitReasons) log(`a process stopped by itself: ${reason}`);
+    for (const reason of cluster.unexpectedExitReasons)
+      log(`a process stopped by itself: ${reason}`);
     const sorted = [...tracker.killRequeueMs].sort((x, y) => x - y);
     log(`requeue after kill -9, every sample (ms): ${sorted.join(" ")}`);
     const faults = {
@@ -547,8 +554,22 @@ function round2(x: number): number {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const ci = process.argv.includes("--ci");
-  const options = { ...(ci ? CI_CHAOS : FULL_CHAOS), log: (line: string) => console.error(line) };
-  const result = await runChaos(options);
-  console.log(chaosTable(result));
-  console.log(`RESULT ${JSON.stringify(result)}`);
+  // The full run restarts a process every few seconds: like a deployment, it runs a compiled
+  // build, unless `--tsx` asks for the sources (each start-up then costs ~3× the CPU).
+  const build = ci || process.argv.includes("--tsx") ? undefined : buildTroupe();
+  console.error(
+    build ? `processes run a compiled build (${build.entry})` : "processes run the sources via tsx",
+  );
+  try {
+    const options = {
+      ...(ci ? CI_CHAOS : FULL_CHAOS),
+      log: (line: string) => console.error(line),
+      ...(build ? { entry: build.entry } : {}),
+    };
+    const result = await runChaos(options);
+    console.log(chaosTable(result));
+    console.log(`RESULT ${JSON.stringify({ ...result, compiled_build: build !== undefined })}`);
+  } finally {
+    build?.dispose();
+  }
 }

@@ -24,6 +24,8 @@ export interface ClusterOptions {
   env: Record<string, string>;
   /** Told of every child process started (tests record them for their leak check). */
   onChild?(pid: number, what: string): void;
+  /** The troupe CLI each process runs with `node` (default: bin/troupe.js, the sources via tsx). */
+  entry?: string;
 }
 
 /** Faults the processes reported injecting (TROUPE_FAULTS), by kind. */
@@ -175,7 +177,7 @@ export class Cluster {
       // The cluster follows the processes by their info lines ("troupe started", faults).
       LOG_LEVEL: "info",
     };
-    const child = spawn(process.execPath, [TROUPE_BIN, "start"], {
+    const child = spawn(process.execPath, [this.#options.entry ?? TROUPE_BIN, "start"], {
       env,
       stdio: ["ignore", "pipe", "pipe"],
     });
