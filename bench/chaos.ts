@@ -8,13 +8,14 @@
  *
  * Run: `npx tsx bench/chaos.ts` (full: 500 jobs, ≥ 30 faults) or `npx tsx bench/chaos.ts --ci`.
  * The full run's processes run a compiled build (bench/support/build.ts), as a deployment would;
- * `--tsx` runs them from the sources instead.
+ * `--tsx` runs them from the sources instead; `--heartbeat 1s` sets their HEARTBEAT_INTERVAL.
  * `test/pipeline/chaos.test.ts` calls `runChaos` with the CI-sized options.
  */
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { unpack } from "msgpackr";
+import { DURATION_FORMS, parseDuration } from "../src/duration.ts";
 import { LEASE_HEARTBEATS } from "../src/pipeline.ts";
 import { names as namesFor } from "../src/transport/subjects.ts";
 import { buildTroupe } from "./support/build.ts";
@@ -552,8 +553,24 @@ function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+/** `--heartbeat <duration>`, checked: a bad value stops the run with the accepted form. */
+function heartbeatOption(argv: string[]): { heartbeatMs?: number } {
+  const at = argv.indexOf("--heartbeat");
+  if (at < 0) return {};
+  const text = argv[at + 1] ?? "";
+  const ms = parseDuration(text);
+  if (ms === undefined || ms < 100) {
+    console.error(
+      `--heartbeat ${JSON.stringify(text)} is invalid: expected ${DURATION_FORMS}, at least 100ms`,
+    );
+    process.exit(2);
+  }
+  return { heartbeatMs: ms };
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const ci = process.argv.includes("--ci");
+  const heartbeat = heartbeatOption(process.argv);
   // The full run restarts a process every few seconds: like a deployment, it runs a compiled
   // build, unless `--tsx` asks for the sources (each start-up then costs ~3× the CPU).
   const build = ci || process.argv.includes("--tsx") ? undefined : buildTroupe();
@@ -563,6 +580,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   try {
     const options = {
       ...(ci ? CI_CHAOS : FULL_CHAOS),
+      ...heartbeat,
       log: (line: string) => console.error(line),
       ...(build ? { entry: build.entry } : {}),
     };
