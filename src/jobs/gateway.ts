@@ -92,16 +92,19 @@ export class Gateway {
       }
     }
     const record = newJobRecord(jobId, spec, new Date(this.#o.clock.now()));
-    if (!(await this.jobs.create(record))) {
+    // The record and the lease message (whichever process pulls it owns the job; its id
+    // de-duplicates retries) are written together, in one round trip: an owner that finds no
+    // record yet looks again shortly (job-actor.ts). Both are stored before the reply.
+    const [created] = await Promise.all([
+      this.jobs.create(record),
+      this.#o.topology.publisher.publish(this.#o.names.internal.job(jobId), encoder.encode(jobId), {
+        msgId: jobId,
+      }),
+    ]);
+    if (!created) {
       const existing = await this.jobs.get(jobId);
       if (existing) return reply(existing.value, true);
     }
-    // The lease message: whichever process pulls it owns the job. Its id de-duplicates retries.
-    await this.#o.topology.publisher.publish(
-      this.#o.names.internal.job(jobId),
-      encoder.encode(jobId),
-      { msgId: jobId },
-    );
     this.#o.events.job(jobEventOf(record));
     return reply(record, false);
   }

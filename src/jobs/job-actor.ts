@@ -17,6 +17,7 @@ import type { JobStore } from "./job-store.ts";
 
 /** The lease on a job: the job's un-acked message in the jobs stream. */
 export interface JobLease {
+  readonly info: { readonly deliveryCount: number };
   working(): void;
   ack(): void;
   nak(delayMs?: number): void;
@@ -53,6 +54,9 @@ const FLUSH_MS = 100;
 /** Every this many ticks, results are re-read from KV in case the results watch missed one. */
 const RECONCILE_EVERY_TICKS = 20;
 const PUBLISH_CHUNK = 256;
+/** A lease whose job record is not there yet is looked at this many times, this far apart. */
+const RECORD_LOOKS = 5;
+const RECORD_LOOK_EVERY_MS = 200;
 /** A job handed back during a NATS outage is offered again after this many renewal periods. */
 const HAND_BACK_RENEWALS = 5;
 /** One decoder for every task event (not one per message). */
@@ -116,8 +120,14 @@ class JobInstance {
   async #start(): Promise<void> {
     const stored = await this.#d.store.get(this.#jobId);
     if (!stored) {
-      this.#log.warn("lease for a job without a record; dropping it");
-      this.#lease.ack();
+      // Submit writes the record and the lease together: the record may still be on its way.
+      // Past a few looks it never will be (its write failed, and the submit said so).
+      if (this.#lease.info.deliveryCount < RECORD_LOOKS) {
+        this.#lease.nak(RECORD_LOOK_EVERY_MS);
+      } else {
+        this.#log.warn("lease for a job without a record; dropping it");
+        this.#lease.ack();
+      }
       this.#end();
       return;
     }
