@@ -1,3 +1,5 @@
+import { constants, PerformanceObserver } from "node:perf_hooks";
+import { getHeapStatistics } from "node:v8";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { ActorEvent } from "./actors/events.ts";
 import type { PipelineEvent, PipelineEvents } from "./pipeline-events.ts";
@@ -53,6 +55,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const registry = options.registry ?? new Registry();
   const registers = [registry];
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const stopHeapAfterGc =
+    (options.defaultMetrics ?? true) ? observeHeapAfterGc(registers) : undefined;
 
   const jobsTotal = new Counter({
     name: "orchestrator_jobs_total",
@@ -200,6 +204,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (closed) return;
       closed = true;
       for (const off of unsubscribe) off?.();
+      stopHeapAfterGc?.();
     },
   };
 }
@@ -207,4 +212,27 @@ export function createMetrics(options: MetricsOptions): Metrics {
 /** A task's id in metrics and worker records: `<job_id>.<task_index>`. */
 function taskId(event: { job_id: string; task_index: number }): string {
   return `${event.job_id}.${event.task_index}`;
+}
+
+/**
+ * `troupe_heap_used_after_major_gc_bytes`: the heap a process keeps after each full collection.
+ * The heap in use between collections is a sawtooth that says little about leaks; what survives
+ * a major GC is what a leak makes grow.
+ */
+function observeHeapAfterGc(registers: Registry[]): () => void {
+  const gauge = new Gauge({
+    name: "troupe_heap_used_after_major_gc_bytes",
+    help: "V8 heap in use right after the last major (mark-compact) garbage collection",
+    registers,
+  });
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      // Node's gc entries carry their kind in `detail` (typed as unknown on PerformanceEntry).
+      const { kind } = (entry as unknown as { detail: { kind: number } }).detail;
+      if (kind === constants.NODE_PERFORMANCE_GC_MAJOR)
+        gauge.set(getHeapStatistics().used_heap_size);
+    }
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  return () => observer.disconnect();
 }
