@@ -123,6 +123,7 @@ class JobInstance {
       // Submit writes the record and the lease together: the record may still be on its way.
       // Past a few looks it never will be (its write failed, and the submit said so).
       if (this.#lease.info.deliveryCount < RECORD_LOOKS) {
+        this.#log.debug("job record not there yet; looking again");
         this.#lease.nak(RECORD_LOOK_EVERY_MS);
       } else {
         this.#log.warn("lease for a job without a record; dropping it");
