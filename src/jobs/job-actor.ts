@@ -359,10 +359,7 @@ class JobInstance {
     await this.#finalize("COMPLETED", null);
   }
 
-  #counts(): Pick<
-    JobRecord,
-    "completed_tasks" | "failed_tasks" | "running_tasks" | "progress" | "retries" | "metrics"
-  > {
+  #counts(): Counts {
     let completed = 0;
     let failed = 0;
     let retries = 0;
@@ -404,7 +401,7 @@ class JobInstance {
     this.#dirty = false;
     const counts = this.#counts();
     const updated = await this.#d.store.update(this.#jobId, (job) =>
-      isTerminalJobState(job.status) ? undefined : { ...job, ...counts },
+      isTerminalJobState(job.status) ? undefined : withCounts(job, counts),
     );
     // Ended from outside (cancel) since the last look: finish the bookkeeping.
     if (updated && isTerminalJobState(updated.status))
@@ -429,19 +426,22 @@ class JobInstance {
     const now = new Date(this.#ctx.clock.now()).toISOString();
     // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
     if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
-    const metrics = status === "COMPLETED" ? await this.#aggregate() : undefined;
+    // Only an actor that followed every outcome has the models to aggregate (another owner of
+    // the job may have completed it while this one was catching up).
+    const complete = status === "COMPLETED" && this.#outcomes.size >= this.#record.total_tasks;
+    const metrics = complete ? await this.#aggregate() : undefined;
     const counts = this.#counts();
     const final = await this.#d.store.update(this.#jobId, (job) => {
-      // Ended from outside (cancelled): keep its state, with the counts this actor followed.
-      if (isTerminalJobState(job.status)) return { ...job, ...counts, running_tasks: 0 };
+      const counted = withCounts(job, counts);
+      // Ended from outside (cancelled, or completed by another owner): keep its state.
+      if (isTerminalJobState(job.status)) return { ...counted, running_tasks: 0 };
       return {
-        ...job,
-        ...counts,
+        ...counted,
         running_tasks: 0,
         status,
         error,
         finished_at: now,
-        metrics: metrics ?? counts.metrics,
+        metrics: metrics ?? counted.metrics,
       };
     });
     this.#record = final ?? this.#record;
@@ -570,4 +570,20 @@ class JobInstance {
     this.#ctx.stop();
     this.#d.onEnded(this.#jobId);
   }
+}
+
+type Counts = Pick<
+  JobRecord,
+  "completed_tasks" | "failed_tasks" | "running_tasks" | "progress" | "retries" | "metrics"
+>;
+
+/**
+ * The record with this actor's counts — unless the stored ones have seen more outcomes. Two owners
+ * can follow one job for a while (a lease that expired during a NATS outage went to another
+ * process), and the one still catching up must not write its smaller counts over the other's.
+ */
+function withCounts(job: JobRecord, counts: Counts): JobRecord {
+  const seen = counts.completed_tasks + counts.failed_tasks;
+  const stored = job.completed_tasks + job.failed_tasks;
+  return seen < stored ? { ...job, running_tasks: counts.running_tasks } : { ...job, ...counts };
 }
