@@ -40,10 +40,14 @@ export interface TaskOutcome {
 }
 
 /**
- * Deliveries of a task handed back without an attempt (tasks bucket; none recorded = 0): its
- * attempt number is the delivery count minus these.
+ * What a task's deliveries came to, beyond the first (tasks bucket; nothing recorded = all 0).
+ * Its attempt number is 1 + `failures`; a delivery that is neither a failure nor a hand-back
+ * was a stall — its lease ran out (its process died, or lost NATS) — which is no attempt.
  */
-export interface TaskHandBacks {
+export interface TaskDeliveries {
+  /** Attempts that failed (a training error, a timeout, a crashed worker actor). */
+  failures: number;
+  /** Deliveries handed back without an attempt (a quota wait, a drain). */
   hand_backs: number;
 }
 

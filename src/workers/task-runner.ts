@@ -15,7 +15,7 @@ import { type JobAborts, TaskAbort } from "./job-aborts.ts";
 import {
   decodeTask,
   retryDelayMs,
-  type TaskHandBacks,
+  type TaskDeliveries,
   type TaskMessage,
   type TaskOutcome,
   taskKey,
@@ -27,6 +27,12 @@ const MAX_MODEL_BYTES = 768 * 1024;
 /** A task of a user over quota goes back to the queue for this long. */
 const QUOTA_RETRY_MS = 250;
 const MAX_CAS_TRIES = 10;
+/**
+ * A task whose lease runs out more often than this without an attempt failing is failed: its
+ * process keeps dying under it (an out-of-memory kill, say). Leases that lapse in an outage or a
+ * deployment are no attempts, so they do not use up `max_attempts`.
+ */
+const MAX_STALLS = 10;
 
 export interface TaskRunnerOptions {
   kv: Buckets;
@@ -78,9 +84,9 @@ export class TaskRunner {
       return;
     }
     // A first delivery is attempt 1 and has nothing recorded: it reads and writes nothing here.
-    let handBacks = 0;
+    let counted: TaskDeliveries = { failures: 0, hand_backs: 0 };
     if (delivery.deliveryCount > 1) {
-      const [result, counted] = await Promise.all([
+      const [result, entry] = await Promise.all([
         this.#o.kv.results.get(key),
         this.#o.kv.tasks.get(key),
       ]);
@@ -88,8 +94,14 @@ export class TaskRunner {
         delivery.ack(); // recorded by an earlier attempt whose ack was lost
         return;
       }
-      if (counted?.operation === "PUT")
-        handBacks = (unpack(counted.value) as TaskHandBacks).hand_backs;
+      if (entry?.operation === "PUT") counted = unpack(entry.value) as TaskDeliveries;
+      const stalls = delivery.deliveryCount - 1 - counted.failures - counted.hand_backs;
+      if (stalls > MAX_STALLS) {
+        await this.#finish(task, key, delivery, counted.failures + 1, {
+          failed: `its lease ran out ${stalls} times (the process running it died or lost NATS each time)`,
+        });
+        return;
+      }
     }
     if (stopping.aborted) {
       await this.#handBack(key, delivery, 0);
@@ -103,7 +115,7 @@ export class TaskRunner {
       return;
     }
     try {
-      await this.#attempt(task, key, delivery, delivery.deliveryCount - handBacks, stopping);
+      await this.#attempt(task, key, delivery, counted.failures + 1, stopping);
     } finally {
       await slot
         ?.release()
@@ -115,6 +127,12 @@ export class TaskRunner {
   async handBack(delivery: Delivery): Promise<void> {
     const task = decodeTask(delivery.data);
     await this.#handBack(taskKey(task.job_id, task.task_index), delivery, 0);
+  }
+
+  /** Counts a failed attempt of the delivery's task (its worker actor crashed running it). */
+  async countFailure(delivery: Delivery): Promise<void> {
+    const task = decodeTask(delivery.data);
+    await this.#count(taskKey(task.job_id, task.task_index), "failures");
   }
 
   async #attempt(
@@ -235,27 +253,32 @@ export class TaskRunner {
 
   /**
    * Hands the delivery back without spending an attempt (a quota wait, a drain): the hand-back is
-   * counted first (tasks bucket, compare-and-set), so the next delivery's attempt number —
-   * delivery count minus hand-backs — stays true. A process killed between the two only makes the
-   * lease expire: counted and redelivered all the same.
+   * counted first, so the next delivery does not take it for a stall.
    */
   async #handBack(key: string, delivery: Delivery, delayMs: number): Promise<void> {
+    await this.#count(key, "hand_backs");
+    delivery.nak(delayMs);
+  }
+
+  /** Adds one to a count of the task's deliveries (tasks bucket, compare-and-set). */
+  async #count(key: string, what: keyof TaskDeliveries): Promise<void> {
     const { tasks } = this.#o.kv;
     for (let i = 0; i < MAX_CAS_TRIES; i++) {
       const entry = await tasks.get(key);
-      const previous =
-        entry?.operation === "PUT" ? (unpack(entry.value) as TaskHandBacks) : undefined;
-      const record: TaskHandBacks = { hand_backs: (previous?.hand_backs ?? 0) + 1 };
+      const record: TaskDeliveries =
+        entry?.operation === "PUT"
+          ? (unpack(entry.value) as TaskDeliveries)
+          : { failures: 0, hand_backs: 0 };
+      record[what] += 1;
       try {
         if (entry) await tasks.update(key, pack(record), entry.revision);
         else await tasks.create(key, pack(record));
-        delivery.nak(delayMs);
         return;
       } catch (error) {
         if (!isWrongRevision(error)) throw error;
       }
     }
-    throw new Error(`task ${key}: hand-back counter kept conflicting`);
+    throw new Error(`task ${key}: its delivery counts kept conflicting`);
   }
 
   async #failed(
@@ -284,6 +307,7 @@ export class TaskRunner {
         ? `task exceeded TASK_TIMEOUT (${this.#o.taskTimeoutMs} ms)`
         : errorMessage(error);
     if (attempt < task.max_attempts) {
+      await this.#count(key, "failures");
       delivery.nak(retryDelayMs(task.backoff_ms, attempt));
       this.#taskEvent(task, "RETRYING", attempt, { error: message });
       this.#o.pipeline.emit({

@@ -12,8 +12,8 @@ export interface RunTask {
 
 /**
  * A worker actor: one execution slot. It runs one task at a time through the TaskRunner. When it
- * crashes, the task it held goes back to the queue with a back-off (every delivery that was not
- * handed back is an attempt, so the retry is attempt + 1), and `postStop` aborts whatever it was still running.
+ * crashes, the task it held goes back to the queue with a back-off, its failure counted (so the
+ * retry is attempt + 1), and `postStop` aborts whatever it was still running.
  */
 export function workerActor(deps: {
   runner: TaskRunner;
@@ -24,9 +24,11 @@ export function workerActor(deps: {
     const stopping = new AbortController();
     return {
       receive: ({ delivery }) => deps.runner.run(delivery, stopping.signal),
-      preRestart(error, message) {
+      async preRestart(error, message) {
         if (!message) return;
         const task = decodeTask(message.delivery.data);
+        // The crash costs the task an attempt; without NATS to count it, the retry is free.
+        await deps.runner.countFailure(message.delivery).catch(() => undefined);
         message.delivery.nak(retryDelayMs(task.backoff_ms, 1));
         const failure = error instanceof Error ? error.message : String(error);
         deps.events.task({
