@@ -10,26 +10,11 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { createTrainingPool, type TrainingPool } from "../src/training/pool.ts";
 import type { TaskInput } from "../src/training/types.ts";
+import { type Figure, figure } from "./lib/stats.ts";
 
 const RUNS = 5;
 const MODELS = ["logistic_regression", "neural_network", "random_forest", "xgboost"] as const;
 type Model = (typeof MODELS)[number];
-
-interface Stat {
-  median: number;
-  min: number;
-  max: number;
-}
-
-function stat(values: number[]): Stat {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median =
-    sorted.length % 2 === 1
-      ? (sorted[mid] as number)
-      : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  return { median, min: sorted[0] as number, max: sorted[sorted.length - 1] as number };
-}
 
 /** A workload of a few hundred milliseconds a task on one core. */
 function workload(model_type: Model, task_index: number, tasks: number): TaskInput {
@@ -76,15 +61,15 @@ async function jobMs(pool: TrainingPool, model: Model): Promise<number> {
   return wall;
 }
 
-async function samplesPerSecond(pool: TrainingPool, model: Model): Promise<Stat> {
+async function samplesPerSecond(pool: TrainingPool, model: Model): Promise<Figure> {
   const values: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     values.push((await pool.run(workload(model, 0, 1))).metrics.samples_per_s);
   }
-  return stat(values);
+  return figure(values);
 }
 
-async function abortLatencyMs(pool: TrainingPool, model: Model): Promise<Stat> {
+async function abortLatencyMs(pool: TrainingPool, model: Model): Promise<Figure> {
   const long: TaskInput = {
     ...workload(model, 0, 1),
     dataset: { samples: 100_000, features: 20, classes: 2, seed: 3 },
@@ -107,10 +92,10 @@ async function abortLatencyMs(pool: TrainingPool, model: Model): Promise<Stat> {
     await run.catch(() => {});
     values.push(performance.now() - t0);
   }
-  return stat(values);
+  return figure(values);
 }
 
-async function overheadUs(pool: TrainingPool): Promise<Stat> {
+async function overheadUs(pool: TrainingPool): Promise<Figure> {
   const batch = 2000;
   const values: number[] = [];
   for (let i = 0; i < RUNS; i++) {
@@ -118,10 +103,10 @@ async function overheadUs(pool: TrainingPool): Promise<Stat> {
     for (let j = 0; j < batch; j++) await pool.noop();
     values.push(((performance.now() - t0) * 1000) / batch);
   }
-  return stat(values);
+  return figure(values);
 }
 
-const fmt = (s: Stat, digits = 0) =>
+const fmt = (s: Figure, digits = 0) =>
   `${s.median.toFixed(digits)} [${s.min.toFixed(digits)}–${s.max.toFixed(digits)}]`;
 
 async function main(): Promise<void> {
@@ -136,8 +121,10 @@ async function main(): Promise<void> {
     await bareJobMs(bare1, model);
     await bareJobMs(bare2, model);
   }
-  const rows: Record<Model, { sps: Stat; speedup: Stat; bare: Stat; abort: Stat; cores: Stat }> =
-    {} as never;
+  const rows: Record<
+    Model,
+    { sps: Figure; speedup: Figure; bare: Figure; abort: Figure; cores: Figure }
+  > = {} as never;
   const totals1: number[] = Array(RUNS).fill(0);
   const totals2: number[] = Array(RUNS).fill(0);
   const bareTotals1: number[] = Array(RUNS).fill(0);
@@ -161,17 +148,17 @@ async function main(): Promise<void> {
     }
     rows[model] = {
       sps: await samplesPerSecond(one, model),
-      speedup: stat(ratios),
-      bare: stat(bareRatios),
-      cores: stat(cores),
+      speedup: figure(ratios),
+      bare: figure(bareRatios),
+      cores: figure(cores),
       abort: await abortLatencyMs(one, model),
     };
   }
   await Promise.all([bare1.destroy(), bare2.destroy()]);
-  const speedup = stat(totals1.map((t1, i) => t1 / (totals2[i] as number)));
-  const bareSpeedup = stat(bareTotals1.map((b1, i) => b1 / (bareTotals2[i] as number)));
-  const overheadStat = await overheadUs(one);
-  const abortAll = stat(MODELS.map((m) => rows[m].abort.median));
+  const speedup = figure(totals1.map((t1, i) => t1 / (totals2[i] as number)));
+  const bareSpeedup = figure(bareTotals1.map((b1, i) => b1 / (bareTotals2[i] as number)));
+  const overheadFigure = await overheadUs(one);
+  const abortAll = figure(MODELS.map((m) => rows[m].abort.median));
 
   console.log("\nTroupe training pool — median [min–max] of 5 runs\n");
   console.log(
@@ -188,7 +175,7 @@ async function main(): Promise<void> {
     `the same on a bare piscina pool (the raw limit here, same run): ${fmt(bareSpeedup, 2)}`,
   );
   console.log(
-    `cores the process got while running 2 threads (CPU time / wall time; 2.0 = both cores): ${fmt(stat(MODELS.map((m) => rows[m].cores.median)), 2)}`,
+    `cores the process got while running 2 threads (CPU time / wall time; 2.0 = both cores): ${fmt(figure(MODELS.map((m) => rows[m].cores.median)), 2)}`,
   );
   console.log(
     `load average at the end: ${loadavg()
@@ -196,7 +183,7 @@ async function main(): Promise<void> {
       .join(" ")}`,
   );
   console.log(
-    `pool overhead per tiny task (sequential no-op round trip): ${fmt(overheadStat, 1)} µs`,
+    `pool overhead per tiny task (sequential no-op round trip): ${fmt(overheadFigure, 1)} µs`,
   );
 
   const result = {
@@ -213,7 +200,7 @@ async function main(): Promise<void> {
     cores_used_2_threads_by_model: Object.fromEntries(
       MODELS.map((m) => [m, round(rows[m].cores.median, 2)]),
     ),
-    pool_overhead_us: round(overheadStat.median, 1),
+    pool_overhead_us: round(overheadFigure.median, 1),
     abort_latency_ms: round(abortAll.max, 2),
     abort_latency_ms_by_model: Object.fromEntries(
       MODELS.map((m) => [m, round(rows[m].abort.median, 2)]),

@@ -68,7 +68,7 @@ export class Pipeline {
     this.#o = o;
     this.names = names;
     this.topology = topology;
-    const leaseMs = config.heartbeatIntervalMs * LEASE_HEARTBEATS;
+    const renewEveryMs = (config.heartbeatIntervalMs * LEASE_HEARTBEATS) / RENEWALS_PER_LEASE;
     this.events = new EventPublisher(nc, names);
     this.pipelineEvents = new PipelineEvents();
     this.#pool = createTrainingPool({
@@ -106,12 +106,12 @@ export class Pipeline {
         ? new UserQuota({
             kv: topology.kv.quota,
             limit: config.quotaRunningPerUser,
-            refreshMs: leaseMs / RENEWALS_PER_LEASE,
+            refreshMs: renewEveryMs,
             clock,
             log,
           })
         : undefined,
-      renewEveryMs: leaseMs / RENEWALS_PER_LEASE,
+      renewEveryMs,
       taskTimeoutMs: config.taskTimeoutMs,
       handBack: this.#handBack.signal,
       faults: config.faults,
@@ -182,7 +182,7 @@ export class Pipeline {
         events: this.events,
         pipeline: this.pipelineEvents,
         faults: config.faults,
-        renewEveryMs: leaseMs / RENEWALS_PER_LEASE,
+        renewEveryMs,
         log,
       },
       log,

@@ -2,7 +2,7 @@ import { JetStreamApiError } from "@nats-io/jetstream";
 import { errors } from "@nats-io/transport-node";
 
 /** 10008 "JetStream system temporarily unavailable": a restarting server or an election. */
-const TEMPORARILY_UNAVAILABLE = 10008;
+export const TEMPORARILY_UNAVAILABLE = 10008;
 
 /** A NATS operation failed for now — no answer in time, or no connection — not for good. */
 export class NatsUnavailableError extends Error {

@@ -18,6 +18,7 @@ import { ConfigError } from "../errors.ts";
 import type { NatsConnection } from "./connection.ts";
 import { JetStreamPublisher } from "./js-publisher.ts";
 import { KvWriter } from "./kv.ts";
+import { TEMPORARILY_UNAVAILABLE } from "./nats-errors.ts";
 import { type Names, PRIORITIES } from "./subjects.ts";
 
 export interface TopologyOptions {
@@ -61,8 +62,6 @@ const ms = (value: number) => value * 1e6;
  * placement", 10023 "insufficient resources".
  */
 const TOO_FEW_SERVERS = new Set([10074, 10005, 10023]);
-/** 10008 "JetStream system temporarily unavailable": a cluster still electing its leaders. */
-const NOT_YET = 10008;
 /**
  * Creating a replicated stream forms a Raft group, which on a busy or freshly started cluster can
  * take longer than a request's default 5 s; the set-up requests get this long, and set-up as a
@@ -148,7 +147,7 @@ async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): 
 
 /** A request that timed out or found JetStream not ready yet: set-up is tried again. */
 function isTransient(error: unknown): boolean {
-  if (error instanceof JetStreamApiError) return error.code === NOT_YET;
+  if (error instanceof JetStreamApiError) return error.code === TEMPORARILY_UNAVAILABLE;
   if (error instanceof errors.RequestError) return error.isNoResponders();
   return error instanceof errors.TimeoutError;
 }
