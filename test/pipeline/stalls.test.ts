@@ -1,0 +1,60 @@
+import { jetstream } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { unpack } from "msgpackr";
+import { describe, expect, it } from "vitest";
+import { newJobId } from "../../src/jobs/job-record.ts";
+import { ensureTopology } from "../../src/transport/streams.ts";
+import { names } from "../../src/transport/subjects.ts";
+import { encodeTask, type TaskOutcome } from "../../src/workers/task-message.ts";
+import { apiClient } from "../support/api-client.ts";
+import { startNats } from "../support/nats.ts";
+import { startTroupes } from "../support/troupe-process.ts";
+
+const n = names("troupe");
+
+describe("a task whose lease keeps running out", () => {
+  it("is failed with the reason after more than 10 stalls, not retried for ever", async () => {
+    const nats = await startNats();
+    const client = await apiClient(nats.url);
+    await ensureTopology(client.nc, n, { replicas: 1, leaseMs: 625 });
+    const jobId = newJobId();
+    await jetstream(client.nc).publish(
+      n.internal.task("normal", jobId),
+      encodeTask({
+        job_id: jobId,
+        task_index: 0,
+        priority: "normal",
+        user_id: "stalls",
+        input: {
+          model_type: "logistic_regression",
+          dataset: { samples: 600, features: 8, seed: 1 },
+          epochs: 1,
+          tasks: 1,
+          task_index: 0,
+        },
+        max_attempts: 3,
+        backoff_ms: 10,
+      }),
+    );
+    // Eleven deliveries end with no failure and no hand-back counted: as if eleven processes had
+    // each died holding it (a nak stands in for the lapsed lease).
+    const lane = await jetstream(client.nc).consumers.get(n.tasksStream, n.laneConsumer("normal"));
+    for (let i = 0; i < 11; i++) {
+      const msg = await lane.next({ expires: 5_000 });
+      expect(msg?.info.deliveryCount).toBe(i + 1);
+      msg?.nak();
+    }
+
+    await startTroupes(1, nats.url);
+    const results = await new Kvm(client.nc).open(n.buckets.results);
+    const watch = await results.watch({ key: `${jobId}.0` });
+    let outcome: TaskOutcome | undefined;
+    for await (const entry of watch) {
+      outcome = unpack(entry.value) as TaskOutcome;
+      break;
+    }
+    expect(outcome?.status).toBe("FAILED");
+    expect(outcome?.error).toContain("lease ran out 11 times");
+    expect(outcome?.attempt).toBe(1);
+  });
+});
