@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { availableParallelism } from "node:os";
 import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
 import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
@@ -69,6 +70,8 @@ export class Pipeline {
     this.names = names;
     this.topology = topology;
     const renewEveryMs = (config.heartbeatIntervalMs * LEASE_HEARTBEATS) / RENEWALS_PER_LEASE;
+    // Every running task listens for the hand-back: as many listeners as slots, not a leak.
+    setMaxListeners(config.maxConcurrentTasks + 1, this.#handBack.signal);
     this.events = new EventPublisher(nc, names);
     this.pipelineEvents = new PipelineEvents();
     this.#pool = createTrainingPool({
