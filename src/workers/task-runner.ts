@@ -172,7 +172,7 @@ export class TaskRunner {
     let completed = false;
     try {
       this.#o.faults.maybeCrash("worker");
-      const result = await this.#train(task, key, attempt, controller.signal);
+      const result = await this.#train(task, key, attempt, delivery, controller.signal);
       completed = true;
       await this.#finish(task, key, delivery, attempt, { result, startedAt });
     } catch (error) {
@@ -192,9 +192,12 @@ export class TaskRunner {
     task: TaskMessage,
     key: string,
     attempt: number,
+    delivery: Delivery,
     signal: AbortSignal,
   ): Promise<TaskResult> {
-    const checkpoint = attempt > 1 ? await this.#o.kv.checkpoints.get(key) : null;
+    // Any earlier delivery may have saved epochs: a failed attempt, and as much a process that
+    // died (a stall, which is no attempt). A first delivery has none to look for.
+    const checkpoint = delivery.deliveryCount > 1 ? await this.#o.kv.checkpoints.get(key) : null;
     let lastEpoch = Number.POSITIVE_INFINITY;
     // One checkpoint write at a time, and only the newest: epochs that end while a write is under
     // way replace each other, so fast epochs cost a write per round trip, not one each.

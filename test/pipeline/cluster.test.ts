@@ -1,8 +1,16 @@
 import { jetstreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
 import type { JobEvent } from "../../src/transport/events.ts";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
-import { collectTaskEvents, quickSpec, submit, TERMINAL, waitForJob } from "../support/jobs.ts";
+import {
+  collectTaskEvents,
+  quickSpec,
+  submit,
+  TERMINAL,
+  type TaskEventSeen,
+  waitForJob,
+} from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes } from "../support/troupe-process.ts";
 
@@ -81,6 +89,51 @@ describe("a cluster of troupe processes", () => {
       limit: 100,
     });
     expect(list.body.jobs.filter((job) => !TERMINAL.includes(job.status))).toEqual([]);
+  });
+
+  it("resumes a killed process's task on another process from its last checkpoint", async () => {
+    const nats = await startNats();
+    const troupes = await startTroupes(2, nats.url, { MAX_CONCURRENT_TASKS: "1" });
+    const client = await apiClient(nats.url);
+    const ids = await Promise.all(
+      troupes.map(async (t) => (await t.waitForLog("worker registered")).workerId as string),
+    );
+    const seen = collectTaskEvents(client);
+    const epochsBy = new Map<string, number[]>();
+    const progress = client.nc.subscribe("troupe.events.task.>", {
+      callback: (_error, msg) => {
+        const event = JSON.parse(new TextDecoder().decode(msg.data)) as TaskEventSeen;
+        if (event.epoch === undefined) return;
+        epochsBy.set(event.worker_id, [...(epochsBy.get(event.worker_id) ?? []), event.epoch]);
+      },
+    });
+    const jobId = await submit(
+      client,
+      quickSpec({
+        model_type: "neural_network",
+        dataset: { samples: 4_000, features: 8, seed: 2 },
+        epochs: 100,
+        tasks: 1,
+      }),
+    );
+    // Kill whichever process runs the task once a checkpoint of it is saved.
+    const checkpoints = await new Kvm(client.nc).open("troupe_checkpoints");
+    const saved = await checkpoints.watch({ key: `${jobId}.0` });
+    for await (const _entry of saved) break;
+    await seen.until((events) => events.some((e) => e.status === "RUNNING"));
+    const first = seen.events.find((e) => e.status === "RUNNING")?.worker_id;
+    const victim = troupes[ids.indexOf(first as string)];
+    if (!victim) throw new Error(`no process has worker id ${first}`);
+    victim.signal("SIGKILL");
+    await victim.exited;
+
+    expect((await waitForJob(client, jobId)).status).toBe("COMPLETED");
+    progress.unsubscribe();
+    const survivor = ids.find((id) => id !== first) as string;
+    // The survivor started after the saved epoch, not from the first one.
+    expect(epochsBy.get(survivor)?.[0]).toBeGreaterThan(1);
+    expect(epochsBy.get(survivor)?.at(-1)).toBe(100);
+    expect(await resultsRecorded(nats.url)).toBe(1);
   });
 
   it("finishes every job when nats-server restarts mid-run (same store)", async () => {
