@@ -7,8 +7,8 @@ import {
   collectTaskEvents,
   quickSpec,
   submit,
-  TERMINAL,
   type TaskEventSeen,
+  TERMINAL,
   waitForJob,
 } from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
