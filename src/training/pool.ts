@@ -1,7 +1,8 @@
 /**
  * The training pool: piscina worker threads that train, aggregate and report back. The main thread
  * only validates and routes (DESIGN principle 5): progress and checkpoints arrive over a
- * MessageChannel per task as they happen; cancellation flips a shared flag the thread polls
+ * MessageChannel per task as they happen (the last epoch's progress with the result, so a task of
+ * one epoch needs no channel); cancellation flips a shared flag the thread polls
  * between mini-batches and tree nodes, and a thread that does not stop within `abortGraceMs` is
  * terminated (piscina replaces it).
  */
@@ -19,6 +20,7 @@ import {
   TroupeError,
 } from "../errors.ts";
 import { DatasetSchema, type DatasetSpec, ModelTypeSchema } from "./hyperparameters.ts";
+import { plannedEpochs } from "./limits.ts";
 import { Flag, type PortMessage, type ThreadReply, type ThreadRequest } from "./protocol.ts";
 import { resolveTaskInput } from "./training-spec.ts";
 import type {
@@ -61,7 +63,7 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Called on the main thread after every epoch. A throw aborts the task and rejects `run`. */
   onProgress?(progress: TrainingProgress): void;
-  /** Called after every epoch with bytes that resume the task at the next epoch. */
+  /** Called after every epoch but the last with bytes that resume the task at the next epoch. */
   onCheckpoint?(checkpoint: TrainingCheckpoint): void;
   /** Test-only fault injection (TROUPE_FAULTS `pool`): the thread exits instead of training. */
   crashThread?: boolean;
@@ -190,7 +192,11 @@ class PiscinaTrainingPool implements TrainingPool {
       if (Atomics.load(flags, Flag.started) === 0) kill.abort();
       else graceTimer ??= setTimeout(() => kill.abort(), this.#abortGraceMs);
     };
-    const channel = request.kind === "train" ? new MessageChannel() : undefined;
+    // A port per task is a large part of a tiny task's cost: only tasks of several epochs get one.
+    const channel =
+      request.kind === "train" && plannedEpochs(request.input) > 1
+        ? new MessageChannel()
+        : undefined;
     let received = 0;
     let expected = Number.POSITIVE_INFINITY;
     let delivered!: () => void;
@@ -218,6 +224,13 @@ class PiscinaTrainingPool implements TrainingPool {
       });
       expected = reply.posted;
       if (received < expected) await allDelivered;
+      if (callbackError === undefined && reply.last) {
+        try {
+          options.onProgress?.(reply.last);
+        } catch (error) {
+          callbackError = error;
+        }
+      }
       if (callbackError !== undefined) throw callbackError;
       if (reply.ok) return reply.value;
       throw errorFromData(reply.error);

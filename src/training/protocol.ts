@@ -17,11 +17,12 @@ export const Flag = Object.freeze({
 });
 
 /**
- * `port` (training only) carries progress back as it happens; `flags` see `Flag`. `crash` is
- * test-only fault injection (TROUPE_FAULTS `pool`): the thread exits instead of training.
+ * `port` (training tasks of more than one epoch) carries progress and checkpoints back as they
+ * happen; `flags` see `Flag`. `crash` is test-only fault injection (TROUPE_FAULTS `pool`): the
+ * thread exits instead of training.
  */
 export type ThreadRequest = { flags: Int32Array } & (
-  | { kind: "train"; input: ResolvedTaskInput; port: MessagePort; crash?: true }
+  | { kind: "train"; input: ResolvedTaskInput; port?: MessagePort; crash?: true }
   | { kind: "aggregate"; input: AggregateInput }
   | { kind: "noop" }
 );
@@ -29,9 +30,10 @@ export type ThreadRequest = { flags: Int32Array } & (
 /**
  * Errors cross threads as data: structured clone loses classes (STYLE 6). `posted` counts the
  * port messages sent: the port and the reply travel separately, so the main thread settles the
- * task only once all of them arrived.
+ * task only once all of them arrived. `last` is the last epoch's progress, which travels with the
+ * reply: a task of one epoch needs no port at all.
  */
-export type ThreadReply = { posted: number } & (
+export type ThreadReply = { posted: number; last?: TrainingProgress } & (
   | { ok: true; value: unknown }
   | { ok: false; error: ErrorData }
 );

@@ -1,17 +1,20 @@
 /**
  * The pool threads' entry: runs a training task, an aggregation or a no-op, streaming progress and
- * checkpoints over the task's MessagePort while it computes. Never throws: errors return as data.
+ * checkpoints over the task's MessagePort while it computes (the last epoch's progress returns
+ * with the result). Never throws: errors return as data.
  */
 import { TroupeError } from "../errors.ts";
 import { abortCheckFor, TaskAborted } from "./abort.ts";
 import { aggregate } from "./aggregate.ts";
 import { Flag, type PortMessage, type ThreadReply, type ThreadRequest } from "./protocol.ts";
 import { train } from "./train.ts";
+import type { TrainingProgress } from "./types.ts";
 
 export default function runTask(request: ThreadRequest): ThreadReply {
   Atomics.store(request.flags, Flag.started, 1);
   const checkAbort = abortCheckFor(request.flags);
   let posted = 0;
+  let last: TrainingProgress | undefined;
   try {
     switch (request.kind) {
       case "noop":
@@ -24,20 +27,23 @@ export default function runTask(request: ThreadRequest): ThreadReply {
         if (request.crash) process.exit(1);
         const { port } = request;
         const post = (message: PortMessage, transfer?: ArrayBuffer[]) => {
-          port.postMessage(message, transfer);
+          port?.postMessage(message, transfer);
           posted++;
         };
         const value = train(request.input, {
           checkAbort,
-          onProgress: (progress) => post({ type: "progress", progress }),
+          onProgress: (progress) => {
+            if (progress.epoch === progress.epochs) last = progress;
+            else post({ type: "progress", progress });
+          },
           onCheckpoint: (checkpoint) =>
             post({ type: "checkpoint", checkpoint }, [checkpoint.bytes.buffer as ArrayBuffer]),
         });
-        return { ok: true, value, posted };
+        return { ok: true, value, posted, last };
       }
     }
   } catch (error) {
-    return { ok: false, error: errorData(error), posted };
+    return { ok: false, error: errorData(error), posted, last };
   }
 }
 

@@ -19,6 +19,7 @@ import type {
 export interface TrainHooks {
   checkAbort: AbortCheck;
   onProgress(progress: TrainingProgress): void;
+  /** After every epoch but the last. */
   onCheckpoint(checkpoint: TrainingCheckpoint): void;
 }
 
@@ -61,6 +62,8 @@ export function train(input: ResolvedTaskInput, hooks: TrainHooks): TaskResult {
       heldout_loss: evaluation.loss,
       samples_per_s: outcome.rows / Math.max(ms / 1000, 1e-9),
     });
+    // The last epoch's checkpoint would resume nothing: the result replaces it.
+    if (epoch === epochs) break;
     const bytes = encodeCheckpoint({
       model_type: input.model_type,
       fingerprint: print,

@@ -198,7 +198,6 @@ export class TaskRunner {
     // Any earlier delivery may have saved epochs: a failed attempt, and as much a process that
     // died (a stall, which is no attempt). A first delivery has none to look for.
     const checkpoint = delivery.deliveryCount > 1 ? await this.#o.kv.checkpoints.get(key) : null;
-    let lastEpoch = Number.POSITIVE_INFINITY;
     // One checkpoint write at a time, and only the newest: epochs that end while a write is under
     // way replace each other, so fast epochs cost a write per round trip, not one each.
     let newest: Uint8Array | undefined;
@@ -224,7 +223,6 @@ export class TaskRunner {
         signal,
         crashThread,
         onProgress: (p) => {
-          lastEpoch = p.epochs;
           this.#taskEvent(task, "RUNNING", attempt, {
             epoch: p.epoch,
             epochs: p.epochs,
@@ -241,10 +239,8 @@ export class TaskRunner {
             accuracy: p.accuracy,
           });
         },
-        // A retry resumes after the last saved epoch. The last epoch's checkpoint is not saved:
-        // the result recorded next makes it useless.
+        // A retry resumes after the last saved epoch (the pool sends none for the last epoch).
         onCheckpoint: (c) => {
-          if (c.epoch >= lastEpoch) return;
           newest = c.bytes;
           saving ??= save();
         },

@@ -44,11 +44,11 @@ describe("determinism", () => {
     },
   );
 
-  it("resumes from the checkpoint of any epoch into exactly the uninterrupted model", async () => {
+  it("resumes from the checkpoint of any epoch (the last has none) into exactly the uninterrupted model", async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...MODEL_TYPES),
-        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 5 }),
         async (model_type, epoch) => {
           const { result, checkpoints } = await reference(model_type);
           const checkpoint = checkpoints[epoch - 1];

@@ -103,6 +103,27 @@ describe("training pool", () => {
     expect((await pool.run(tinyTask("neural_network"))).epochs).toBe(6);
   });
 
+  it("reports a one-epoch task's epoch with its result, and fails it if that callback throws", async () => {
+    await using pool = createTrainingPool({ threads: 1 });
+    const progress: TrainingProgress[] = [];
+    const checkpoints: number[] = [];
+    const result = await pool.run(tinyTask("logistic_regression", { epochs: 1 }), {
+      onProgress: (p) => progress.push(p),
+      onCheckpoint: (c) => checkpoints.push(c.epoch),
+    });
+    expect(progress.map((p) => [p.epoch, p.epochs])).toEqual([[1, 1]]);
+    expect(progress[0]?.loss).toBe(result.metrics.loss);
+    expect(checkpoints).toEqual([]);
+    const boom = new Error("callback failed");
+    await expect(
+      pool.run(tinyTask("logistic_regression", { epochs: 1 }), {
+        onProgress: () => {
+          throw boom;
+        },
+      }),
+    ).rejects.toBe(boom);
+  });
+
   it("runs a no-op task through the same path, for overhead measurements", async () => {
     await using pool = createTrainingPool({ threads: 2 });
     await expect(Promise.all([pool.noop(), pool.noop(), pool.noop()])).resolves.toEqual([
