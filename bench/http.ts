@@ -102,7 +102,11 @@ async function main(): Promise<void> {
     log,
   });
   const n = names("troupe");
-  const topology = await ensureTopology(nc, n, { replicas: 1, leaseMs: 30_000 });
+  const topology = await ensureTopology(nc, n, {
+    replicas: 1,
+    leaseMs: 30_000,
+    jobLeaseMs: 30_000,
+  });
   const gateway = new Gateway({
     nc,
     names: n,

@@ -23,12 +23,20 @@ import { type RunTask, workerActor } from "./workers/worker-actor.ts";
 import { WorkerRegistry } from "./workers/worker-registry.ts";
 
 /**
- * A lease (AckWait) is 1.25 heartbeats, renewed RENEWALS_PER_LEASE times within it: a killed
- * process's tasks are redelivered one to 1.25 heartbeats after it died, to run elsewhere within
- * two. A live process only loses a lease if its event loop stalls for a whole heartbeat.
+ * A task's lease (AckWait) is 1.25 heartbeats, renewed RENEWALS_PER_LEASE times within it: a
+ * killed process's tasks are redelivered one to 1.25 heartbeats after it died, to run elsewhere
+ * within two. A live process only loses a lease if its event loop stalls for a whole heartbeat.
  */
 export const LEASE_HEARTBEATS = 1.25;
 const RENEWALS_PER_LEASE = 5;
+/**
+ * A job's lease is 3 heartbeats, renewed every heartbeat. Its tasks do not wait for it (they have
+ * their own leases and record their own results), so a dead owner's jobs can be taken over more
+ * slowly. Every live job renews its lease, so the renewal rate times the backlog is a steady load
+ * on NATS: 500 queued jobs at a 500 ms heartbeat cost ~0.09 core (troupe and nats-server) this
+ * way, ~0.26 core when job leases were renewed like task leases (measured).
+ */
+export const JOB_LEASE_HEARTBEATS = 3;
 const IDLE_POLL_MS = 200;
 /** After the drain timeout, how long aborted tasks get to be handed back (pool abort grace: 1 s). */
 const HAND_BACK_MS = 5_000;
@@ -185,7 +193,7 @@ export class Pipeline {
         events: this.events,
         pipeline: this.pipelineEvents,
         faults: config.faults,
-        renewEveryMs,
+        tickMs: config.heartbeatIntervalMs,
         log,
       },
       log,
@@ -201,10 +209,11 @@ export class Pipeline {
 
   static async start(options: PipelineOptions): Promise<Pipeline> {
     const names = namesFor(options.config.prefix);
-    const leaseMs = options.config.heartbeatIntervalMs * LEASE_HEARTBEATS;
+    const heartbeatMs = options.config.heartbeatIntervalMs;
     const topology = await ensureTopology(options.nc, names, {
       replicas: options.config.replicas,
-      leaseMs,
+      leaseMs: heartbeatMs * LEASE_HEARTBEATS,
+      jobLeaseMs: heartbeatMs * JOB_LEASE_HEARTBEATS,
     });
     const pipeline = new Pipeline(options, topology, names);
     await pipeline.registry.start();

@@ -42,8 +42,8 @@ export interface JobActorDeps {
   events: EventPublisher;
   pipeline: PipelineEvents;
   faults: Faults;
-  /** The job's lease (AckWait) is renewed this often, on every tick. */
-  renewEveryMs: number;
+  /** The job's lease (AckWait, JOB_LEASE_HEARTBEATS of these) is renewed on every tick, this often. */
+  tickMs: number;
   log: Logger;
   /** Called once the job has ended and its lease is released. */
   onEnded(jobId: string): void;
@@ -52,13 +52,13 @@ export interface JobActorDeps {
 /** Record changes are written at most this often (terminal states at once). */
 const FLUSH_MS = 100;
 /** Every this many ticks, results are re-read from KV in case the results watch missed one. */
-const RECONCILE_EVERY_TICKS = 20;
+const RECONCILE_EVERY_TICKS = 10;
 const PUBLISH_CHUNK = 256;
 /** A lease whose job record is not there yet is looked at this many times, this far apart. */
 const RECORD_LOOKS = 5;
 const RECORD_LOOK_EVERY_MS = 200;
-/** A job handed back during a NATS outage is offered again after this many renewal periods. */
-const HAND_BACK_RENEWALS = 5;
+/** A job handed back during a NATS outage is offered again after this many ticks. */
+const HAND_BACK_TICKS = 1;
 /** One decoder for every task event (not one per message). */
 const decoder = new TextDecoder();
 
@@ -171,7 +171,7 @@ class JobInstance {
   #handBack(error: unknown): void {
     this.#log.warn({ err: error }, "NATS unavailable; handing the job back");
     try {
-      this.#lease.nak(this.#d.renewEveryMs * HAND_BACK_RENEWALS);
+      this.#lease.nak(this.#d.tickMs * HAND_BACK_TICKS);
     } catch {
       // The connection is closed for good: the lease expires by itself.
     }
@@ -551,7 +551,7 @@ class JobInstance {
   #scheduleTick(): void {
     this.#cancelTick = this.#ctx.clock.schedule(
       () => this.#ctx.self.tell({ kind: "tick" }),
-      this.#d.renewEveryMs,
+      this.#d.tickMs,
     );
   }
 

@@ -24,8 +24,10 @@ import { type Names, PRIORITIES } from "./subjects.ts";
 export interface TopologyOptions {
   /** Stream and bucket replicas (TROUPE_REPLICAS); 1 on a single server. */
   replicas: number;
-  /** How long a task or job lease lives without an in-progress ack (the consumers' AckWait). */
+  /** How long a task lease lives without an in-progress ack (the lane consumers' AckWait). */
   leaseMs: number;
+  /** The same for a job lease (the job owners consumer's AckWait). */
+  jobLeaseMs: number;
 }
 
 /** The buckets Troupe keeps its state in (see `Names.buckets`). */
@@ -201,7 +203,11 @@ async function createTopology(
     max_ack_pending: 100_000,
     num_replicas: 0,
   };
-  await ensureConsumer(jsm, n.jobsStream, { ...lease, durable_name: n.jobOwnersConsumer });
+  await ensureConsumer(jsm, n.jobsStream, {
+    ...lease,
+    ack_wait: ms(options.jobLeaseMs),
+    durable_name: n.jobOwnersConsumer,
+  });
   for (const priority of PRIORITIES) {
     await ensureConsumer(jsm, n.tasksStream, {
       ...lease,

@@ -53,7 +53,7 @@ export async function startHttpFixture(
   const nats = await startNats({ args: options.natsArgs ?? [] });
   const nc = await connectNats({ servers: [nats.url], name: "http-test", log: silentLog });
   const n = names("troupe");
-  const topology = await ensureTopology(nc, n, { replicas: 1, leaseMs: 3000 });
+  const topology = await ensureTopology(nc, n, { replicas: 1, leaseMs: 3000, jobLeaseMs: 3000 });
   const events = new EventPublisher(nc, n);
   const gateway = new Gateway({
     nc,

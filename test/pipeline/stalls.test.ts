@@ -16,7 +16,7 @@ describe("a task whose lease keeps running out", () => {
   it("is failed with the reason after more than 10 stalls, not retried for ever", async () => {
     const nats = await startNats();
     const client = await apiClient(nats.url);
-    await ensureTopology(client.nc, n, { replicas: 1, leaseMs: 625 });
+    await ensureTopology(client.nc, n, { replicas: 1, leaseMs: 625, jobLeaseMs: 1500 });
     const jobId = newJobId();
     await jetstream(client.nc).publish(
       n.internal.task("normal", jobId),
