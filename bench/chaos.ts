@@ -234,6 +234,9 @@ async function runOnce(o: ChaosOptions, withFaults: boolean): Promise<RunFigures
       log(`a process stopped by itself: ${reason}`);
     const sorted = [...tracker.killRequeueMs].sort((x, y) => x - y);
     log(`requeue after kill -9, every sample (ms): ${sorted.join(" ")}`);
+    for (const [label, samples] of tracker.killRequeueByKill) {
+      log(`  ${label}: ${samples.length ? samples.join(" ") : "no task was running"}`);
+    }
     const faults = {
       kill9: done.kill9,
       sigterm: done.sigterm,
@@ -259,12 +262,17 @@ async function runOnce(o: ChaosOptions, withFaults: boolean): Promise<RunFigures
 /** Follows task events: executions per task, and hand-offs (kill or drain) to other workers. */
 class TaskTracker {
   readonly killRequeueMs: number[] = [];
+  /** The same samples by kill (the label the schedule gave it), to see what slowed a requeue. */
+  readonly killRequeueByKill = new Map<string, number[]>();
   readonly drainRequeueMs: number[] = [];
   terminalJobs = 0;
   completedTasks = 0;
   readonly #executions = new Map<string, number>();
   readonly #latest = new Map<string, { status: string; worker: string }>();
-  readonly #pending = new Map<string, { since: number; from: string; kind: "kill" | "drain" }>();
+  readonly #pending = new Map<
+    string,
+    { since: number; from: string; kind: "kill" | "drain"; label?: string }
+  >();
   readonly #ended = new Set<string>();
 
   constructor(nc: NatsConnection) {
@@ -286,10 +294,11 @@ class TaskTracker {
   }
 
   /** A process was killed: the tasks it was running now wait for their lease to expire. */
-  killed(workerId: string, at: number): void {
+  killed(workerId: string, at: number, label: string): void {
+    this.killRequeueByKill.set(label, []);
     for (const [key, latest] of this.#latest) {
       if (latest.status === "RUNNING" && latest.worker === workerId) {
-        this.#pending.set(key, { since: at, from: workerId, kind: "kill" });
+        this.#pending.set(key, { since: at, from: workerId, kind: "kill", label });
       }
     }
   }
@@ -310,9 +319,9 @@ class TaskTracker {
       case "RUNNING":
         this.#executions.set(key, (this.#executions.get(key) ?? 0) + 1);
         if (pending && pending.from !== event.worker_id) {
-          (pending.kind === "kill" ? this.killRequeueMs : this.drainRequeueMs).push(
-            Math.max(0, at - pending.since),
-          );
+          const ms = Math.max(0, at - pending.since);
+          (pending.kind === "kill" ? this.killRequeueMs : this.drainRequeueMs).push(ms);
+          if (pending.label) this.killRequeueByKill.get(pending.label)?.push(ms);
           this.#pending.delete(key);
         }
         return;
@@ -398,11 +407,13 @@ async function runSchedule(
   const log = o.log ?? (() => undefined);
   const done = { kill9: 0, sigterm: 0, nats_restart: 0, exitCodes: [] as (number | null)[] };
   const restarts: Promise<void>[] = [];
+  const started = Date.now();
+  const elapsed = () => `${Math.round((Date.now() - started) / 100) / 10} s`;
   for (const action of faultSchedule(o)) {
     await sleep(o.faultEveryMs);
     if (finished()) break;
     if (action === "nats_restart") {
-      log("fault: NATS server restart");
+      log(`fault: NATS server restart at ${elapsed()}`);
       await cluster.restartNats();
       done.nats_restart += 1;
       continue;
@@ -413,8 +424,10 @@ async function runSchedule(
     if (!victim) continue; // no process came back in time: skip this fault (it is not counted)
     if (action === "kill9") {
       const killedAt = Date.now();
+      const up = cluster.upMembers().length;
       const { workerId, restarted } = await cluster.kill9(victim);
-      if (workerId) tracker.killed(workerId, killedAt);
+      const label = `kill ${done.kill9 + 1} at ${elapsed()}, ${up} up`;
+      if (workerId) tracker.killed(workerId, killedAt, label);
       log(`fault: kill -9 of process #${victim.index} (${workerId})`);
       restarts.push(restarted);
       done.kill9 += 1;
