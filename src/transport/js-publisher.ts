@@ -1,5 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { createInbox, headers, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { onConnectionChange } from "./disconnects.ts";
 import { NatsUnavailableError } from "./nats-errors.ts";
 import { type Outbound, outboundOf } from "./outbound.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
@@ -56,6 +57,13 @@ export class JetStreamPublisher {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     nc.subscribe(`${this.#prefix}.*`, { callback: (_error, msg) => this.#onReply(msg) });
     void nc.closed().then(() => this.#failAll(new NatsUnavailableError("NATS connection closed")));
+    // An acknowledgement due when the connection dropped may never come: fail those publishes
+    // now, not at their timeout, so their callers retry (each write here is idempotent or CAS).
+    onConnectionChange(nc, ["disconnect"], () =>
+      this.#failAll(
+        new NatsUnavailableError("the NATS connection dropped before JetStream acknowledged"),
+      ),
+    );
   }
 
   publish(subject: string, data: Uint8Array, options: PublishOptions = {}): Promise<PubAck> {

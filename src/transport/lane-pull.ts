@@ -1,9 +1,10 @@
 import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import { onConnectionChange } from "./disconnects.ts";
 import { outboundOf } from "./outbound.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
 
 const encoder = new TextEncoder();
-/** A no_wait pull answers at once; this only bounds a lost reply (NATS restarting). */
+/** A no_wait pull answers at once; this only bounds a lost reply. */
 const PULL_REPLY_TIMEOUT_MS = 2_000;
 
 /**
@@ -52,8 +53,12 @@ export function pullNow(
       },
     });
     const timer = setTimeout(finish, PULL_REPLY_TIMEOUT_MS);
+    // A pull the restarting server dropped, or its JetStream not yet serving, is never answered:
+    // stop waiting when the line drops or comes back (the dispatcher pulls again).
+    const unlisten = onConnectionChange(nc, ["disconnect", "reconnect"], finish);
     function finish() {
       clearTimeout(timer);
+      unlisten();
       sub.unsubscribe();
       resolve(deliveries);
     }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { pack, unpack } from "msgpackr";
 import type { Clock } from "../clock.ts";
 import { TroupeError } from "../errors.ts";
@@ -10,6 +11,7 @@ import type { TaskResult } from "../training/types.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision } from "../transport/kv.ts";
 import type { Delivery } from "../transport/lane-pull.ts";
+import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Buckets, Topology } from "../transport/streams.ts";
 import { type JobAborts, TaskAbort } from "./job-aborts.ts";
 import {
@@ -27,6 +29,9 @@ const MAX_MODEL_BYTES = 768 * 1024;
 /** A task of a user over quota goes back to the queue for this long. */
 const QUOTA_RETRY_MS = 250;
 const MAX_CAS_TRIES = 10;
+/** A result write that met NATS unavailable is tried this often, RECORD_RETRY_MS × n apart. */
+const RECORD_TRIES = 4;
+const RECORD_RETRY_MS = 100;
 /**
  * A task whose lease runs out more often than this without an attempt failing is failed: its
  * process keeps dying under it (an out-of-memory kill, say). Leases that lapse in an outage or a
@@ -358,15 +363,31 @@ export class TaskRunner {
             model: null,
             error: how.failed,
           };
-    try {
-      await this.#o.writers.results.create(key, pack(outcome));
-    } catch (error) {
-      if (!isWrongRevision(error)) throw error;
-      this.#o.log.debug({ key }, "result already recorded; this run was a duplicate");
-    }
+    await this.#record(key, pack(outcome));
     delivery.ack();
     this.#taskEvent(task, outcome.status, attempt, outcome.error ? { error: outcome.error } : {});
     this.#taskFinished(task, outcome.status, startedAt);
+  }
+
+  /**
+   * Records an outcome (KV create). A write that met a NATS blip is tried again: a create is
+   * idempotent (a second one is refused as a wrong revision), and a trained model is not thrown
+   * away, nor an attempt spent, for want of one acknowledgement. A longer outage propagates.
+   */
+  async #record(key: string, bytes: Uint8Array): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.#o.writers.results.create(key, bytes);
+        return;
+      } catch (error) {
+        if (isWrongRevision(error)) {
+          this.#o.log.debug({ key }, "result already recorded; this run was a duplicate");
+          return;
+        }
+        if (!isNatsUnavailable(error) || tries >= RECORD_TRIES) throw error;
+        await sleep(RECORD_RETRY_MS * tries);
+      }
+    }
   }
 
   #taskFinished(
