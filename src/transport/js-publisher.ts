@@ -57,9 +57,10 @@ export class JetStreamPublisher {
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     nc.subscribe(`${this.#prefix}.*`, { callback: (_error, msg) => this.#onReply(msg) });
     void nc.closed().then(() => this.#failAll(new NatsUnavailableError("NATS connection closed")));
-    // An acknowledgement due when the connection dropped may never come: fail those publishes
-    // now, not at their timeout, so their callers retry (each write here is idempotent or CAS).
-    onConnectionChange(nc, ["disconnect"], () =>
+    // An acknowledgement due when the connection dropped may never come, and the client drops
+    // what was published while the line was down when it reconnects: fail those publishes then,
+    // not at their timeout, so their callers retry (each write here is idempotent or a CAS).
+    onConnectionChange(nc, ["disconnect", "reconnect"], () =>
       this.#failAll(
         new NatsUnavailableError("the NATS connection dropped before JetStream acknowledged"),
       ),

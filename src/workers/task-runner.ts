@@ -31,7 +31,7 @@ const QUOTA_RETRY_MS = 250;
 const MAX_CAS_TRIES = 10;
 /** A result write that met NATS unavailable is tried this often, RECORD_RETRY_MS × n apart. */
 const RECORD_TRIES = 4;
-const RECORD_RETRY_MS = 100;
+const RECORD_RETRY_MS = 250;
 /**
  * A task whose lease runs out more often than this without an attempt failing is failed: its
  * process keeps dying under it (an out-of-memory kill, say). Leases that lapse in an outage or a
