@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { pack, unpack } from "msgpackr";
 import type { Clock } from "../clock.ts";
 import { TroupeError } from "../errors.ts";
@@ -385,7 +384,9 @@ export class TaskRunner {
           return;
         }
         if (!isNatsUnavailable(error) || tries >= RECORD_TRIES) throw error;
-        await sleep(RECORD_RETRY_MS * tries);
+        await new Promise<void>((resolve) =>
+          this.#o.clock.schedule(resolve, RECORD_RETRY_MS * tries),
+        );
       }
     }
   }
