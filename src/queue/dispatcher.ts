@@ -2,7 +2,7 @@ import type { LocalActorRef } from "../actors/behavior.ts";
 import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
-import { type Delivery, pullNow } from "../transport/lane-pull.ts";
+import { type Delivery, LanePuller } from "../transport/lane-pull.ts";
 import type { Names, Priority } from "../transport/subjects.ts";
 import type { RunTask } from "../workers/worker-actor.ts";
 import { freshLanes, laneOrder } from "./priority.ts";
@@ -27,12 +27,18 @@ export interface DispatcherOptions {
 /**
  * Feeds the worker slots of this process. Whenever slots are idle it pulls tasks — never more
  * than it can start — from the lanes in priority order (with aging), without waiting on empty
- * lanes; with nothing to do it sleeps until the doorbell rings or the idle poll fires.
+ * lanes; with nothing to do it sleeps until the doorbell rings or the idle poll fires. A lane found
+ * empty is not asked again until the doorbell rings (new tasks were queued) or the idle poll
+ * period has passed (a retry's delay may have run out): asking every empty lane before each pull
+ * would triple the pull requests the server answers when one lane holds the work.
  */
 export class Dispatcher {
   readonly #o: DispatcherOptions;
   readonly #idle: LocalActorRef<RunTask, void>[];
   readonly #lastServed: Record<Priority, number>;
+  /** Until when a lane found empty is skipped. */
+  readonly #emptyUntil: Record<Priority, number> = freshLanes(0);
+  #puller: LanePuller | undefined;
   readonly #busy = new Set<Promise<void>>();
   #wake: (() => void) | undefined;
   #stopped = false;
@@ -47,8 +53,12 @@ export class Dispatcher {
 
   start(): void {
     if (this.#loop) return;
+    this.#puller = new LanePuller(this.#o.nc);
     this.#doorbell = this.#o.nc.subscribe(this.#o.names.internal.doorbell, {
-      callback: () => this.#wake?.(),
+      callback: () => {
+        Object.assign(this.#emptyUntil, freshLanes(0));
+        this.#wake?.();
+      },
     });
     this.#loop = this.#run().catch((error) =>
       this.#o.log.error({ err: error }, "dispatcher stopped"),
@@ -61,6 +71,7 @@ export class Dispatcher {
     this.#doorbell?.unsubscribe();
     this.#wake?.();
     await this.#loop;
+    this.#puller?.close();
     await Promise.allSettled(this.#busy);
   }
 
@@ -70,7 +81,8 @@ export class Dispatcher {
   }
 
   async #run(): Promise<void> {
-    const { nc, names, clock } = this.#o;
+    const { names, clock } = this.#o;
+    const puller = this.#puller as LanePuller;
     while (!this.#stopped) {
       if (this.#idle.length === 0) {
         await this.#sleep(undefined);
@@ -79,18 +91,16 @@ export class Dispatcher {
       let started = 0;
       for (const lane of laneOrder(this.#lastServed, clock.now(), this.#o.agingMs)) {
         if (this.#idle.length === 0 || this.#stopped) break;
+        if (this.#emptyUntil[lane] > clock.now()) continue;
+        const wanted = this.#idle.length;
         let deliveries: Delivery[] = [];
         try {
-          deliveries = await pullNow(
-            nc,
-            names.tasksStream,
-            names.laneConsumer(lane),
-            this.#idle.length,
-          );
+          deliveries = await puller.pull(names.tasksStream, names.laneConsumer(lane), wanted);
         } catch (error) {
           this.#o.log.warn({ err: error, lane }, "pull failed");
         }
         this.#lastServed[lane] = clock.now();
+        if (deliveries.length < wanted) this.#emptyUntil[lane] = clock.now() + this.#o.idlePollMs;
         for (const delivery of deliveries) {
           if (this.#stopped) this.#handBack(delivery);
           else this.#dispatch(delivery);

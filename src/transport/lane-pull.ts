@@ -1,4 +1,9 @@
-import { createInbox, type Msg, type NatsConnection } from "@nats-io/transport-node";
+import {
+  createInbox,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from "@nats-io/transport-node";
 import { onConnectionChange } from "./disconnects.ts";
 import { outboundOf } from "./outbound.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
@@ -14,6 +19,8 @@ const PULL_REPLY_TIMEOUT_MS = 2_000;
 export interface Delivery {
   readonly subject: string;
   readonly data: Uint8Array;
+  /** The consumer that delivered it. */
+  readonly consumer: string;
   /** 1 for the first delivery, then 2, 3, … (redelivery after a nak or an expired lease). */
   readonly deliveryCount: number;
   /** The message's sequence in its stream. */
@@ -27,47 +34,105 @@ export interface Delivery {
   term(reason?: string): void;
 }
 
+interface Pull {
+  readonly consumer: string;
+  readonly batch: number;
+  readonly deliveries: Delivery[];
+  readonly timer: NodeJS.Timeout;
+  resolve(deliveries: Delivery[]): void;
+}
+
 /**
- * Pulls up to `batch` messages from a durable pull consumer without waiting (`no_wait`): resolves
- * with what is there now, possibly nothing. This is what lets a slot try the priority lanes in order
- * — the high-level consumer API always waits at least a second on an empty lane.
+ * Pulls from durable pull consumers without waiting (`no_wait`): each pull resolves with what is
+ * there now, possibly nothing. This is what lets a slot try the priority lanes in order — the
+ * high-level consumer API always waits at least a second on an empty lane. All pulls share one
+ * wildcard reply subscription: a subscription of its own per pull would cost the server a SUB and
+ * an UNSUB each (and invalidate its subject cache) for every pull. A delivered message carries its
+ * own subject, not the pull's reply subject, so it goes to the oldest open pull of its consumer;
+ * the status that ends a pull (404, 408, 409) names the pull.
  */
-export function pullNow(
-  nc: NatsConnection,
-  stream: string,
-  consumer: string,
-  batch: number,
-): Promise<Delivery[]> {
-  const inbox = createInbox(RUNTIME_INBOX_PREFIX);
-  const deliveries: Delivery[] = [];
-  return new Promise((resolve) => {
-    const sub = nc.subscribe(inbox, {
-      max: batch + 1,
-      callback: (error, msg) => {
-        if (error || !msg.reply) {
-          finish(); // a status (404 no messages, 408, 409) ends the batch
-          return;
-        }
-        deliveries.push(toDelivery(nc, msg));
-        if (deliveries.length >= batch) finish();
-      },
-    });
-    const timer = setTimeout(finish, PULL_REPLY_TIMEOUT_MS);
+export class LanePuller {
+  readonly #nc: NatsConnection;
+  readonly #prefix = createInbox(RUNTIME_INBOX_PREFIX);
+  readonly #pulls = new Map<string, Pull>();
+  readonly #unlisten: () => void;
+  #sub: Subscription;
+  #next = 0;
+
+  constructor(nc: NatsConnection) {
+    this.#nc = nc;
+    this.#sub = this.#subscribe();
     // A pull the restarting server dropped, or its JetStream not yet serving, is never answered:
     // stop waiting when the line drops or comes back (the dispatcher pulls again).
-    const unlisten = onConnectionChange(nc, ["disconnect", "reconnect"], finish);
-    function finish() {
-      clearTimeout(timer);
-      unlisten();
-      sub.unsubscribe();
-      resolve(deliveries);
+    this.#unlisten = onConnectionChange(nc, ["disconnect", "reconnect"], () => this.#finishAll());
+  }
+
+  /** Up to `batch` messages of `stream`'s consumer `consumer` that are there now. */
+  pull(stream: string, consumer: string, batch: number): Promise<Delivery[]> {
+    const token = String(++this.#next);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.#finish(token), PULL_REPLY_TIMEOUT_MS);
+      this.#pulls.set(token, { consumer, batch, deliveries: [], timer, resolve });
+      try {
+        this.#nc.publish(
+          `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+          encoder.encode(JSON.stringify({ batch, no_wait: true })),
+          { reply: `${this.#prefix}.${token}` },
+        );
+      } catch (error) {
+        reject(error); // the connection is closed
+        this.#finish(token);
+      }
+    });
+  }
+
+  /** Ends every pull in progress (with what it has) and the reply subscription. */
+  close(): void {
+    this.#unlisten();
+    this.#sub.unsubscribe();
+    this.#finishAll();
+  }
+
+  #subscribe(): Subscription {
+    return this.#nc.subscribe(`${this.#prefix}.*`, {
+      callback: (error, msg) => {
+        if (error) {
+          // The server closed the subscription: end what waits and listen again.
+          this.#finishAll();
+          if (!this.#nc.isClosed()) this.#sub = this.#subscribe();
+          return;
+        }
+        this.#onMessage(msg);
+      },
+    });
+  }
+
+  #onMessage(msg: Msg): void {
+    if (!msg.reply) {
+      this.#finish(msg.subject.slice(this.#prefix.length + 1)); // a status ends its pull
+      return;
     }
-    nc.publish(
-      `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
-      encoder.encode(JSON.stringify({ batch, no_wait: true })),
-      { reply: inbox },
-    );
-  });
+    const delivery = toDelivery(this.#nc, msg);
+    for (const [token, pull] of this.#pulls) {
+      if (pull.consumer !== delivery.consumer) continue;
+      pull.deliveries.push(delivery);
+      if (pull.deliveries.length >= pull.batch) this.#finish(token);
+      return;
+    }
+    delivery.nak(); // its pull gave up waiting: hand it back now rather than at lease expiry
+  }
+
+  #finish(token: string): void {
+    const pull = this.#pulls.get(token);
+    if (!pull) return;
+    this.#pulls.delete(token);
+    clearTimeout(pull.timer);
+    pull.resolve(pull.deliveries);
+  }
+
+  #finishAll(): void {
+    for (const token of [...this.#pulls.keys()]) this.#finish(token);
+  }
 }
 
 function toDelivery(nc: NatsConnection, msg: Msg): Delivery {
@@ -76,6 +141,7 @@ function toDelivery(nc: NatsConnection, msg: Msg): Delivery {
   // <domain>.<account hash> after $JS.ACK and a random token at the end.
   const tokens = reply.split(".");
   const offset = tokens.length >= 12 ? 4 : 2;
+  const consumer = tokens[offset + 1] as string;
   const deliveryCount = Number(tokens[offset + 2]);
   const streamSequence = Number(tokens[offset + 3]);
   const outbound = outboundOf(nc);
@@ -85,6 +151,7 @@ function toDelivery(nc: NatsConnection, msg: Msg): Delivery {
   return {
     subject: msg.subject,
     data: msg.data,
+    consumer,
     deliveryCount,
     streamSequence,
     ack: () => send("+ACK"),

@@ -437,10 +437,7 @@ function isTaskFailure(error: unknown, signal: AbortSignal): boolean {
 /** Test-only (TROUPE_FAULTS ack-delay): the same delivery, its acks sent `ms` late. */
 function withDelayedAck(delivery: Delivery, ms: number): Delivery {
   return {
-    subject: delivery.subject,
-    data: delivery.data,
-    deliveryCount: delivery.deliveryCount,
-    streamSequence: delivery.streamSequence,
+    ...delivery,
     ack: () => {
       setTimeout(() => {
         try {
@@ -450,9 +447,6 @@ function withDelayedAck(delivery: Delivery, ms: number): Delivery {
         }
       }, ms);
     },
-    nak: (delayMs) => delivery.nak(delayMs),
-    working: () => delivery.working(),
-    term: (reason) => delivery.term(reason),
   };
 }
 
