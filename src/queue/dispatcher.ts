@@ -93,12 +93,7 @@ export class Dispatcher {
         if (this.#idle.length === 0 || this.#stopped) break;
         if (this.#emptyUntil[lane] > clock.now()) continue;
         const wanted = this.#idle.length;
-        let deliveries: Delivery[] = [];
-        try {
-          deliveries = await puller.pull(names.tasksStream, names.laneConsumer(lane), wanted);
-        } catch (error) {
-          this.#o.log.warn({ err: error, lane }, "pull failed");
-        }
+        const deliveries = await puller.pull(names.tasksStream, names.laneConsumer(lane), wanted);
         this.#lastServed[lane] = clock.now();
         if (deliveries.length < wanted) this.#emptyUntil[lane] = clock.now() + this.#o.idlePollMs;
         for (const delivery of deliveries) {

@@ -5,7 +5,7 @@ import {
   type Subscription,
 } from "@nats-io/transport-node";
 import { onConnectionChange } from "./disconnects.ts";
-import { outboundOf } from "./outbound.ts";
+import { type Outbound, outboundOf } from "./outbound.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
 
 const encoder = new TextEncoder();
@@ -53,6 +53,7 @@ interface Pull {
  */
 export class LanePuller {
   readonly #nc: NatsConnection;
+  readonly #outbound: Outbound;
   readonly #prefix = createInbox(RUNTIME_INBOX_PREFIX);
   readonly #pulls = new Map<string, Pull>();
   readonly #unlisten: () => void;
@@ -61,28 +62,28 @@ export class LanePuller {
 
   constructor(nc: NatsConnection) {
     this.#nc = nc;
+    this.#outbound = outboundOf(nc);
     this.#sub = this.#subscribe();
     // A pull the restarting server dropped, or its JetStream not yet serving, is never answered:
     // stop waiting when the line drops or comes back (the dispatcher pulls again).
     this.#unlisten = onConnectionChange(nc, ["disconnect", "reconnect"], () => this.#finishAll());
   }
 
-  /** Up to `batch` messages of `stream`'s consumer `consumer` that are there now. */
+  /**
+   * Up to `batch` messages of `stream`'s consumer `consumer` that are there now. Never rejects: a
+   * pull the closed connection refuses resolves with nothing. It goes out in the connection's
+   * batch (outbound.ts), after the acks and naks issued before it.
+   */
   pull(stream: string, consumer: string, batch: number): Promise<Delivery[]> {
     const token = String(++this.#next);
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve) => {
       const timer = setTimeout(() => this.#finish(token), PULL_REPLY_TIMEOUT_MS);
       this.#pulls.set(token, { consumer, batch, deliveries: [], timer, resolve });
-      try {
-        this.#nc.publish(
-          `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
-          encoder.encode(JSON.stringify({ batch, no_wait: true })),
-          { reply: `${this.#prefix}.${token}` },
-        );
-      } catch (error) {
-        reject(error); // the connection is closed
-        this.#finish(token);
-      }
+      this.#outbound.publish(
+        `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
+        encoder.encode(JSON.stringify({ batch, no_wait: true })),
+        { reply: `${this.#prefix}.${token}`, onError: () => this.#finish(token) },
+      );
     });
   }
 
