@@ -7,7 +7,7 @@
  * no task lost. It prints a table and ends with `RESULT {json}`.
  *
  * Run: `npx tsx bench/chaos.ts` (full: 500 jobs, ≥ 30 faults) or `npx tsx bench/chaos.ts --ci`.
- * The full run's processes run a compiled build (bench/support/build.ts), as a deployment would;
+ * The full run's processes run the bundled build (bench/support/build.ts), as a deployment would;
  * `--tsx` runs them from the sources instead; `--heartbeat 1s` sets their HEARTBEAT_INTERVAL.
  * `test/pipeline/chaos.test.ts` calls `runChaos` with the CI-sized options.
  */
@@ -584,11 +584,13 @@ function heartbeatOption(argv: string[]): { heartbeatMs?: number } {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const ci = process.argv.includes("--ci");
   const heartbeat = heartbeatOption(process.argv);
-  // The full run restarts a process every few seconds: like a deployment, it runs a compiled
-  // build, unless `--tsx` asks for the sources (each start-up then costs ~3× the CPU).
-  const build = ci || process.argv.includes("--tsx") ? undefined : buildTroupe();
+  // The full run restarts a process every few seconds: like a deployment, it runs the bundled
+  // build, unless `--tsx` asks for the sources (each start-up then costs ~5× the CPU).
+  const build = ci || process.argv.includes("--tsx") ? undefined : await buildTroupe();
   console.error(
-    build ? `processes run a compiled build (${build.entry})` : "processes run the sources via tsx",
+    build
+      ? `processes run the bundled build (${build.entry})`
+      : "processes run the sources via tsx",
   );
   try {
     const options = {

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { systemClock } from "./clock.ts";
 import type { NatsAuth, TroupeConfig } from "./config.ts";
@@ -7,6 +6,7 @@ import { createHttpServer, type HttpAddress, type HttpServer } from "./http/serv
 import type { Gateway } from "./jobs/gateway.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { packageVersion } from "./package-root.ts";
 import { Pipeline } from "./pipeline.ts";
 import { serveApi } from "./transport/api-endpoints.ts";
 import { connectNats, type NatsConnection } from "./transport/connection.ts";
@@ -18,9 +18,7 @@ import {
 } from "./transport/embedded-server.ts";
 import type { Service } from "./transport/service.ts";
 
-const VERSION = String(
-  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).version,
-);
+const VERSION = packageVersion();
 
 export interface Runtime {
   /** Connects (starting an embedded nats-server when allowed and needed). Idempotent. */

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { packageVersion } from "../package-root.ts";
 import { startCommand } from "./start.ts";
 
 const USAGE = `Usage: troupe <command> [options]
@@ -13,11 +13,6 @@ Options:
 
 Configuration comes from environment variables; see the README.`;
 
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-  return String(pkg.version);
-}
-
 /** Parses the command line and runs the command; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
   let parsed: ReturnType<typeof parse>;
@@ -29,7 +24,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.version) {
-    process.stdout.write(`${version()}\n`);
+    process.stdout.write(`${packageVersion()}\n`);
     return 0;
   }
   const [command, ...rest] = positionals;

@@ -3,13 +3,13 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { NatsAuth } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { PACKAGE_ROOT } from "../package-root.ts";
 import { spawnNatsServer } from "./nats-server-process.ts";
 
 /** The repo's nats.conf: JetStream limits, max_payload, monitoring, and the users (deploy/accounts.conf). */
-const NATS_CONF = fileURLToPath(new URL("../../nats.conf", import.meta.url));
+const NATS_CONF = join(PACKAGE_ROOT, "nats.conf");
 const STOP_TIMEOUT_MS = 5_000;
 /** Generated next to the store: the repo's nats.conf, plus anonymous clients as `submitter`. */
 const EMBEDDED_CONF = "nats-embedded.conf";

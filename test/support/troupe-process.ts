@@ -17,6 +17,8 @@ export interface SpawnTroupeOptions {
   unsetEnv?: string[];
   /** Command-line arguments. @default ["start"] */
   args?: string[];
+  /** The CLI script run with node. @default bin/troupe.js (the sources, through tsx) */
+  entry?: string;
   /** A command to run troupe under, e.g. ["unshare", "-rn", "sh", "-c", "… exec \"$0\" \"$@\""]. */
   wrapper?: string[];
 }
@@ -50,14 +52,14 @@ afterAll(async () => {
   );
 });
 
-/** Spawns `troupe` (bin/troupe.js) as a real child process and collects its log lines. */
+/** Spawns `troupe` (bin/troupe.js unless `entry` says) as a real child process and collects its log lines. */
 export function spawnTroupe(options: SpawnTroupeOptions = {}): TroupeProcess {
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_PRETTY: "0", ...options.env };
   for (const name of options.unsetEnv ?? []) delete env[name];
   const command = [
     ...(options.wrapper ?? []),
     process.execPath,
-    TROUPE_BIN,
+    options.entry ?? TROUPE_BIN,
     ...(options.args ?? ["start"]),
   ];
   const [file, ...args] = command as [string, ...string[]];
