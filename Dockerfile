@@ -1,15 +1,25 @@
-# Troupe process image: runs `troupe start` from the TypeScript sources via tsx.
+# Troupe process image: runs the bundled CLI (scripts/bundle.ts), which starts on about a fifth of
+# the CPU the TypeScript sources through tsx need: what a replacement process costs after a crash.
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json ./
+COPY scripts/bundle.ts ./scripts/
+COPY src ./src
+RUN npx tsx scripts/bundle.ts dist/bundle
+
 FROM node:22-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The packages the bundle leaves outside (piscina, pino, Swagger UI's files, msgpackr).
 RUN npm ci --omit=dev
-COPY bin ./bin
-COPY src ./src
+COPY --from=build /app/dist/bundle ./dist/bundle
 # nats.conf (for an embedded nats-server) includes deploy/accounts.conf.
-COPY nats.conf tsconfig.json ./
+COPY nats.conf ./
 COPY deploy/accounts.conf ./deploy/
 ENV NODE_ENV=production LOG_PRETTY=0
 EXPOSE 8080
 USER node
-ENTRYPOINT ["node", "bin/troupe.js"]
+ENTRYPOINT ["node", "dist/bundle/troupe.js"]
 CMD ["start"]
