@@ -548,10 +548,19 @@ class JobInstance {
     this.#unsubscribes.push(() => sub.unsubscribe());
   }
 
+  /**
+   * Ticks fall on a grid shared by every job actor of the process (multiples of `tickMs` on the
+   * clock), so the lease renewals of hundreds of live jobs leave in one socket write per tick
+   * rather than one each, spread over the period. Ticks are half a period to a period and a half
+   * apart (a timer a hair early must not tick twice), well within a lease of
+   * JOB_LEASE_HEARTBEATS ticks.
+   */
   #scheduleTick(): void {
+    const { tickMs } = this.#d;
+    const toGrid = tickMs - (this.#ctx.clock.now() % tickMs);
     this.#cancelTick = this.#ctx.clock.schedule(
       () => this.#ctx.self.tell({ kind: "tick" }),
-      this.#d.tickMs,
+      toGrid < tickMs / 2 ? toGrid + tickMs : toGrid,
     );
   }
 

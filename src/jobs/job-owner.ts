@@ -1,9 +1,10 @@
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
+import { outboundOf } from "../transport/outbound.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
-import { type JobActorDeps, type JobMessage, jobActor } from "./job-actor.ts";
+import { type JobActorDeps, type JobLease, type JobMessage, jobActor } from "./job-actor.ts";
 
 const decoder = new TextDecoder();
 
@@ -87,7 +88,7 @@ export class JobOwner {
           behavior: jobActor(
             { ...this.#o.actorDeps, onEnded: (id) => this.#ended(id) },
             jobId,
-            msg,
+            this.#leaseOf(msg),
           ),
         });
       } catch (error) {
@@ -96,6 +97,28 @@ export class JobOwner {
         this.#o.log.error({ err: error, jobId }, "could not start a job actor");
       }
     }
+  }
+
+  /**
+   * The job's message as its actor's lease. Renewals go out in the connection's batch: the ticks
+   * of every live job fall together (job-actor.ts), and nats.js' own `working()` would write each
+   * to the socket on its own.
+   */
+  #leaseOf(msg: JsMsg): JobLease {
+    const outbound = outboundOf(this.#o.actorDeps.nc);
+    return {
+      info: msg.info,
+      working: () =>
+        outbound.defer(() => {
+          try {
+            msg.working();
+          } catch {
+            // The connection is closed: the lease expires by itself.
+          }
+        }),
+      ack: () => msg.ack(),
+      nak: (delayMs) => msg.nak(delayMs),
+    };
   }
 
   #ended(jobId: string): void {

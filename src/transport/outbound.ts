@@ -17,7 +17,7 @@ interface Outgoing {
  */
 export class Outbound {
   readonly #nc: NatsConnection;
-  #queue: Outgoing[] = [];
+  #queue: (Outgoing | (() => void))[] = [];
 
   constructor(nc: NatsConnection) {
     this.#nc = nc;
@@ -28,8 +28,7 @@ export class Outbound {
     data?: Uint8Array,
     options: { reply?: string; headers?: MsgHdrs; onError?: (error: Error) => void } = {},
   ): void {
-    if (this.#queue.length === 0) setImmediate(() => this.#flush());
-    this.#queue.push({
+    this.#enqueue({
       subject,
       data,
       reply: options.reply,
@@ -38,10 +37,28 @@ export class Outbound {
     });
   }
 
+  /**
+   * Runs `send` — a publish that another client API makes, such as nats.js' `JsMsg.working()` —
+   * with this turn's batch, in order. It must not throw.
+   */
+  defer(send: () => void): void {
+    this.#enqueue(send);
+  }
+
+  #enqueue(item: Outgoing | (() => void)): void {
+    if (this.#queue.length === 0) setImmediate(() => this.#flush());
+    this.#queue.push(item);
+  }
+
   #flush(): void {
     const queue = this.#queue;
     this.#queue = [];
-    for (const { subject, data, reply, headers, onError } of queue) {
+    for (const item of queue) {
+      if (typeof item === "function") {
+        item();
+        continue;
+      }
+      const { subject, data, reply, headers, onError } = item;
       try {
         this.#nc.publish(subject, data, { reply, headers });
       } catch (error) {
