@@ -1,7 +1,7 @@
 import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
-import { outboundOf } from "../transport/outbound.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
+import { outboundOf } from "../transport/outbound.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
 import { type JobActorDeps, type JobLease, type JobMessage, jobActor } from "./job-actor.ts";
