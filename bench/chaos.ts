@@ -274,6 +274,7 @@ class TaskTracker {
     { since: number; from: string; kind: "kill" | "drain"; label?: string }
   >();
   readonly #ended = new Set<string>();
+  #onCompletion: ((at: number) => void)[] = [];
 
   constructor(nc: NatsConnection) {
     nc.subscribe(`${names.prefix}.events.task.>`, {
@@ -303,6 +304,11 @@ class TaskTracker {
     }
   }
 
+  /** Resolves with the time of the next task completion seen. */
+  nextCompletion(): Promise<number> {
+    return new Promise((resolve) => this.#onCompletion.push(resolve));
+  }
+
   reruns(): number {
     let reruns = 0;
     for (const count of this.#executions.values()) reruns += Math.max(0, count - 1);
@@ -329,10 +335,14 @@ class TaskTracker {
         if (event.reason)
           this.#pending.set(key, { since: at, from: event.worker_id, kind: "drain" });
         return;
-      case "COMPLETED":
+      case "COMPLETED": {
         this.completedTasks += 1;
         this.#pending.delete(key);
+        const waiting = this.#onCompletion;
+        this.#onCompletion = [];
+        for (const resolve of waiting) resolve(Date.now());
         return;
+      }
       case "FAILED":
       case "CANCELLED":
         this.#pending.delete(key);
@@ -414,7 +424,17 @@ async function runSchedule(
     if (finished()) break;
     if (action === "nats_restart") {
       log(`fault: NATS server restart at ${elapsed()}`);
+      const restartedAt = Date.now();
       await cluster.restartNats();
+      const back = Date.now() - restartedAt;
+      // What the restart costs: the time until work is seen completing again.
+      void tracker
+        .nextCompletion()
+        .then((at) =>
+          log(
+            `  NATS back after ${back} ms; next task completion ${at - restartedAt} ms after the restart began`,
+          ),
+        );
       done.nats_restart += 1;
       continue;
     }
