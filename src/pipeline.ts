@@ -14,6 +14,7 @@ import { createSupervisor, type Supervisor } from "./supervisor/supervisor.ts";
 import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
 import type { NatsConnection } from "./transport/connection.ts";
 import { EventPublisher } from "./transport/events.ts";
+import { kvKeys } from "./transport/kv-keys.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
 import { type Names, names as namesFor } from "./transport/subjects.ts";
@@ -92,6 +93,7 @@ export class Pipeline {
     logActorEvents(this.system, log);
     this.registry = new WorkerRegistry({
       kv: topology.kv.workers,
+      listKeys: () => kvKeys(topology.jsm, this.names.buckets.workers),
       events: this.events,
       capabilities: {
         cpu_cores: availableParallelism(),

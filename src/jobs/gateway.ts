@@ -5,6 +5,7 @@ import { InvalidRequestError, JobNotFoundError, WorkerNotFoundError } from "../e
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import type { EventPublisher } from "../transport/events.ts";
+import { kvKeys } from "../transport/kv-keys.ts";
 import type { Topology } from "../transport/streams.ts";
 import { type Names, PRIORITIES, type Priority } from "../transport/subjects.ts";
 import { schemaProblems } from "../validation.ts";
@@ -148,6 +149,7 @@ export class Gateway {
     check(EmptyQuerySchema, body ?? {}, "workers query");
     const records = await readAll(
       this.#o.topology.kv.workers,
+      () => kvKeys(this.#o.topology.jsm, this.#o.names.buckets.workers),
       this.#o.clock.now(),
       this.#o.workerTimeoutMs,
     );
@@ -158,6 +160,7 @@ export class Gateway {
     const { worker_id } = check(WorkerIdQuerySchema, body, "worker query");
     const all = await readAll(
       this.#o.topology.kv.workers,
+      () => kvKeys(this.#o.topology.jsm, this.#o.names.buckets.workers),
       this.#o.clock.now(),
       this.#o.workerTimeoutMs,
     );

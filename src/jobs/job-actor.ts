@@ -7,6 +7,7 @@ import type { PipelineEvents } from "../pipeline-events.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import type { EventPublisher, TaskEvent } from "../transport/events.ts";
+import { kvKeys } from "../transport/kv-keys.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
@@ -313,20 +314,13 @@ class JobInstance {
     this.#d.events.job(jobEventOf(this.#record));
   }
 
-  /**
-   * Re-reads every recorded outcome of this job from the results bucket. The keys come from one
-   * stream-info request (subjects with their counts): `kv.keys()` would create a JetStream consumer
-   * on every call, and with hundreds of live jobs those pile up in the server (a restarting
-   * nats-server then spends minutes recovering them).
-   */
+  /** Re-reads every recorded outcome of this job from the results bucket. */
   async #reconcile(): Promise<void> {
-    const { jsm } = this.#d.topology;
-    const bucket = this.#d.names.buckets.results;
-    const prefix = `$KV.${bucket}.`;
-    const info = await jsm.streams.info(`KV_${bucket}`, {
-      subjects_filter: `${prefix}${this.#jobId}.*`,
-    });
-    const keys = Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+    const keys = await kvKeys(
+      this.#d.topology.jsm,
+      this.#d.names.buckets.results,
+      `${this.#jobId}.*`,
+    );
     for (const key of keys) {
       const index = Number(key.slice(key.lastIndexOf(".") + 1));
       if (!this.#outcomes.has(index)) await this.#readOutcome(index);

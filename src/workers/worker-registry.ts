@@ -14,6 +14,8 @@ const ACTIVITY_FLUSH_MS = 250;
 
 export interface WorkerRegistryOptions {
   kv: KV;
+  /** The bucket's keys (transport/kv-keys.ts: not `kv.keys()`, which leaves a consumer behind). */
+  listKeys(): Promise<string[]>;
   events: EventPublisher;
   capabilities: WorkerCapabilities;
   heartbeatIntervalMs: number;
@@ -161,7 +163,7 @@ export class WorkerRegistry {
   async #sweepPeers(): Promise<void> {
     const { kv, workerTimeoutMs, clock } = this.#o;
     const now = clock.now();
-    for await (const key of await kv.keys()) {
+    for (const key of await this.#o.listKeys()) {
       if (key === this.workerId) continue;
       const entry = await kv.get(key);
       if (!entry || entry.operation !== "PUT") continue;
@@ -190,11 +192,12 @@ export class WorkerRegistry {
 /** Reads every worker record; a record whose heartbeat is too old reads as STALE. */
 export async function readAll(
   kv: KV,
+  listKeys: () => Promise<string[]>,
   nowMs: number,
   workerTimeoutMs: number,
 ): Promise<WorkerRecord[]> {
   const records: WorkerRecord[] = [];
-  for await (const key of await kv.keys()) {
+  for (const key of await listKeys()) {
     const entry = await kv.get(key);
     if (!entry || entry.operation !== "PUT") continue;
     const record = unpack(entry.value) as WorkerRecord;

@@ -8,12 +8,14 @@ import { startTroupes } from "../support/troupe-process.ts";
 
 const names = namesFor("troupe");
 const RESULTS_STREAM = `KV_${names.buckets.results}`;
+const WORKERS_STREAM = `KV_${names.buckets.workers}`;
 
 let client: ApiClient;
 
 beforeAll(async () => {
   const nats = await startNats();
-  await startTroupes(1, nats.url, { MAX_CONCURRENT_TASKS: "2" });
+  // Two processes, so that each heartbeat's sweep of its peers reads the workers bucket.
+  await startTroupes(2, nats.url, { MAX_CONCURRENT_TASKS: "2", HEARTBEAT_INTERVAL: "200ms" });
   client = await apiClient(nats.url);
 });
 
@@ -37,6 +39,28 @@ describe("what a job leaves in nats-server", () => {
 
     const jsm = await jetstreamManager(client.nc);
     const left = await jsm.consumers.list(RESULTS_STREAM).next();
+    expect(left.map((consumer) => consumer.name)).toEqual([]);
+  });
+
+  it("heartbeats and their sweeps of the peers leave no consumer behind", async () => {
+    let heartbeats = 0;
+    let enough!: () => void;
+    const seen = new Promise<void>((resolve) => {
+      enough = resolve;
+    });
+    const sub = client.nc.subscribe(names.events.allWorkers, {
+      callback: (_error, msg) => {
+        const event = JSON.parse(new TextDecoder().decode(msg.data)) as { event: string };
+        if (event.event === "heartbeat" && ++heartbeats === 6) enough();
+      },
+    });
+    await seen;
+    sub.unsubscribe();
+    const workers = await client.request<{ workers: unknown[] }>("troupe.workers.list", {});
+    expect(workers.body.workers).toHaveLength(2);
+
+    const jsm = await jetstreamManager(client.nc);
+    const left = await jsm.consumers.list(WORKERS_STREAM).next();
     expect(left.map((consumer) => consumer.name)).toEqual([]);
   });
 });
