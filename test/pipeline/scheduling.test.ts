@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
 import {
   collectTaskEvents,
+  type Job,
   longSpec,
   maxConcurrent,
   quickSpec,
@@ -21,6 +22,9 @@ const shortTasks = (tasks: number, extra: Record<string, unknown> = {}) =>
     tasks,
     ...extra,
   });
+
+/** The job's tasks are in their lanes (the job actor moves it to QUEUED once they are). */
+const queued = (job: Job) => job.status !== "SUBMITTED";
 
 /** Fills the only slot with a long task; returns its job id (cancel it to free the slot). */
 async function occupySlot(client: ApiClient, seen: TaskEvents): Promise<string> {
@@ -46,6 +50,8 @@ describe("priority", () => {
     const blocker = await occupySlot(client, seen);
     const low = await submit(client, shortTasks(3, { priority: "low" }));
     const urgent = await submit(client, shortTasks(3, { priority: "urgent" }));
+    // Both jobs' tasks are in their lanes (QUEUED) before the slot frees.
+    for (const id of [low, urgent]) await waitForJob(client, id, 30_000, queued);
     await client.request("troupe.jobs.cancel", { job_id: blocker });
     await waitForJob(client, low);
     await waitForJob(client, urgent);

@@ -43,13 +43,15 @@ export async function getJob(client: ApiClient, jobId: string): Promise<Job> {
 }
 
 /**
- * Resolves with the job record once the job has ended: woken by the job's events, confirmed by a
- * get (an event published before the subscription would otherwise be missed).
+ * Resolves with the job record once the job has ended (or once `reached` says so): woken by the
+ * job's events, confirmed by a get (an event published before the subscription would otherwise
+ * be missed).
  */
 export async function waitForJob(
   client: ApiClient,
   jobId: string,
   timeoutMs = 120_000,
+  reached: (job: Job) => boolean = (job) => TERMINAL.includes(job.status),
 ): Promise<Job> {
   let wake: (() => void) | undefined;
   const sub = client.nc.subscribe(`troupe.events.job.${jobId}`, { callback: () => wake?.() });
@@ -62,7 +64,7 @@ export async function waitForJob(
       // A request that meets a NATS restart times out or finds no responder: ask again, as a
       // client should.
       const job = await getJob(client, jobId).catch(() => undefined);
-      if (job && TERMINAL.includes(job.status)) return job;
+      if (job && reached(job)) return job;
       if (Date.now() > deadline)
         throw new Error(`job ${jobId} still ${job?.status} after ${timeoutMs} ms`);
       // The next state change of this job wakes us; a look every second guards against a lost event.
