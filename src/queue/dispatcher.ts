@@ -38,6 +38,8 @@ export class Dispatcher {
   readonly #lastServed: Record<Priority, number>;
   /** Until when a lane found empty is skipped. */
   readonly #emptyUntil: Record<Priority, number> = freshLanes(0);
+  /** Times the doorbell rang: a pull that began before a ring cannot say its lane is empty. */
+  #rings = 0;
   #puller: LanePuller | undefined;
   readonly #busy = new Set<Promise<void>>();
   #wake: (() => void) | undefined;
@@ -56,6 +58,7 @@ export class Dispatcher {
     this.#puller = new LanePuller(this.#o.nc);
     this.#doorbell = this.#o.nc.subscribe(this.#o.names.internal.doorbell, {
       callback: () => {
+        this.#rings += 1;
         Object.assign(this.#emptyUntil, freshLanes(0));
         this.#wake?.();
       },
@@ -93,9 +96,12 @@ export class Dispatcher {
         if (this.#idle.length === 0 || this.#stopped) break;
         if (this.#emptyUntil[lane] > clock.now()) continue;
         const wanted = this.#idle.length;
+        const rings = this.#rings;
         const deliveries = await puller.pull(names.tasksStream, names.laneConsumer(lane), wanted);
         this.#lastServed[lane] = clock.now();
-        if (deliveries.length < wanted) this.#emptyUntil[lane] = clock.now() + this.#o.idlePollMs;
+        if (deliveries.length < wanted && rings === this.#rings) {
+          this.#emptyUntil[lane] = clock.now() + this.#o.idlePollMs;
+        }
         for (const delivery of deliveries) {
           if (this.#stopped) this.#handBack(delivery);
           else this.#dispatch(delivery);
