@@ -17,6 +17,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { unpack } from "msgpackr";
 import { DURATION_FORMS, parseDuration } from "../src/duration.ts";
 import { LEASE_HEARTBEATS } from "../src/pipeline.ts";
+import { kvStream } from "../src/transport/kv.ts";
 import { names as namesFor } from "../src/transport/subjects.ts";
 import { buildTroupe } from "./support/build.ts";
 import { Cluster, quantile } from "./support/cluster.ts";
@@ -522,7 +523,7 @@ async function verify(nc: NatsConnection, jobIds: string[]) {
     else notCompleted.push(`${jobId}:${record?.status ?? "missing"}`);
   }
   const jsm = await jetstreamManager(nc);
-  const stream = await jsm.streams.info(`KV_${names.buckets.results}`);
+  const stream = await jsm.streams.info(kvStream(names.buckets.results));
   let distinct = 0;
   for (const keys of resultKeys.values()) distinct += keys.length;
   return {

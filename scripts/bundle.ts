@@ -18,13 +18,7 @@ import { build } from "esbuild";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-const BUNDLE_EXTERNALS = [
-  "piscina",
-  "pino",
-  "pino-pretty",
-  "@fastify/swagger-ui",
-  "msgpackr",
-] as const;
+const BUNDLE_EXTERNALS = ["piscina", "pino", "pino-pretty", "@fastify/swagger-ui", "msgpackr"];
 
 /** Writes `troupe.js` (the CLI) and `task.js` (the pool's thread) to `outdir`. */
 export async function bundleTroupe(outdir: string): Promise<void> {
@@ -38,7 +32,7 @@ export async function bundleTroupe(outdir: string): Promise<void> {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: [...BUNDLE_EXTERNALS],
+    external: BUNDLE_EXTERNALS,
     // The CommonJS packages inside (fastify and its plugins) call `require`, which ESM lacks.
     banner: {
       js: "import { createRequire as troupeCreateRequire } from 'node:module'; const require = troupeCreateRequire(import.meta.url);",

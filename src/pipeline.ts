@@ -14,7 +14,7 @@ import { createSupervisor, type Supervisor } from "./supervisor/supervisor.ts";
 import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
 import type { NatsConnection } from "./transport/connection.ts";
 import { EventPublisher } from "./transport/events.ts";
-import { kvKeys } from "./transport/kv-keys.ts";
+import { kvKeys } from "./transport/kv.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
 import { type Names, names as namesFor } from "./transport/subjects.ts";

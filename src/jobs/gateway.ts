@@ -5,7 +5,7 @@ import { InvalidRequestError, JobNotFoundError, WorkerNotFoundError } from "../e
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import type { EventPublisher } from "../transport/events.ts";
-import { kvKeys } from "../transport/kv-keys.ts";
+import { kvKeys } from "../transport/kv.ts";
 import type { Topology } from "../transport/streams.ts";
 import { type Names, PRIORITIES, type Priority } from "../transport/subjects.ts";
 import { schemaProblems } from "../validation.ts";
@@ -147,24 +147,12 @@ export class Gateway {
 
   async workers(body: unknown): Promise<WorkerActivity> {
     check(EmptyQuerySchema, body ?? {}, "workers query");
-    const records = await readAll(
-      this.#o.topology.kv.workers,
-      () => kvKeys(this.#o.topology.jsm, this.#o.names.buckets.workers),
-      this.#o.clock.now(),
-      this.#o.workerTimeoutMs,
-    );
-    return summarize(records);
+    return summarize(await this.#readWorkers());
   }
 
   async worker(body: unknown): Promise<WorkerRecord> {
     const { worker_id } = check(WorkerIdQuerySchema, body, "worker query");
-    const all = await readAll(
-      this.#o.topology.kv.workers,
-      () => kvKeys(this.#o.topology.jsm, this.#o.names.buckets.workers),
-      this.#o.clock.now(),
-      this.#o.workerTimeoutMs,
-    );
-    const found = all.find((w) => w.worker_id === worker_id);
+    const found = (await this.#readWorkers()).find((w) => w.worker_id === worker_id);
     if (!found) throw new WorkerNotFoundError(worker_id);
     return found;
   }
@@ -183,6 +171,17 @@ export class Gateway {
       pending: lanes.reduce((sum, lane) => sum + lane.num_pending, 0),
       running: lanes.reduce((sum, lane) => sum + lane.num_ack_pending, 0),
     };
+  }
+
+  /** Every worker record, one stale by its heartbeat reading as STALE. */
+  #readWorkers(): Promise<WorkerRecord[]> {
+    const { topology, names, clock, workerTimeoutMs } = this.#o;
+    return readAll(
+      topology.kv.workers,
+      () => kvKeys(topology.jsm, names.buckets.workers),
+      clock.now(),
+      workerTimeoutMs,
+    );
   }
 
   /** Claims the key for `jobId` (KV create: first writer wins); returns the job id that holds it. */

@@ -7,7 +7,7 @@ import type { PipelineEvents } from "../pipeline-events.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import type { EventPublisher, TaskEvent } from "../transport/events.ts";
-import { kvKeys } from "../transport/kv-keys.ts";
+import { KV_OPERATION, kvKeys, kvStream, kvSubject } from "../transport/kv.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
@@ -61,8 +61,6 @@ const RECORD_LOOKS = 5;
 const RECORD_LOOK_EVERY_MS = 200;
 /** A job handed back during a NATS outage is offered again after this many ticks. */
 const HAND_BACK_TICKS = 1;
-/** The header a KV delete or purge carries (a put has none). */
-const KV_OPERATION = "KV-Operation";
 /** One decoder for every task event (not one per message). */
 const decoder = new TextDecoder();
 
@@ -503,7 +501,7 @@ class JobInstance {
     const { buckets } = this.#d.names;
     await Promise.all(
       [buckets.checkpoints, buckets.tasks].map((bucket) =>
-        jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${this.#jobId}.>` }),
+        jsm.streams.purge(kvStream(bucket), { filter: kvSubject(bucket, `${this.#jobId}.>`) }),
       ),
     );
   }
@@ -519,9 +517,9 @@ class JobInstance {
    */
   async #watchResults(): Promise<void> {
     const { names, topology } = this.#d;
-    const subjectPrefix = `$KV.${names.buckets.results}.`;
-    const consumer = await topology.js.consumers.get(`KV_${names.buckets.results}`, {
-      filter_subjects: `${subjectPrefix}${this.#jobId}.*`,
+    const bucket = names.buckets.results;
+    const consumer = await topology.js.consumers.get(kvStream(bucket), {
+      filter_subjects: kvSubject(bucket, `${this.#jobId}.*`),
       deliver_policy: DeliverPolicy.LastPerSubject,
     });
     const messages = await consumer.consume();

@@ -108,14 +108,7 @@ export class JobOwner {
     const outbound = outboundOf(this.#o.actorDeps.nc);
     return {
       info: msg.info,
-      working: () =>
-        outbound.defer(() => {
-          try {
-            msg.working();
-          } catch {
-            // The connection is closed: the lease expires by itself.
-          }
-        }),
+      working: () => outbound.defer(() => msg.working()),
       ack: () => msg.ack(),
       nak: (delayMs) => msg.nak(delayMs),
     };

@@ -39,7 +39,7 @@ export class Outbound {
 
   /**
    * Runs `send` — a publish that another client API makes, such as nats.js' `JsMsg.working()` —
-   * with this turn's batch, in order. It must not throw.
+   * with this turn's batch, in order. One the closed connection refuses is dropped.
    */
   defer(send: () => void): void {
     this.#enqueue(send);
@@ -55,7 +55,11 @@ export class Outbound {
     this.#queue = [];
     for (const item of queue) {
       if (typeof item === "function") {
-        item();
+        try {
+          item();
+        } catch {
+          // The connection is closed: dropped, as a refused publish without `onError` is.
+        }
         continue;
       }
       const { subject, data, reply, headers, onError } = item;

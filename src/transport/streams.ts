@@ -17,7 +17,7 @@ import { errors } from "@nats-io/transport-node";
 import { ConfigError } from "../errors.ts";
 import type { NatsConnection } from "./connection.ts";
 import { JetStreamPublisher } from "./js-publisher.ts";
-import { KvWriter } from "./kv.ts";
+import { KvWriter, kvStream } from "./kv.ts";
 import { TEMPORARILY_UNAVAILABLE } from "./nats-errors.ts";
 import { type Names, PRIORITIES } from "./subjects.ts";
 
@@ -128,7 +128,7 @@ export async function ensureTopology(
 async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): Promise<void> {
   const b = n.buckets;
   const buckets = [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota];
-  const streams = [n.jobsStream, n.tasksStream, ...buckets.map((name) => `KV_${name}`)];
+  const streams = [n.jobsStream, n.tasksStream, ...buckets.map(kvStream)];
   const consumers = [n.jobOwnersConsumer, ...PRIORITIES.map((p) => n.laneConsumer(p))];
   const lookups = [
     ...streams.map((stream) => () => jsm.streams.info(stream)),

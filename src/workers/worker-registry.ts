@@ -14,7 +14,7 @@ const ACTIVITY_FLUSH_MS = 250;
 
 export interface WorkerRegistryOptions {
   kv: KV;
-  /** The bucket's keys (transport/kv-keys.ts: not `kv.keys()`, which leaves a consumer behind). */
+  /** The bucket's keys (`kvKeys` in transport/kv.ts: not `kv.keys()`, which leaves a consumer behind). */
   listKeys(): Promise<string[]>;
   events: EventPublisher;
   capabilities: WorkerCapabilities;

@@ -1,5 +1,6 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { beforeAll, describe, expect, it } from "vitest";
+import { kvStream } from "../../src/transport/kv.ts";
 import { names as namesFor } from "../../src/transport/subjects.ts";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
 import { quickSpec, submit, waitForJob } from "../support/jobs.ts";
@@ -7,8 +8,8 @@ import { startNats } from "../support/nats.ts";
 import { startTroupes } from "../support/troupe-process.ts";
 
 const names = namesFor("troupe");
-const RESULTS_STREAM = `KV_${names.buckets.results}`;
-const WORKERS_STREAM = `KV_${names.buckets.workers}`;
+const RESULTS_STREAM = kvStream(names.buckets.results);
+const WORKERS_STREAM = kvStream(names.buckets.workers);
 
 let client: ApiClient;
 

@@ -11,7 +11,20 @@ afterEach(async () => {
 
 const text = new TextDecoder();
 
-/** A work-queue stream with a pull consumer per lane, and `counts[lane]` messages queued in each. */
+/**
+ * A puller on a fresh nats-server holding a work-queue stream with a pull consumer per lane and
+ * `counts[lane]` messages queued in each.
+ */
+async function pullerOver(counts: Record<string, number>): Promise<LanePuller> {
+  const nats = await startNats();
+  const nc = await connect({ servers: nats.url });
+  closers.push(() => nc.close());
+  await queued(nc, counts);
+  const puller = new LanePuller(nc);
+  closers.push(async () => puller.close());
+  return puller;
+}
+
 async function queued(nc: NatsConnection, counts: Record<string, number>): Promise<void> {
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({
@@ -32,12 +45,7 @@ async function queued(nc: NatsConnection, counts: Record<string, number>): Promi
 
 describe("pulling from the lanes", () => {
   it("returns what a lane holds now, up to the batch, and nothing from an empty lane", async () => {
-    const nats = await startNats();
-    const nc = await connect({ servers: nats.url });
-    closers.push(() => nc.close());
-    await queued(nc, { normal: 3, urgent: 0 });
-    const puller = new LanePuller(nc);
-    closers.push(async () => puller.close());
+    const puller = await pullerOver({ normal: 3, urgent: 0 });
 
     expect(await puller.pull("WORK", "urgent", 4)).toEqual([]);
     const first = await puller.pull("WORK", "normal", 2);
@@ -52,12 +60,7 @@ describe("pulling from the lanes", () => {
   });
 
   it("gives each of several pulls in flight the messages of its own lane", async () => {
-    const nats = await startNats();
-    const nc = await connect({ servers: nats.url });
-    closers.push(() => nc.close());
-    await queued(nc, { high: 2, low: 2 });
-    const puller = new LanePuller(nc);
-    closers.push(async () => puller.close());
+    const puller = await pullerOver({ high: 2, low: 2 });
 
     const [high, low] = await Promise.all([
       puller.pull("WORK", "high", 3),
