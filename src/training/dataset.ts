@@ -57,9 +57,39 @@ export function generateRows(
   return { x, y, n, features: d, classes };
 }
 
-/** The held-out split shared by every task of a job. */
+/**
+ * Held-out splits this thread generated lately, least recently used first. Every task of a job
+ * evaluates on the same split, and generating it was most of a small task's cost (~60 of ~80 µs
+ * for a 10-row logistic regression; ~3.5 of ~13.6 ms for a 1,000-row network task). Callers only
+ * read a split, never write it.
+ */
+const heldOutCache = new Map<string, Split>();
+/** Bytes of held-out data kept per thread (the largest split, 5,000 rows × 1,000 features, is 20 MB). */
+const HELD_OUT_CACHE_BYTES = 64 * 1024 * 1024;
+let heldOutCacheBytes = 0;
+
+/** The held-out split shared by every task of a job (kept for the thread's next tasks). */
 export function heldOutSplit(spec: DatasetSpec, checkAbort: AbortCheck = neverAbort): Split {
-  return generateRows(spec, 0, holdoutSize(spec.samples), checkAbort);
+  const key = `${spec.seed}/${spec.samples}/${spec.features}/${spec.classes}/${spec.noise}`;
+  const cached = heldOutCache.get(key);
+  if (cached) {
+    heldOutCache.delete(key);
+    heldOutCache.set(key, cached);
+    return cached;
+  }
+  const split = generateRows(spec, 0, holdoutSize(spec.samples), checkAbort);
+  heldOutCache.set(key, split);
+  heldOutCacheBytes += splitBytes(split);
+  for (const [oldest, old] of heldOutCache) {
+    if (heldOutCacheBytes <= HELD_OUT_CACHE_BYTES || old === split) break;
+    heldOutCache.delete(oldest);
+    heldOutCacheBytes -= splitBytes(old);
+  }
+  return split;
+}
+
+function splitBytes(split: Split): number {
+  return split.x.byteLength + split.y.byteLength;
 }
 
 /** Task `taskIndex`'s training shard. */

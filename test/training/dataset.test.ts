@@ -34,6 +34,23 @@ describe("synthetic dataset", () => {
     expect(heldOutSplit(spec)).toEqual(generateRows(spec, 0, 200));
   });
 
+  it("gives each dataset its own held-out split when the thread keeps splits between tasks", () => {
+    const specs = [spec, { ...spec, seed: 4 }, { ...spec, noise: 0.1 }, { ...spec, classes: 3 }];
+    // Twice round: the second round reads what the first kept, and must match a fresh generation.
+    for (const round of [1, 2]) {
+      for (const s of specs) {
+        expect(heldOutSplit(s), `round ${round}, ${JSON.stringify(s)}`).toEqual(
+          generateRows(s, 0, holdoutSize(s.samples)),
+        );
+      }
+    }
+    // Far more held-out data than a thread keeps (64 MB): earlier splits make room, none is wrong.
+    const wide = { samples: 10_000, features: 1000, classes: 2, seed: 9, noise: 1 };
+    for (let seed = 0; seed < 5; seed++) heldOutSplit({ ...wide, seed });
+    expect(heldOutSplit(wide).n).toBe(2000);
+    expect(heldOutSplit(spec)).toEqual(generateRows(spec, 0, 200));
+  });
+
   it("caps the held-out split for large datasets", () => {
     expect(holdoutSize(1_000_000)).toBe(5000);
   });
