@@ -4,6 +4,9 @@
  *  (b) CPU tasks of ~20 ms of real math (the same training code on both sides): throughput and
  *      CPU time per task;
  *  (c) both again with 3 processes on each side.
+ * Beside them, with 1 process, the bare durable-task floor (bench/lib/floor.ts) on the same tasks:
+ * JetStream work queue → bare piscina pool → KV result, no runtime logic — what any runtime that
+ * keeps each task and result in JetStream and runs it on threads costs at least.
  * Troupe: `troupe start` processes on a private nats-server (JetStream file storage). BullMQ:
  * worker processes on the Redis at REDIS_URL (default redis://127.0.0.1:6379), under a unique key
  * prefix that is obliterated at the end. Run: `npx tsx bench/peers.ts`.
@@ -13,6 +16,7 @@
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { BullQueue, redisAnswers, redisConnection } from "./lib/bullmq-load.ts";
+import { durableTaskFloor, type FloorPool, floorPool } from "./lib/floor.ts";
 import {
   type ChildHandle,
   cpuMsOf,
@@ -48,7 +52,13 @@ const NOOP_CONCURRENCY = 32;
 const WORKER_SCRIPT = fileURLToPath(new URL("./lib/bullmq-worker.ts", import.meta.url));
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
-type Side = "troupe" | "bullmq";
+type Side = "troupe" | "bullmq" | "floor";
+const SIDES: readonly Side[] = ["troupe", "bullmq", "floor"];
+const SIDE_NAMES: Record<Side, string> = {
+  troupe: "Troupe",
+  bullmq: "BullMQ",
+  floor: "bare durable floor",
+};
 type Kind = "noop" | "cpu";
 
 await runBench(async () => {
@@ -81,6 +91,8 @@ await runBench(async () => {
     const workers: Record<Kind, ChildHandle[]> = { noop: [], cpu: [] };
     const queues: Partial<Record<Kind, BullQueue>> = {};
     const nc = await troupeClient(troupes.natsUrl);
+    // The floor runs in this process, on the Troupe side's nats-server, with a core's thread each.
+    const pool = processes === 1 ? floorPool(host.cores) : undefined;
     const closeQueues = own("BullMQ queues", async () => {
       for (const q of Object.values(queues)) await q.close();
     });
@@ -99,39 +111,46 @@ await runBench(async () => {
           BENCH_CONCURRENCY: String(kind === "cpu" ? host.cores : NOOP_CONCURRENCY),
         });
       }
+      const nats = troupes.natsPid ? [troupes.natsPid] : [];
       const run = async (side: Side, kind: Kind, tasks: number, record: boolean) => {
-        const pids =
-          side === "troupe"
-            ? [...troupes.troupePids(), ...(troupes.natsPid ? [troupes.natsPid] : [])]
-            : [...workers[kind].map((w) => w.pid), ...(redisPid ? [redisPid] : [])];
+        const workerPids = {
+          troupe: () => troupes.troupePids(),
+          bullmq: () => workers[kind].map((w) => w.pid),
+          floor: () => [process.pid],
+        }[side]();
+        const pids = [...workerPids, ...(side === "bullmq" ? (redisPid ? [redisPid] : []) : nats)];
         const cpuBefore = cpuMsOf(pids);
-        const workerCpuBefore = cpuMsOf(pids.slice(0, processes));
+        const workerCpuBefore = cpuMsOf(workerPids);
         const result =
           side === "troupe"
             ? await runTroupe(nc, kind, tasks)
-            : await (queues[kind] as BullQueue).run({
-                batches: batchesOf(kind, tasks),
-                windowJobs: WINDOW,
-              });
+            : side === "floor"
+              ? await runFloor(troupes.natsUrl, pool as FloorPool, kind, tasks)
+              : await (queues[kind] as BullQueue).run({
+                  batches: batchesOf(kind, tasks),
+                  windowJobs: WINDOW,
+                });
         const cpuMs = cpuMsOf(pids) - cpuBefore;
-        const workerCpuMs = cpuMsOf(pids.slice(0, processes)) - workerCpuBefore;
+        const workerCpuMs = cpuMsOf(workerPids) - workerCpuBefore;
         if (!record) return;
         const key = `${side}_${kind}_${processes}`;
         samples.add(`${key}_per_s`, result.perSecond);
-        samples.add(`${key}_p50`, percentile(result.completionMs, 50));
-        samples.add(`${key}_p99`, percentile(result.completionMs, 99));
         samples.add(`${key}_cpu_ms`, cpuMs / result.tasks);
         samples.add(`${key}_worker_cpu_ms`, workerCpuMs / result.tasks);
+        if (!result.completionMs) return;
+        samples.add(`${key}_p50`, percentile(result.completionMs, 50));
+        samples.add(`${key}_p99`, percentile(result.completionMs, 99));
       };
+      const sides = pool ? SIDES : SIDES.slice(0, 2);
       // Warm-up of both sides (JIT, threads, consumers, sandboxes).
-      for (const side of ["troupe", "bullmq"] as const) {
+      for (const side of sides) {
         await run(side, "noop", 3 * BATCH, false);
         await run(side, "cpu", 2 * BATCH, false);
       }
       for (let i = 0; i < RUNS; i++) {
         loads.push(load1());
         // Alternate which side goes first.
-        const order: Side[] = i % 2 === 0 ? ["troupe", "bullmq"] : ["bullmq", "troupe"];
+        const order = i % 2 === 0 ? sides : [...sides].reverse();
         for (const kind of ["noop", "cpu"] as const) {
           for (const side of order)
             await run(side, kind, kind === "noop" ? NOOP_TASKS : CPU_TASKS, true);
@@ -142,6 +161,7 @@ await runBench(async () => {
       }
     } finally {
       await nc.close();
+      await pool?.close();
       await stopEach([...workers.noop, ...workers.cpu]);
       await closeQueues();
       await troupes.stop();
@@ -152,13 +172,14 @@ await runBench(async () => {
   const rows: string[][] = [];
   for (const processes of [1, 3]) {
     for (const kind of ["noop", "cpu"] as const) {
-      for (const side of ["troupe", "bullmq"] as const) {
+      for (const side of processes === 1 ? SIDES : SIDES.slice(0, 2)) {
         const key = `${side}_${kind}_${processes}`;
+        const latency = (q: string) => (side === "floor" ? "–" : fmtFigure(f(`${key}_${q}`), 0));
         rows.push([
-          `${kind === "noop" ? "no-op" : "CPU ~20 ms"}, ${processes} proc, ${side === "troupe" ? "Troupe" : "BullMQ"}`,
+          `${kind === "noop" ? "no-op" : "CPU ~20 ms"}, ${processes} proc, ${SIDE_NAMES[side]}`,
           fmtFigure(f(`${key}_per_s`), 0),
-          fmtFigure(f(`${key}_p50`), 0),
-          fmtFigure(f(`${key}_p99`), 0),
+          latency("p50"),
+          latency("p99"),
           fmtFigure(f(`${key}_cpu_ms`), 2),
           fmtFigure(f(`${key}_worker_cpu_ms`), 2),
         ]);
@@ -181,6 +202,18 @@ await runBench(async () => {
       ["no-op", fmt(noopRatio, 2), fmt(ratio("noop", 3), 2), "≥ 1.0"],
       ["CPU ~20 ms", fmt(cpuRatio, 2), fmt(ratio("cpu", 3), 2), "≥ 1.5"],
     ],
+  );
+  const floor = (kind: Kind) => f(`floor_${kind}_1_per_s`).median;
+  const bullmq = (kind: Kind) => f(`bullmq_${kind}_1_per_s`).median;
+  const troupe = (kind: Kind) => f(`troupe_${kind}_1_per_s`).median;
+  printTable(
+    "The bare durable floor (JetStream queue → bare pool → KV result, no runtime logic), 1 process",
+    ["workload", "floor ÷ BullMQ", "Troupe ÷ floor"],
+    (["noop", "cpu"] as const).map((kind) => [
+      kind === "noop" ? "no-op" : "CPU ~20 ms",
+      fmt(floor(kind) / bullmq(kind), 2),
+      fmt(troupe(kind) / floor(kind), 2),
+    ]),
   );
   console.log(
     "\nCPU ms/task: CPU time of the worker processes (troupe or BullMQ worker, threads included) plus the broker (nats-server or redis-server) per task; the bench process itself (the producer) is not counted.",
@@ -214,6 +247,12 @@ await runBench(async () => {
   result.cpu_troupe_over_bullmq = rounded(cpuRatio, 2);
   result.noop_troupe_over_bullmq_3proc = rounded(ratio("noop", 3), 2);
   result.cpu_troupe_over_bullmq_3proc = rounded(ratio("cpu", 3), 2);
+  for (const kind of ["noop", "cpu"] as const) {
+    result[`floor_${kind}_per_s`] = Math.round(floor(kind));
+    result[`floor_${kind}_cpu_ms_per_task`] = rounded(f(`floor_${kind}_1_cpu_ms`).median, 2);
+    result[`floor_${kind}_over_bullmq`] = rounded(floor(kind) / bullmq(kind), 2);
+    result[`troupe_${kind}_over_floor`] = rounded(troupe(kind) / floor(kind), 2);
+  }
   result.noop_target_met = noopRatio >= 1;
   result.cpu_target_met = cpuRatio >= 1.5;
   printResult(result);
@@ -223,6 +262,16 @@ function runTroupe(nc: Awaited<ReturnType<typeof troupeClient>>, kind: Kind, tas
   const jobs = Math.ceil(tasks / BATCH);
   const spec = kind === "noop" ? tinySpec(BATCH) : cpuSpec(BATCH);
   return runTroupeLoad(nc, { jobs: Array.from({ length: jobs }, () => spec), windowTasks: WINDOW });
+}
+
+/** The same tasks as `runTroupe` through the bare durable floor, as many at once as Troupe runs. */
+async function runFloor(url: string, pool: FloorPool, kind: Kind, tasks: number) {
+  const spec = kind === "noop" ? tinySpec(BATCH) : cpuSpec(BATCH);
+  const perSecond = await durableTaskFloor(url, pool, tasks, NOOP_CONCURRENCY, (i) => ({
+    kind: "train",
+    input: taskOf(spec, i % BATCH),
+  }));
+  return { perSecond, tasks, completionMs: undefined };
 }
 
 /** BullMQ job data: the same task inputs Troupe's job would hand its pool (no-op: a marker). */

@@ -1,10 +1,14 @@
 /**
  * Pipeline bench (issue 4): end-to-end tasks/s of tiny tasks (submit → result recorded) through 1
  * and 3 `troupe` processes, beside the bare JetStream work-queue ceiling measured in the same run
- * on the same nats-server; and the latency from submit to the first task starting.
+ * on the same nats-server; and the latency from submit to the first task starting. Beside both,
+ * the bare durable-task floor (bench/lib/floor.ts) on the same tiny tasks: JetStream queue → bare
+ * pool → KV result with no runtime logic, what any runtime keeping tasks and results in JetStream
+ * and training on threads costs at least.
  * Run: `npx tsx bench/pipeline.ts` (BENCH_RUNS=n for more or fewer runs than 5).
  * Target: end to end ≥ 25 % of the bare JetStream ceiling.
  */
+import { durableTaskFloor, floorPool } from "./lib/floor.ts";
 import { jetstreamCeiling } from "./lib/jetstream.ts";
 import { runBench, startCluster } from "./lib/processes.ts";
 import {
@@ -19,6 +23,7 @@ import {
   Samples,
 } from "./lib/stats.ts";
 import { runTroupeLoad, tinySpec, troupeClient } from "./lib/troupe-load.ts";
+import { taskOf } from "./lib/workloads.ts";
 
 const RUNS = benchRuns();
 const TASKS_PER_JOB = 100;
@@ -30,7 +35,9 @@ const CEILING_MESSAGES = 20_000;
 const LATENCY_JOBS = 100;
 const LATENCY_TASKS = 10;
 const PROCESS_COUNTS = [1, 3] as const;
-const TROUPE_ENV = { MAX_CONCURRENT_TASKS: "32" };
+const SLOTS = 32;
+const TROUPE_ENV = { MAX_CONCURRENT_TASKS: String(SLOTS) };
+const FLOOR_TASKS = 5_000;
 
 await runBench(async () => {
   const host = machine();
@@ -42,6 +49,12 @@ await runBench(async () => {
   );
   const samples = new Samples();
   const loads: number[] = [];
+  const pool = floorPool(host.cores);
+  const floorSpec = tinySpec(TASKS_PER_JOB);
+  const floorTask = (i: number) => ({
+    kind: "train",
+    input: taskOf(floorSpec, i % TASKS_PER_JOB),
+  });
 
   for (const processes of PROCESS_COUNTS) {
     // Each phase has its own nats-server; the ceiling is measured on it, between Troupe runs.
@@ -51,14 +64,19 @@ await runBench(async () => {
       const jobs = Array.from({ length: JOBS_PER_RUN }, () => tinySpec(TASKS_PER_JOB));
       // Warm-up: JIT, pool threads, consumers.
       await runTroupeLoad(nc, { jobs: jobs.slice(0, 3), windowTasks: WINDOW_TASKS });
+      await durableTaskFloor(cluster.natsUrl, pool, 1_000, SLOTS, floorTask);
       for (let run = 0; run < RUNS; run++) {
         loads.push(load1());
         const ceiling = await jetstreamCeiling(cluster.natsUrl, CEILING_MESSAGES);
         samples.add("ceiling", ceiling);
+        const floor = await durableTaskFloor(cluster.natsUrl, pool, FLOOR_TASKS, SLOTS, floorTask);
+        samples.add("floor", floor);
+        samples.add("floor_ratio", floor / ceiling);
         const result = await runTroupeLoad(nc, { jobs, windowTasks: WINDOW_TASKS });
         samples.add(`e2e_${processes}`, result.perSecond);
         // Per run (ceiling measured just before): robust to the load changing between runs.
         samples.add(`ratio_${processes}`, result.perSecond / ceiling);
+        samples.add(`over_floor_${processes}`, result.perSecond / floor);
         samples.add(`loaded_start_p50_${processes}`, percentile(result.firstStartMs, 50));
         if (processes === 1) {
           const idle: number[] = [];
@@ -79,17 +97,34 @@ await runBench(async () => {
       await cluster.stop();
     }
   }
+  await pool.close();
 
   const ceiling = samples.get("ceiling");
   const e2e1 = samples.get("e2e_1");
   const e2e3 = samples.get("e2e_3");
   printTable(
     "Throughput (median (min–max) of runs)",
-    ["measure", "tasks/s", "% of ceiling"],
+    ["measure", "tasks/s", "% of ceiling", "% of floor"],
     [
-      ["bare JetStream publish → consume → ack", fmtFigure(ceiling, 0), "100"],
-      ["Troupe end to end, 1 process", fmtFigure(e2e1, 0), percent(samples.get("ratio_1"))],
-      ["Troupe end to end, 3 processes", fmtFigure(e2e3, 0), percent(samples.get("ratio_3"))],
+      ["bare JetStream publish → consume → ack", fmtFigure(ceiling, 0), "100", ""],
+      [
+        "bare durable floor: queue → bare pool → KV result",
+        fmtFigure(samples.get("floor"), 0),
+        percent(samples.get("floor_ratio")),
+        "100",
+      ],
+      [
+        "Troupe end to end, 1 process",
+        fmtFigure(e2e1, 0),
+        percent(samples.get("ratio_1")),
+        percent(samples.get("over_floor_1")),
+      ],
+      [
+        "Troupe end to end, 3 processes",
+        fmtFigure(e2e3, 0),
+        percent(samples.get("ratio_3")),
+        percent(samples.get("over_floor_3")),
+      ],
     ],
   );
   const p50 = samples.get("start_p50");
@@ -105,8 +140,9 @@ await runBench(async () => {
     ],
   );
   const ratio = Math.max(samples.get("ratio_1").median, samples.get("ratio_3").median);
+  const floorRatio = samples.get("floor_ratio").median;
   console.log(
-    `\nTarget: end to end ≥ 25 % of the bare ceiling — ${(100 * ratio).toFixed(1)} %: ${ratio >= 0.25 ? "met" : "MISSED"}`,
+    `\nTarget: end to end ≥ 25 % of the bare ceiling — ${(100 * ratio).toFixed(1)} %: ${ratio >= 0.25 ? "met" : "MISSED"} (the bare durable floor, no runtime logic at all: ${(100 * floorRatio).toFixed(1)} %)`,
   );
   console.log(`load average during runs: ${Math.min(...loads)}–${Math.max(...loads)}`);
   printResult({
@@ -125,6 +161,10 @@ await runBench(async () => {
     jetstream_ceiling_per_s: Math.round(ceiling.median),
     jetstream_ceiling_per_s_min: Math.round(ceiling.min),
     jetstream_ceiling_per_s_max: Math.round(ceiling.max),
+    durable_floor_per_s: Math.round(samples.get("floor").median),
+    durable_floor_over_ceiling: rounded(floorRatio, 3),
+    e2e_over_floor_1proc: rounded(samples.get("over_floor_1").median, 3),
+    e2e_over_floor_3proc: rounded(samples.get("over_floor_3").median, 3),
     e2e_over_ceiling_1proc: rounded(samples.get("ratio_1").median, 3),
     e2e_over_ceiling_3proc: rounded(samples.get("ratio_3").median, 3),
     submit_to_start_p50_ms: rounded(p50.median),
