@@ -64,8 +64,8 @@ export function generateRows(
  * read a split, never write it.
  */
 const heldOutCache = new Map<string, Split>();
-/** Bytes of held-out data kept per thread (the largest split, 5,000 rows × 1,000 features, is 20 MB). */
-const HELD_OUT_CACHE_BYTES = 64 * 1024 * 1024;
+/** Held-out bytes a thread keeps: ~80 splits of 5,000 rows × 20 features, or one of 20 MB. */
+const HELD_OUT_CACHE_BYTES = 32 * 1024 * 1024;
 let heldOutCacheBytes = 0;
 
 /** The held-out split shared by every task of a job (kept for the thread's next tasks). */

@@ -44,7 +44,7 @@ describe("synthetic dataset", () => {
         );
       }
     }
-    // Far more held-out data than a thread keeps (64 MB): earlier splits make room, none is wrong.
+    // More held-out data than a thread keeps (5 × 8 MB > 32 MB): older splits make room, none is wrong.
     const wide = { samples: 10_000, features: 1000, classes: 2, seed: 9, noise: 1 };
     for (let seed = 0; seed < 5; seed++) heldOutSplit({ ...wide, seed });
     expect(heldOutSplit(wide).n).toBe(2000);
