@@ -216,7 +216,7 @@ await runBench(async () => {
     ]),
   );
   console.log(
-    "\nCPU ms/task: CPU time of the worker processes (troupe or BullMQ worker, threads included) plus the broker (nats-server or redis-server) per task; the bench process itself (the producer) is not counted.",
+    "\nCPU ms/task: CPU time of the worker processes (troupe or BullMQ worker, threads included) plus the broker (nats-server or redis-server) per task; the bench process itself (the producer) is not counted, but for the floor, which runs in it.",
   );
   console.log(`load average during runs: ${Math.min(...loads)}–${Math.max(...loads)}`);
   const result: Record<string, unknown> = {

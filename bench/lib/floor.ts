@@ -74,6 +74,7 @@ export async function durableTaskFloor(
     });
     const results = await new Kvm(worker).create(bucket, { history: 1, storage: "file" });
     let seen = 0;
+    let failure: unknown;
     let allSeen!: () => void;
     const done = new Promise<void>((resolve) => {
       allSeen = resolve;
@@ -96,10 +97,16 @@ export async function durableTaskFloor(
           await pool.run(taskAt(index));
           await results.create(`t.${index}`, result);
           m.ack();
-        })();
+        })().catch((error: unknown) => {
+          failure ??= error;
+          allSeen();
+        });
         if (taken >= count) break;
       }
-    })();
+    })().catch((error: unknown) => {
+      failure ??= error;
+      allSeen();
+    });
     const js = jetstream(producer);
     const payload = new Uint8Array(TASK_BYTES).fill(7);
     let next = 0;
@@ -110,8 +117,10 @@ export async function durableTaskFloor(
       }
     };
     await Promise.all(Array.from({ length: PUBLISH_WINDOW }, publish));
-    await consumed;
+    // Every result seen, or the first failure (closing the connections below ends the consumer).
     await done;
+    if (failure !== undefined) throw failure;
+    await consumed;
     const rate = count / ((performance.now() - started) / 1000);
     await jsm.streams.delete(stream);
     await results.destroy();
