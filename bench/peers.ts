@@ -91,7 +91,7 @@ await runBench(async () => {
     const workers: Record<Kind, ChildHandle[]> = { noop: [], cpu: [] };
     const queues: Partial<Record<Kind, BullQueue>> = {};
     const nc = await troupeClient(troupes.natsUrl);
-    // The floor runs in this process, on the Troupe side's nats-server, with a core's thread each.
+    // The floor runs in this process, on the Troupe side's nats-server, one pool thread a core.
     const pool = processes === 1 ? floorPool(host.cores) : undefined;
     const closeQueues = own("BullMQ queues", async () => {
       for (const q of Object.values(queues)) await q.close();
