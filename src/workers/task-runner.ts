@@ -127,10 +127,13 @@ export class TaskRunner {
     }
   }
 
-  /** Returns a delivery this process will not start (it is stopping), without spending an attempt. */
-  async handBack(delivery: Delivery): Promise<void> {
+  /**
+   * Returns a delivery without spending an attempt, to be delivered again after `delayMs`: one
+   * this process will not start (it is stopping), or one whose run NATS failed, not the task.
+   */
+  async handBack(delivery: Delivery, delayMs = 0): Promise<void> {
     const task = decodeTask(delivery.data);
-    await this.#handBack(taskKey(task.job_id, task.task_index), delivery, 0);
+    await this.#handBack(taskKey(task.job_id, task.task_index), delivery, delayMs);
   }
 
   /** Counts a failed attempt of the delivery's task (its worker actor crashed running it). */

@@ -22,13 +22,15 @@ const runtimeUser = {
 };
 const submitterUser = { user: "submitter", pass: passwords.TROUPE_SUBMITTER_PASSWORD };
 
-// Tasks long enough (tens of milliseconds) that the kill lands while work is running.
+// Tasks long enough (tens of milliseconds) that the kill lands while work is running. One attempt
+// each: losing a NATS node (its streams elect new leaders meanwhile) must cost a task no attempt.
 const mediumSpec = () =>
   quickSpec({
     model_type: "neural_network",
     dataset: { samples: 4_000, features: 16, seed: 5 },
     epochs: 3,
     tasks: 2,
+    retry_policy: { max_attempts: 1 },
   });
 
 describe("troupe on a 3-node NATS cluster (deploy/cluster configs)", () => {
@@ -58,6 +60,7 @@ describe("troupe on a 3-node NATS cluster (deploy/cluster configs)", () => {
     expect((await victim.kill())?.signal).toBe("SIGKILL");
 
     const jobs = await Promise.all(jobIds.map((id) => waitForJob(client, id)));
+    expect(jobs.filter((job) => job.status !== "COMPLETED").map((job) => job.error)).toEqual([]);
     expect(jobs.map((job) => job.status)).toEqual(jobIds.map(() => "COMPLETED"));
     for (const job of jobs) expect(job.completed_tasks).toBe(2);
     // Exactly once: each stored message in the results bucket is one recording.

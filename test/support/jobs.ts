@@ -84,6 +84,8 @@ export interface TaskEventSeen {
   worker_id: string;
   epoch?: number;
   error?: string;
+  /** Why a task went back to QUEUED (handed back). */
+  reason?: string;
 }
 
 /** Task state changes seen so far, and a way to wait for the one a test needs. */
