@@ -22,15 +22,13 @@ const runtimeUser = {
 };
 const submitterUser = { user: "submitter", pass: passwords.TROUPE_SUBMITTER_PASSWORD };
 
-// Tasks long enough (tens of milliseconds) that the kill lands while work is running. One attempt
-// each: losing a NATS node (its streams elect new leaders meanwhile) must cost a task no attempt.
+// Tasks long enough (tens of milliseconds) that the kill lands while work is running.
 const mediumSpec = () =>
   quickSpec({
     model_type: "neural_network",
     dataset: { samples: 4_000, features: 16, seed: 5 },
     epochs: 3,
     tasks: 2,
-    retry_policy: { max_attempts: 1 },
   });
 
 describe("troupe on a 3-node NATS cluster (deploy/cluster configs)", () => {
