@@ -262,8 +262,13 @@ export class TaskRunner {
    * counted first, so the next delivery does not take it for a stall.
    */
   async #handBack(key: string, delivery: Delivery, delayMs: number): Promise<void> {
-    await this.#count(key, "hand_backs");
-    delivery.nak(delayMs);
+    try {
+      await this.#count(key, "hand_backs");
+    } finally {
+      // Handed back even when NATS could not count it (nats.js sends it once reconnected): its
+      // next delivery then passes for a stall, rather than waiting a whole lease to come back.
+      delivery.nak(delayMs);
+    }
   }
 
   /** Adds one to a count of the task's deliveries (tasks bucket, compare-and-set). */
