@@ -4,9 +4,9 @@
  * pool running no-op tasks and ~20 ms training tasks on 1 and 2 threads. Nothing of Troupe runs
  * but its training function (the CPU task). Run: `npx tsx bench/limits.ts` (BENCH_RUNS=n).
  */
-import { fileURLToPath } from "node:url";
 import { connect } from "@nats-io/transport-node";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
+import { barePool } from "./lib/bare-pool.ts";
 import { jetstreamCeiling } from "./lib/jetstream.ts";
 import { runBench, startCluster } from "./lib/processes.ts";
 import {
@@ -29,7 +29,6 @@ const POOL_NOOPS = 20_000;
 const POOL_CPU_TASKS = 200;
 /** Tasks handed to piscina at once (its queue holds the rest of the window). */
 const POOL_WINDOW = 1_000;
-const TASK_FILE = fileURLToPath(new URL("./lib/piscina-task.mjs", import.meta.url));
 
 await runBench(async () => {
   const host = machine();
@@ -50,8 +49,7 @@ await runBench(async () => {
   const pools = new Map<number, Piscina>();
   try {
     for (const threads of [1, 2]) {
-      const pool = new Piscina({ filename: TASK_FILE, minThreads: threads, maxThreads: threads });
-      pools.set(threads, pool);
+      pools.set(threads, barePool(threads));
     }
     // Warm-up: JIT, connections, threads (which compile the training code on first use).
     await requestReply(client, 1_000, 1);

@@ -15,8 +15,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
+import type { Piscina } from "piscina";
+import { barePool } from "./lib/bare-pool.ts";
 import { BullQueue, redisAnswers, redisConnection } from "./lib/bullmq-load.ts";
-import { durableTaskFloor, type FloorPool, floorPool } from "./lib/floor.ts";
+import { durableTaskFloor } from "./lib/floor.ts";
 import {
   type ChildHandle,
   cpuMsOf,
@@ -92,7 +94,7 @@ await runBench(async () => {
     const queues: Partial<Record<Kind, BullQueue>> = {};
     const nc = await troupeClient(troupes.natsUrl);
     // The floor runs in this process, on the Troupe side's nats-server, one pool thread a core.
-    const pool = processes === 1 ? floorPool(host.cores) : undefined;
+    const pool = processes === 1 ? barePool(host.cores) : undefined;
     const closeQueues = own("BullMQ queues", async () => {
       for (const q of Object.values(queues)) await q.close();
     });
@@ -125,7 +127,7 @@ await runBench(async () => {
           side === "troupe"
             ? await runTroupe(nc, kind, tasks)
             : side === "floor"
-              ? await runFloor(troupes.natsUrl, pool as FloorPool, kind, tasks)
+              ? await runFloor(troupes.natsUrl, pool as Piscina, kind, tasks)
               : await (queues[kind] as BullQueue).run({
                   batches: batchesOf(kind, tasks),
                   windowJobs: WINDOW,
@@ -161,7 +163,7 @@ await runBench(async () => {
       }
     } finally {
       await nc.close();
-      await pool?.close();
+      await pool?.close({ force: true });
       await stopEach([...workers.noop, ...workers.cpu]);
       await closeQueues();
       await troupes.stop();
@@ -265,7 +267,7 @@ function runTroupe(nc: Awaited<ReturnType<typeof troupeClient>>, kind: Kind, tas
 }
 
 /** The same tasks as `runTroupe` through the bare durable floor, as many at once as Troupe runs. */
-async function runFloor(url: string, pool: FloorPool, kind: Kind, tasks: number) {
+async function runFloor(url: string, pool: Piscina, kind: Kind, tasks: number) {
   const spec = kind === "noop" ? tinySpec(BATCH) : cpuSpec(BATCH);
   const perSecond = await durableTaskFloor(url, pool, tasks, NOOP_CONCURRENCY, (i) => ({
     kind: "train",

@@ -8,7 +8,8 @@
  * Run: `npx tsx bench/pipeline.ts` (BENCH_RUNS=n for more or fewer runs than 5).
  * Target: end to end ≥ 25 % of the bare JetStream ceiling.
  */
-import { durableTaskFloor, floorPool } from "./lib/floor.ts";
+import { barePool } from "./lib/bare-pool.ts";
+import { durableTaskFloor } from "./lib/floor.ts";
 import { jetstreamCeiling } from "./lib/jetstream.ts";
 import { runBench, startCluster } from "./lib/processes.ts";
 import {
@@ -49,7 +50,7 @@ await runBench(async () => {
   );
   const samples = new Samples();
   const loads: number[] = [];
-  const pool = floorPool(host.cores);
+  const pool = barePool(host.cores);
   const floorSpec = tinySpec(TASKS_PER_JOB);
   const floorTask = (i: number) => ({
     kind: "train",
@@ -97,7 +98,7 @@ await runBench(async () => {
       await cluster.stop();
     }
   }
-  await pool.close();
+  await pool.close({ force: true });
 
   const ceiling = samples.get("ceiling");
   const e2e1 = samples.get("e2e_1");

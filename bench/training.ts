@@ -6,10 +6,10 @@
  * the median of ≥ 5 runs, with min and max. Run: `npx tsx bench/training.ts` (on an idle machine).
  */
 import { loadavg } from "node:os";
-import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { createTrainingPool, type TrainingPool } from "../src/training/pool.ts";
 import type { TaskInput } from "../src/training/types.ts";
+import { barePool } from "./lib/bare-pool.ts";
 import { type Figure, figure } from "./lib/stats.ts";
 
 const RUNS = 5;
@@ -36,9 +36,6 @@ function workload(model_type: Model, task_index: number, tasks: number): TaskInp
  * a few tens of milliseconds, long enough that one scheduling hiccup does not decide a run.
  */
 const SHARDS = Array.from({ length: 16 }, (_, i) => i % 4);
-
-/** The bare piscina task of bench/limits.ts: `train` with no-op hooks. */
-const BARE_TASK = fileURLToPath(new URL("./lib/piscina-task.mjs", import.meta.url));
 
 /** Wall time of the same 16 tasks on a bare piscina pool: the raw limit. */
 async function bareJobMs(pool: Piscina, model: Model): Promise<number> {
@@ -112,8 +109,8 @@ const fmt = (s: Figure, digits = 0) =>
 async function main(): Promise<void> {
   await using one = createTrainingPool({ threads: 1 });
   await using two = createTrainingPool({ threads: 2 });
-  const bare1 = new Piscina({ filename: BARE_TASK, minThreads: 1, maxThreads: 1 });
-  const bare2 = new Piscina({ filename: BARE_TASK, minThreads: 2, maxThreads: 2 });
+  const bare1 = barePool(1);
+  const bare2 = barePool(2);
   // Warm every pool: threads loaded, every model's code JIT-compiled in every thread.
   for (const model of MODELS) {
     await jobMs(one, model);
