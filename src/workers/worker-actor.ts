@@ -33,15 +33,18 @@ export function workerActor(deps: {
         const task = decodeTask(message.delivery.data);
         const failure = error instanceof Error ? error.message : String(error);
         const delayMs = retryDelayMs(task.backoff_ms, 1);
+        const event = {
+          job_id: task.job_id,
+          task_index: task.task_index,
+          attempt: message.delivery.deliveryCount,
+          worker_id: deps.runner.workerId,
+        };
         if (isNatsUnavailable(error)) {
           // Counted as a hand-back where NATS answers, so the redelivery is not taken for a stall.
           await deps.runner.handBack(message.delivery, delayMs).catch(() => undefined);
           deps.events.task({
-            job_id: task.job_id,
-            task_index: task.task_index,
+            ...event,
             status: "QUEUED",
-            attempt: message.delivery.deliveryCount,
-            worker_id: deps.runner.workerId,
             reason: `handed back: NATS unavailable (${failure})`,
           });
           return;
@@ -49,14 +52,7 @@ export function workerActor(deps: {
         // The crash costs the task an attempt; without NATS to count it, the retry is free.
         await deps.runner.countFailure(message.delivery).catch(() => undefined);
         message.delivery.nak(delayMs);
-        deps.events.task({
-          job_id: task.job_id,
-          task_index: task.task_index,
-          status: "RETRYING",
-          attempt: message.delivery.deliveryCount,
-          worker_id: deps.runner.workerId,
-          error: `worker crashed: ${failure}`,
-        });
+        deps.events.task({ ...event, status: "RETRYING", error: `worker crashed: ${failure}` });
         deps.pipeline.emit({
           kind: "task_retried",
           job_id: task.job_id,
