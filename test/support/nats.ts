@@ -37,6 +37,7 @@ export interface NatsServer {
 }
 
 const live = new Set<NatsServerImpl>();
+let clusters = 0;
 
 // Every test file that starts a server gets it stopped after the file, even when tests fail.
 afterAll(async () => {
@@ -78,12 +79,23 @@ export async function startNatsCluster(options: StartNatsClusterOptions): Promis
   const size = options.size ?? 3;
   const routePorts = await Promise.all(Array.from({ length: size }, () => freePort()));
   const routes = routePorts.map((port) => `nats://127.0.0.1:${port}`).join(",");
+  // A name of its own: an earlier cluster of the file still runs, and its servers keep dialling
+  // the route port of any node a test killed — a port this cluster may have been given. Routes
+  // between clusters of different names are refused, so the two never merge.
+  const name = `troupe-test-${process.pid}-${++clusters}`;
   const servers = await Promise.all(
     routePorts.map(async (routePort, i) => {
       const server = new NatsServerImpl(await freePort(), await freePort(), {
         configFile: join(options.configDir, `nats-${i + 1}.conf`),
         env: options.env,
-        args: ["--cluster", `nats://127.0.0.1:${routePort}`, "--routes", routes],
+        args: [
+          "--cluster",
+          `nats://127.0.0.1:${routePort}`,
+          "--routes",
+          routes,
+          "--cluster_name",
+          name,
+        ],
       });
       live.add(server);
       return server;
