@@ -15,6 +15,7 @@ import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
 import type { NatsConnection } from "./transport/connection.ts";
 import { EventPublisher } from "./transport/events.ts";
 import { kvKeys } from "./transport/kv.ts";
+import { untilNatsAnswers } from "./transport/nats-errors.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
 import { type Names, names as namesFor } from "./transport/subjects.ts";
@@ -47,6 +48,8 @@ export interface PipelineOptions {
   config: TroupeConfig;
   clock: Clock;
   log: Logger;
+  /** Ends start-up's wait for NATS (a shutdown signal during start-up). */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -210,17 +213,30 @@ export class Pipeline {
   }
 
   static async start(options: PipelineOptions): Promise<Pipeline> {
-    const names = namesFor(options.config.prefix);
-    const heartbeatMs = options.config.heartbeatIntervalMs;
+    const { config, log, signal } = options;
+    const names = namesFor(config.prefix);
+    const heartbeatMs = config.heartbeatIntervalMs;
     const topology = await ensureTopology(options.nc, names, {
-      replicas: options.config.replicas,
+      replicas: config.replicas,
       leaseMs: heartbeatMs * LEASE_HEARTBEATS,
       jobLeaseMs: heartbeatMs * JOB_LEASE_HEARTBEATS,
+      log,
+      signal,
     });
     const pipeline = new Pipeline(options, topology, names);
-    await pipeline.registry.start();
-    pipeline.#dispatcher.start();
-    await pipeline.#owner.start();
+    try {
+      await untilNatsAnswers(() => pipeline.registry.start(), {
+        step: "register the worker",
+        log,
+        signal,
+      });
+      pipeline.#dispatcher.start();
+      await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
+    } catch (error) {
+      // Stopped (or refused) half-way: what did start is stopped, as a started pipeline would be.
+      await pipeline.close();
+      throw error;
+    }
     return pipeline;
   }
 

@@ -119,6 +119,7 @@ class TroupeRuntime implements Runtime {
       config: this.#config,
       clock: systemClock,
       log: this.#log,
+      signal: this.#abortStart.signal,
     });
     // Supervision gave up at the root: the process stops, non-zero, for its manager to restart it.
     void this.#pipeline.system.closed().then((error) => {

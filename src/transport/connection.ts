@@ -1,5 +1,4 @@
 import { readFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import {
   type ConnectionOptions,
   connect,
@@ -8,6 +7,7 @@ import {
 } from "@nats-io/transport-node";
 import type { NatsAuth, NatsTls } from "../config.ts";
 import type { Logger } from "../log.ts";
+import { retrying } from "./retry.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
 
 export type { NatsConnection };
@@ -25,8 +25,6 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-const FIRST_CONNECT_MAX_DELAY_MS = 5_000;
-
 /**
  * The one NATS connection of a process. It reconnects forever with jittered back-off: a NATS
  * restart or a network blip pauses Troupe, it never kills it. The first connect is retried too
@@ -34,9 +32,9 @@ const FIRST_CONNECT_MAX_DELAY_MS = 5_000;
  */
 export async function connectNats(options: ConnectOptions): Promise<NatsConnection> {
   const log = options.log.child({ component: "nats" });
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const nc = await connect({
+  const nc = await retrying(
+    () =>
+      connect({
         servers: [...options.servers],
         name: options.name,
         maxReconnectAttempts: -1,
@@ -49,20 +47,20 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
         noAsyncTraces: true,
         ...authOptions(options.auth),
         ...tlsOptions(options.tls),
-      });
-      log.info({ server: nc.getServer() }, "connected to NATS");
-      void logStatus(nc, log);
-      return nc;
-    } catch (error) {
-      options.signal?.throwIfAborted();
-      const delayMs = Math.min(250 * 2 ** attempt, FIRST_CONNECT_MAX_DELAY_MS);
-      log.warn(
-        { servers: options.servers, attempt, reason: (error as Error).message, delayMs },
-        "NATS unreachable; retrying",
-      );
-      await sleep(delayMs, undefined, { signal: options.signal });
-    }
-  }
+      }),
+    {
+      retryable: () => true,
+      onRetry: (error, attempt, delayMs) =>
+        log.warn(
+          { servers: options.servers, attempt, reason: (error as Error).message, delayMs },
+          "NATS unreachable; retrying",
+        ),
+      signal: options.signal,
+    },
+  );
+  log.info({ server: nc.getServer() }, "connected to NATS");
+  void logStatus(nc, log);
+  return nc;
 }
 
 function authOptions(auth: NatsAuth | undefined): Partial<ConnectionOptions> {

@@ -13,12 +13,12 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { errors } from "@nats-io/transport-node";
 import { ConfigError } from "../errors.ts";
+import type { Logger } from "../log.ts";
 import type { NatsConnection } from "./connection.ts";
 import { JetStreamPublisher } from "./js-publisher.ts";
 import { KvWriter, kvStream } from "./kv.ts";
-import { TEMPORARILY_UNAVAILABLE } from "./nats-errors.ts";
+import { untilNatsAnswers } from "./nats-errors.ts";
 import { type Names, PRIORITIES } from "./subjects.ts";
 
 export interface TopologyOptions {
@@ -28,6 +28,10 @@ export interface TopologyOptions {
   leaseMs: number;
   /** The same for a job lease (the job owners consumer's AckWait). */
   jobLeaseMs: number;
+  /** Where the retries of a set-up NATS did not answer are logged. */
+  log?: Logger | undefined;
+  /** Ends those retries (a shutdown during start-up). */
+  signal?: AbortSignal | undefined;
 }
 
 /** The buckets Troupe keeps its state in (see `Names.buckets`). */
@@ -67,14 +71,16 @@ const TOO_FEW_SERVERS = new Set([10074, 10005, 10023]);
 /**
  * Creating a replicated stream forms a Raft group, which on a busy or freshly started cluster can
  * take longer than a request's default 5 s; the set-up requests get this long, and set-up as a
- * whole is retried (it is idempotent) until the deadline.
+ * whole is retried (it is idempotent) for as long as NATS does not answer.
  */
 const SETUP_REQUEST_TIMEOUT_MS = 20_000;
-const SETUP_DEADLINE_MS = 120_000;
+/** How long start-up waits for the new Raft groups to elect their leaders. */
+const LEADERS_DEADLINE_MS = 120_000;
 
 /**
  * Creates (or brings up to date) every stream, consumer and bucket, idempotently: any number of
- * processes may run this at once at start-up. All data is on file storage.
+ * processes may run this at once at start-up. All data is on file storage. It waits for NATS
+ * to answer (see `untilNatsAnswers`): a NATS restart meanwhile delays it, it does not fail it.
  *
  * Refuses (ConfigError naming TROUPE_REPLICAS) a replica count the NATS cluster cannot place.
  * The server is the one judge of its cluster's size, so the check is its answer to the first
@@ -85,19 +91,24 @@ export async function ensureTopology(
   n: Names,
   options: TopologyOptions,
 ): Promise<Topology> {
-  const setup = await jetstreamManager(nc, { timeout: SETUP_REQUEST_TIMEOUT_MS });
-  const deadline = Date.now() + SETUP_DEADLINE_MS;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await createTopology(setup, n, options);
-      await awaitLeaders(setup, n, deadline);
-      break;
-    } catch (error) {
-      if (!isTransient(error) || Date.now() > deadline) throw replicasError(error, nc, options);
-      await sleep(Math.min(250 * 2 ** attempt, 5_000));
-    }
+  const deadline = Date.now() + LEADERS_DEADLINE_MS;
+  try {
+    return await untilNatsAnswers(
+      async () => {
+        const setup = await jetstreamManager(nc, { timeout: SETUP_REQUEST_TIMEOUT_MS });
+        await createTopology(setup, n, options);
+        await awaitLeaders(setup, n, deadline);
+        return await openTopology(nc, n);
+      },
+      { step: "create the streams and buckets", log: options.log, signal: options.signal },
+    );
+  } catch (error) {
+    throw replicasError(error, nc, options);
   }
-  // The handles the pipeline works with keep the client's default request timeout.
+}
+
+/** The handles the pipeline works with; they keep the client's default request timeout. */
+async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
   const kvm = new Kvm(nc);
   const b = n.buckets;
@@ -145,13 +156,6 @@ async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): 
       await sleep(100);
     }
   }
-}
-
-/** A request that timed out or found JetStream not ready yet: set-up is tried again. */
-function isTransient(error: unknown): boolean {
-  if (error instanceof JetStreamApiError) return error.code === TEMPORARILY_UNAVAILABLE;
-  if (error instanceof errors.RequestError) return error.isNoResponders();
-  return error instanceof errors.TimeoutError;
 }
 
 /** A placement refusal becomes a ConfigError naming TROUPE_REPLICAS; anything else is kept. */

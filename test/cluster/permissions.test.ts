@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { beforeAll, describe, expect, it } from "vitest";
+import { isNatsUnavailable } from "../../src/transport/nats-errors.ts";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
 import { quickSpec, submit, waitForJob } from "../support/jobs.ts";
 import { type NatsServer, startNats } from "../support/nats.ts";
@@ -66,10 +67,14 @@ describe("the users of nats.conf", () => {
     expect(message).toBe(`Permissions Violation for Publish to "${subject}"`);
   });
 
-  it("refuses the submitter a JetStream API request, as a request error", async () => {
-    await expect(submitter.request("$JS.API.STREAM.NAMES", {})).rejects.toThrow(
+  it("refuses the submitter a JetStream API request, as a request error not taken for an outage", async () => {
+    const refusal = await submitter.request("$JS.API.STREAM.NAMES", {}).catch((error) => error);
+    expect(refusal).toBeInstanceOf(Error);
+    expect((refusal as Error).message).toBe(
       'Permissions Violation for Publish to "$JS.API.STREAM.NAMES"',
     );
+    // A refusal repeats: start-up must fail on it, not wait for NATS to answer.
+    expect(isNatsUnavailable(refusal)).toBe(false);
   });
 
   it.each(["troupe.internal.>", "_INBOX_troupe.>", "$KV.>"])(
