@@ -102,7 +102,7 @@ export class Cluster {
       child.kill("SIGKILL");
       await exited;
     }
-    return { workerId, restarted: this.#spawn(member) };
+    return { workerId, restarted: this.#replace(member) };
   }
 
   /** SIGTERM: a graceful drain. Resolves with the exit code once it left; a replacement starts. */
@@ -119,7 +119,7 @@ export class Cluster {
       code = (await exited).code;
       clearTimeout(forced);
     }
-    return { workerId, code, restarted: this.#spawn(member) };
+    return { workerId, code, restarted: this.#replace(member) };
   }
 
   /** Stops nats-server (SIGTERM) and starts it again on the same port with the same store. */
@@ -165,6 +165,25 @@ export class Cluster {
     this.#nats = child;
   }
 
+  /**
+   * Starts a process in `member`'s place, as a process manager would: one that fails to start is
+   * reported as an unexpected exit and started again. Never rejects.
+   */
+  async #replace(member: Member): Promise<void> {
+    while (!this.#closed) {
+      try {
+        return await this.#spawn(member);
+      } catch (error) {
+        this.#unexpectedExit("start-up failed", (error as Error).message.trim());
+      }
+    }
+  }
+
+  #unexpectedExit(how: string, reason: string): void {
+    this.unexpectedExits.push(how);
+    this.unexpectedExitReasons.push(reason);
+  }
+
   /** Starts a troupe process in `member`'s place; resolves once it logged "troupe started". */
   #spawn(member: Member): Promise<void> {
     if (this.#closed) return Promise.resolve();
@@ -191,10 +210,10 @@ export class Cluster {
     member.workerId = undefined;
     member.httpUrl = undefined;
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => fail(new Error(`troupe #${member.index} did not start in time`)),
-        START_TIMEOUT_MS,
-      );
+      const timer = setTimeout(() => {
+        fail(new Error(`troupe #${member.index} did not start in time`));
+        child.kill("SIGKILL");
+      }, START_TIMEOUT_MS);
       const onExit = (code: number | null) =>
         fail(
           new Error(
@@ -223,9 +242,11 @@ export class Cluster {
           child.once("exit", (code, signal) => {
             if (member.child !== child || !member.up || this.#closed) return;
             member.up = false;
-            this.unexpectedExits.push(String(code ?? signal));
-            this.unexpectedExitReasons.push(lastLine || stderr.trim().split("\n").pop() || "");
-            void this.#spawn(member).catch(() => undefined);
+            this.#unexpectedExit(
+              String(code ?? signal),
+              lastLine || stderr.trim().split("\n").pop() || "",
+            );
+            void this.#replace(member);
           });
           resolve();
         }
