@@ -16,6 +16,7 @@ import {
   isListening,
   startEmbeddedNats,
 } from "./transport/embedded-server.ts";
+import { untilNatsAnswers } from "./transport/nats-errors.ts";
 import type { Service } from "./transport/service.ts";
 
 const VERSION = packageVersion();
@@ -126,7 +127,10 @@ class TroupeRuntime implements Runtime {
       if (error && !this.#closing) void this.#fail(error);
     });
     const { names, gateway, topology, pipelineEvents, system } = this.#pipeline;
-    this.#service = await serveApi({ nc, names, gateway, version: VERSION, log: this.#log });
+    this.#service = await untilNatsAnswers(
+      () => serveApi({ nc, names, gateway, version: VERSION, log: this.#log }),
+      { step: "serve the NATS API", log: this.#log, signal: this.#abortStart.signal },
+    );
     this.#metrics = createMetrics({ pipelineEvents, actorSystem: system });
     this.#readiness = natsReadiness({ nc, jsm: topology.jsm, names });
     this.#http = createHttpServer({

@@ -32,8 +32,14 @@ export async function serveApi(options: {
     ["workers-list", api.workersList, (body) => gateway.workers(body)],
     ["queue-status", api.queueStatus, (body) => gateway.queueStatus(body)],
   ];
-  for (const [name, subject, call] of endpoints) {
-    await service.addEndpoint(name, { subject, handler: (request) => call(request.body) });
+  try {
+    for (const [name, subject, call] of endpoints) {
+      await service.addEndpoint(name, { subject, handler: (request) => call(request.body) });
+    }
+  } catch (error) {
+    // A connection lost while the endpoints were added: nothing half-served stays behind.
+    await service.stop();
+    throw error;
   }
   return service;
 }

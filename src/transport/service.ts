@@ -115,7 +115,12 @@ type Verb = (typeof VERBS)[number];
  */
 export async function startService(nc: NatsConnection, options: ServiceOptions): Promise<Service> {
   const service = new ServiceImpl(nc, options);
-  await nc.flush();
+  try {
+    await nc.flush();
+  } catch (error) {
+    await service.stop();
+    throw error;
+  }
   return service;
 }
 
