@@ -28,7 +28,7 @@ export interface TopologyOptions {
   leaseMs: number;
   /** The same for a job lease (the job owners consumer's AckWait). */
   jobLeaseMs: number;
-  /** Where the retries of a set-up NATS did not answer are logged. */
+  /** Where set-up logs each retry while NATS does not answer. */
   log?: Logger | undefined;
   /** Ends those retries (a shutdown during start-up). */
   signal?: AbortSignal | undefined;
