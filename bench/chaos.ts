@@ -289,6 +289,15 @@ class TaskTracker {
     });
   }
 
+  hasEnded(jobId: string): boolean {
+    return this.#ended.has(jobId);
+  }
+
+  /** The last event seen of a task: its status and the worker that sent it. */
+  lastSeen(jobId: string, index: number): { status: string; worker: string } | undefined {
+    return this.#latest.get(`${jobId}.${index}`);
+  }
+
   markEnded(jobId: string, status: string): void {
     if (!TERMINAL.has(status) || this.#ended.has(jobId)) return;
     this.#ended.add(jobId);
@@ -485,10 +494,38 @@ async function waitForAllJobs(
     }
     if (tracker.terminalJobs >= jobIds.length) return Date.now();
     if (Date.now() > deadline) {
-      throw new Error(`only ${tracker.terminalJobs} of ${jobIds.length} jobs ended in time`);
+      const stuck = jobIds.filter((jobId) => !tracker.hasEnded(jobId));
+      const states = await Promise.all(stuck.map((jobId) => describeJob(nc, tracker, jobId)));
+      throw new Error(
+        `only ${tracker.terminalJobs} of ${jobIds.length} jobs ended in time; the others:\n${states.join("\n")}`,
+      );
     }
     await sleep(POLL_MS);
   }
+}
+
+/** What a job that did not end looks like: its record, its tasks' last events, its results. */
+async function describeJob(nc: NatsConnection, tracker: TaskTracker, jobId: string) {
+  const kvm = new Kvm(nc);
+  const entry = await (await kvm.open(names.buckets.jobs)).get(jobId).catch(() => null);
+  const job = entry?.operation === "PUT" ? (unpack(entry.value) as Record<string, unknown>) : {};
+  const fields = [
+    "status",
+    "total_tasks",
+    "completed_tasks",
+    "failed_tasks",
+    "running_tasks",
+    "tasks_enqueued",
+    "error",
+  ].map((field) => `${field}=${JSON.stringify(job[field])}`);
+  const results = await (await kvm.open(names.buckets.results)).keys(`${jobId}.*`);
+  const recorded: string[] = [];
+  for await (const key of results) recorded.push(key.slice(jobId.length + 1));
+  const tasks = Array.from({ length: Number(job.total_tasks ?? 0) }, (_, index) => {
+    const seen = tracker.lastSeen(jobId, index);
+    return `${index}:${seen ? `${seen.status}@${seen.worker}` : "no event"}`;
+  });
+  return `  ${jobId}: ${fields.join(" ")}; last task events ${tasks.join(" ")}; results recorded for tasks [${recorded.sort().join(",")}]`;
 }
 
 /** From JetStream: job states, one result per task, and how many results were ever recorded. */

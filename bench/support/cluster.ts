@@ -4,7 +4,7 @@
  * SIGTERM, a NATS server restart — and the figures it reads from the processes' JSON logs.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -204,6 +204,7 @@ export class Cluster {
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-2_000);
     });
+    keepLogs(child, `troupe-${member.index}`);
     let lastLine = "";
     if (child.pid !== undefined) this.#options.onChild?.(child.pid, "troupe");
     member.child = child;
@@ -279,6 +280,19 @@ function readLines(child: ChildProcess, onLine: (line: LogLine) => void): void {
       }
     }
   });
+}
+
+/**
+ * BENCH_LOG_DIR=<dir>: every process's whole output goes to `<dir>/<name>-<pid>.log` too, to find
+ * out afterwards what a run that went wrong did.
+ */
+function keepLogs(child: ChildProcess, name: string): void {
+  const dir = process.env.BENCH_LOG_DIR;
+  if (!dir || child.pid === undefined) return;
+  const file = createWriteStream(join(dir, `${name}-${child.pid}.log`));
+  child.stdout?.on("data", (chunk: Buffer) => file.write(chunk));
+  child.stderr?.on("data", (chunk: Buffer) => file.write(chunk));
+  child.once("exit", () => file.end());
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null }> {
