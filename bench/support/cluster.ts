@@ -292,7 +292,8 @@ function keepLogs(child: ChildProcess, name: string): void {
   const file = createWriteStream(join(dir, `${name}-${child.pid}.log`));
   child.stdout?.on("data", (chunk: Buffer) => file.write(chunk));
   child.stderr?.on("data", (chunk: Buffer) => file.write(chunk));
-  child.once("exit", () => file.end());
+  // "close", not "exit": output still buffered in the pipes arrives after the exit.
+  child.once("close", () => file.end());
 }
 
 function exitOf(child: ChildProcess): Promise<{ code: number | null }> {
