@@ -18,6 +18,8 @@ import { unpack } from "msgpackr";
 import { DURATION_FORMS, parseDuration } from "../src/duration.ts";
 import { LEASE_HEARTBEATS } from "../src/pipeline.ts";
 import { kvStream } from "../src/transport/kv.ts";
+import { type ChunkEvent, taskEventsOf } from "../src/transport/events.ts";
+import { decodeRecord } from "../src/workers/chunk-message.ts";
 import { names as namesFor } from "../src/transport/subjects.ts";
 import { buildTroupe } from "./support/build.ts";
 import { Cluster, quantile } from "./support/cluster.ts";
@@ -281,6 +283,13 @@ class TaskTracker {
     nc.subscribe(`${names.prefix}.events.task.>`, {
       callback: (_error, msg) => this.#onTask(JSON.parse(decoder.decode(msg.data)) as TaskEvent),
     });
+    // Tasks that run together in a chunk report in one chunk event: one task event each.
+    nc.subscribe(`${names.prefix}.events.chunk.>`, {
+      callback: (_error, msg) => {
+        const event = JSON.parse(decoder.decode(msg.data)) as ChunkEvent;
+        for (const task of taskEventsOf(event)) this.#onTask(task);
+      },
+    });
     nc.subscribe(names.events.allJobs, {
       callback: (_error, msg) => {
         const event = JSON.parse(decoder.decode(msg.data)) as { job_id: string; status: string };
@@ -518,9 +527,7 @@ async function describeJob(nc: NatsConnection, tracker: TaskTracker, jobId: stri
     "tasks_enqueued",
     "error",
   ].map((field) => `${field}=${JSON.stringify(job[field])}`);
-  const results = await (await kvm.open(names.buckets.results)).keys(`${jobId}.*`);
-  const recorded: string[] = [];
-  for await (const key of results) recorded.push(key.slice(jobId.length + 1));
+  const recorded = [...(await recordedOutcomes(nc, jobId)).keys()].map(String);
   const tasks = Array.from({ length: Number(job.total_tasks ?? 0) }, (_, index) => {
     const seen = tracker.lastSeen(jobId, index);
     return `${index}:${seen ? `${seen.status}@${seen.worker}` : "no event"}`;
@@ -528,46 +535,61 @@ async function describeJob(nc: NatsConnection, tracker: TaskTracker, jobId: stri
   return `  ${jobId}: ${fields.join(" ")}; last task events ${tasks.join(" ")}; results recorded for tasks [${recorded.sort().join(",")}]`;
 }
 
-/** From JetStream: job states, one result per task, and how many results were ever recorded. */
-async function verify(nc: NatsConnection, jobIds: string[]) {
-  const kvm = new Kvm(nc);
-  const jobsKv = await kvm.open(names.buckets.jobs);
-  const resultsKv = await kvm.open(names.buckets.results);
-  const resultKeys = new Map<string, string[]>();
-  for await (const key of await resultsKv.keys()) {
-    const jobId = key.slice(0, key.lastIndexOf("."));
-    resultKeys.set(jobId, [...(resultKeys.get(jobId) ?? []), key]);
+/**
+ * A job's recorded task outcomes, from its chunk records: task index → how many records hold an
+ * outcome for it (more than one would be a task recorded twice).
+ */
+async function recordedOutcomes(nc: NatsConnection, jobId: string): Promise<Map<number, string[]>> {
+  const results = await new Kvm(nc).open(names.buckets.results);
+  const outcomes = new Map<number, string[]>();
+  for await (const key of await results.keys(`${jobId}.>`)) {
+    const entry = await results.get(key);
+    if (entry?.operation !== "PUT") continue;
+    for (const [index, outcome] of Object.entries(decodeRecord(entry.value).outcomes)) {
+      outcomes.set(Number(index), [...(outcomes.get(Number(index)) ?? []), outcome.status]);
+    }
   }
+  return outcomes;
+}
+
+/**
+ * From JetStream: job states, one outcome per task, and how many outcomes were recorded twice
+ * (a task in two chunk records, or a chunk generation written twice).
+ */
+async function verify(nc: NatsConnection, jobIds: string[]) {
+  const jobsKv = await new Kvm(nc).open(names.buckets.jobs);
   let tasks = 0;
   let lostTasks = 0;
   let jobsCompleted = 0;
+  let duplicates = 0;
+  let keys = 0;
   const notCompleted: string[] = [];
   for (const jobId of jobIds) {
     const entry = await jobsKv.get(jobId);
     const record = entry ? (unpack(entry.value) as { status: string; total_tasks: number }) : null;
     const total = record?.total_tasks ?? 0;
-    const keys = resultKeys.get(jobId) ?? [];
+    const outcomes = await recordedOutcomes(nc, jobId);
     tasks += total;
-    lostTasks += Math.max(0, total - keys.length);
-    let allCompleted = keys.length === total;
-    for (const key of keys) {
-      const outcome = await resultsKv.get(key);
-      if ((outcome ? (unpack(outcome.value) as { status: string }).status : "") !== "COMPLETED")
-        allCompleted = false;
+    lostTasks += Math.max(0, total - outcomes.size);
+    let allCompleted = outcomes.size === total;
+    for (const statuses of outcomes.values()) {
+      duplicates += statuses.length - 1;
+      if (statuses.some((status) => status !== "COMPLETED")) allCompleted = false;
     }
     if (record?.status === "COMPLETED" && allCompleted) jobsCompleted += 1;
     else notCompleted.push(`${jobId}:${record?.status ?? "missing"}`);
   }
   const jsm = await jetstreamManager(nc);
   const stream = await jsm.streams.info(kvStream(names.buckets.results));
-  let distinct = 0;
-  for (const keys of resultKeys.values()) distinct += keys.length;
+  const resultsKv = await new Kvm(nc).open(names.buckets.results);
+  for await (const key of await resultsKv.keys()) if (key) keys += 1;
   return {
     tasks,
     lostTasks,
     jobsCompleted,
     notCompleted,
-    duplicateRecords: stream.state.last_seq - distinct,
+    // A key written twice (a record's create cannot be), or a task recorded in two records.
+    duplicateRecords: stream.state.last_seq - keys + duplicates,
   };
 }
 

@@ -10,6 +10,7 @@
  * Environment: BENCH_RUNS, BENCH_RUN_S, BENCH_CONNECTIONS; BENCH_STUB=1 swaps the gateway's submit
  * for the validation alone, to see what the facade itself (plugins, hooks, routing) costs.
  */
+
 import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +21,7 @@ import { systemClock } from "../src/clock.ts";
 import { natsReadiness } from "../src/http/readiness.ts";
 import { SubmitReplySchema } from "../src/http/schemas.ts";
 import { createHttpServer } from "../src/http/server.ts";
+import { ChunkSizer } from "../src/jobs/chunk-sizing.ts";
 import { Gateway } from "../src/jobs/gateway.ts";
 import { parseJobSpec } from "../src/jobs/job-spec.ts";
 import { createMetrics } from "../src/metrics.ts";
@@ -114,6 +116,7 @@ async function main(): Promise<void> {
     events: new EventPublisher(nc, n),
     defaultMaxAttempts: 4,
     workerTimeoutMs: 60_000,
+    sizer: new ChunkSizer(50),
     clock: systemClock,
     log,
   });

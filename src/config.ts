@@ -42,6 +42,8 @@ export interface TroupeConfig {
   readonly priorityAgingMs: number;
   /** On SIGTERM, how long running tasks may finish before they are handed back. */
   readonly drainTimeoutMs: number;
+  /** About this much training goes into one chunk of a job's tasks (one message, post, record). */
+  readonly chunkTargetMs: number;
   /** Test-only fault injection; off unless TROUPE_FAULTS is set. */
   readonly faults: Faults;
 }
@@ -91,10 +93,10 @@ function integer(min: number, max: number): Variable<number>["parse"] {
   };
 }
 
-function duration(minMs: number): Variable<number>["parse"] {
+function duration(minMs: number, maxMs = Number.POSITIVE_INFINITY): Variable<number>["parse"] {
   return (text) => {
     const ms = parseDuration(text);
-    return ms !== undefined && ms >= minMs ? ms : undefined;
+    return ms !== undefined && ms >= minMs && ms <= maxMs ? ms : undefined;
   };
 }
 
@@ -205,6 +207,11 @@ export const VARIABLES = {
     parse: duration(100),
   },
   DRAIN_TIMEOUT: { fallback: "30s", form: `${DURATION_FORMS}`, parse: duration(0) },
+  CHUNK_TARGET: {
+    fallback: "50ms",
+    form: `${DURATION_FORMS}, 0ms to 10s (0ms: one task a chunk)`,
+    parse: duration(0, 10_000),
+  },
   TROUPE_FAULTS: { fallback: "", form: FAULTS_FORM, parse: parseFaults },
 } satisfies Record<string, Variable<unknown>>;
 
@@ -267,6 +274,7 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     quotaRunningPerUser: v.QUOTA_RUNNING_PER_USER === 0 ? undefined : v.QUOTA_RUNNING_PER_USER,
     priorityAgingMs: v.PRIORITY_AGING,
     drainTimeoutMs: v.DRAIN_TIMEOUT,
+    chunkTargetMs: v.CHUNK_TARGET,
     faults: v.TROUPE_FAULTS,
   });
 }

@@ -3,7 +3,7 @@
  * - `worker=0.01`, `job=0.01`: crash that actor kind with the given probability per message;
  *   `worker=2x` crashes it on its first two messages in this process — for deterministic tests;
  * - `pool=0.01` (or `pool=2x`): the pool thread running a task dies (the thread exits) — the
- *   task-runner decides, the thread only obeys a flag;
+ *   chunk runner decides, the thread only obeys a flag;
  * - `ack-delay=200ms` (or `ack-delay=200`): every task ack is sent this many milliseconds late.
  */
 export const FAULT_KINDS = ["worker", "job", "pool", "ack-delay"] as const;

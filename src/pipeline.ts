@@ -4,6 +4,7 @@ import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
 import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
 import type { Clock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
+import { ChunkSizer } from "./jobs/chunk-sizing.ts";
 import { Gateway } from "./jobs/gateway.ts";
 import { JobOwner } from "./jobs/job-owner.ts";
 import type { Logger } from "./log.ts";
@@ -19,8 +20,8 @@ import { untilNatsAnswers } from "./transport/nats-errors.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
 import { type Names, names as namesFor } from "./transport/subjects.ts";
+import { ChunkRunner } from "./workers/chunk-runner.ts";
 import { JobAborts } from "./workers/job-aborts.ts";
-import { TaskRunner } from "./workers/task-runner.ts";
 import { type RunTask, workerActor } from "./workers/worker-actor.ts";
 import { WorkerRegistry } from "./workers/worker-registry.ts";
 
@@ -110,7 +111,7 @@ export class Pipeline {
       log,
     });
     this.#aborts = new JobAborts(nc, names);
-    const runner = new TaskRunner({
+    const runner = new ChunkRunner({
       kv: topology.kv,
       writers: topology.writers,
       pool: this.#pool,
@@ -175,6 +176,7 @@ export class Pipeline {
       minBackoffMs: 50,
       maxBackoffMs: 2_000,
     });
+    const sizer = new ChunkSizer(config.chunkTargetMs);
     this.gateway = new Gateway({
       nc,
       names,
@@ -182,6 +184,7 @@ export class Pipeline {
       events: this.events,
       defaultMaxAttempts: config.maxRetries + 1,
       workerTimeoutMs: config.workerTimeoutMs,
+      sizer,
       clock,
       log,
     });
@@ -198,6 +201,7 @@ export class Pipeline {
         events: this.events,
         pipeline: this.pipelineEvents,
         faults: config.faults,
+        sizer,
         tickMs: config.heartbeatIntervalMs,
         log,
       },

@@ -11,6 +11,7 @@ import { type Names, PRIORITIES, type Priority } from "../transport/subjects.ts"
 import { schemaProblems } from "../validation.ts";
 import { summarize, type WorkerActivity, type WorkerRecord } from "../workers/worker-record.ts";
 import { readAll } from "../workers/worker-registry.ts";
+import type { ChunkSizer } from "./chunk-sizing.ts";
 import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
 import { parseJobSpec } from "./job-spec.ts";
 import { isTerminalJobState, JOB_STATES } from "./job-state.ts";
@@ -63,6 +64,8 @@ export interface GatewayOptions {
   /** Attempts of a task when its spec does not say (MAX_RETRIES + 1). */
   defaultMaxAttempts: number;
   workerTimeoutMs: number;
+  /** Sizes each job's chunks at submit. */
+  sizer: ChunkSizer;
   clock: Clock;
   log: Logger;
 }
@@ -92,7 +95,12 @@ export class Gateway {
         jobId = claimed; // the first submit died between claiming the key and creating the job
       }
     }
-    const record = newJobRecord(jobId, spec, new Date(this.#o.clock.now()));
+    const record = newJobRecord(
+      jobId,
+      spec,
+      new Date(this.#o.clock.now()),
+      this.#o.sizer.size(spec),
+    );
     // The record and the lease message (whichever process pulls it owns the job; its id
     // de-duplicates retries) are written together, in one round trip: an owner that finds no
     // record yet looks again shortly (job-actor.ts). Both are stored before the reply.

@@ -1,19 +1,33 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
-import { unpack } from "msgpackr";
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { NatsConnection } from "../transport/connection.ts";
-import type { EventPublisher, TaskEvent } from "../transport/events.ts";
+import {
+  type ChunkEvent,
+  type EventPublisher,
+  type TaskEvent,
+  taskEventsOf,
+} from "../transport/events.ts";
 import { KV_OPERATION, kvKeys, kvStream, kvSubject } from "../transport/kv.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
-import { encodeTask, type TaskOutcome, taskKey } from "../workers/task-message.ts";
+import {
+  type ChunkRecord,
+  chunkKey,
+  decodeRecord,
+  encodeChunk,
+  parseRecordKey,
+  recordKey,
+  type TaskOutcome,
+} from "../workers/chunk-message.ts";
+import { type ChunkSizer, chunksOf } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
 import type { JobRecord } from "./job-record.ts";
+import { trainingSpecOf } from "./job-spec.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
 
@@ -30,8 +44,8 @@ export type JobMessage =
   | { kind: "flush" }
   | { kind: "timeout" }
   | { kind: "task-event"; event: TaskEvent }
-  /** A task's outcome was recorded (the results bucket, as watched). */
-  | { kind: "outcome"; index: number; outcome: TaskOutcome }
+  /** A chunk's generation was recorded (the results bucket, as watched). */
+  | { kind: "record"; chunk: number; record: ChunkRecord }
   /** Look at the record again (it was cancelled from outside). */
   | { kind: "nudge" };
 
@@ -44,6 +58,8 @@ export interface JobActorDeps {
   events: EventPublisher;
   pipeline: PipelineEvents;
   faults: Faults;
+  /** Tasks per chunk, for jobs whose record does not say yet. */
+  sizer: ChunkSizer;
   /** The job's lease (AckWait, JOB_LEASE_HEARTBEATS of these) is renewed on every tick, this often. */
   tickMs: number;
   log: Logger;
@@ -55,7 +71,8 @@ export interface JobActorDeps {
 const FLUSH_MS = 100;
 /** Every this many ticks, results are re-read from KV in case the results watch missed one. */
 const RECONCILE_EVERY_TICKS = 10;
-const PUBLISH_CHUNK = 256;
+/** Chunk messages in flight at once while queueing a job. */
+const PUBLISH_WINDOW = 256;
 /** A lease whose job record is not there yet is looked at this many times, this far apart. */
 const RECORD_LOOKS = 5;
 const RECORD_LOOK_EVERY_MS = 200;
@@ -87,6 +104,8 @@ class JobInstance {
   readonly #log: Logger;
   #record!: JobRecord;
   readonly #outcomes = new Map<number, TaskOutcome>();
+  /** `<chunk>.<generation>` of every record seen. */
+  readonly #records = new Set<string>();
   readonly #running = new Set<number>();
   #liveRetries = 0;
   #ticks = 0;
@@ -212,8 +231,8 @@ class JobInstance {
         this.#d.faults.maybeCrash("job");
         await this.#onTaskEvent(message.event);
         return;
-      case "outcome":
-        await this.#onOutcome(message.index, message.outcome);
+      case "record":
+        await this.#onRecord(message.chunk, message.record);
         return;
     }
   }
@@ -270,32 +289,35 @@ class JobInstance {
     this.#d.events.job(jobEventOf(this.#record));
   }
 
+  /**
+   * Queues the job's tasks as chunks. The chunk size is stored in the record first: an owner
+   * that takes over half-way queues the very same chunks (whose message ids make a second
+   * publish within the window a no-op, and whose records are keyed by chunk).
+   */
   async #enqueueTasks(): Promise<void> {
+    const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
     const { spec } = this.#record;
     const { publisher } = this.#d.topology;
     const subject = this.#d.names.internal.task(spec.priority, this.#jobId);
-    for (let start = 0; start < spec.tasks; start += PUBLISH_CHUNK) {
-      const batch: Promise<unknown>[] = [];
-      for (let i = start; i < Math.min(spec.tasks, start + PUBLISH_CHUNK); i++) {
-        const body = encodeTask({
-          job_id: this.#jobId,
-          task_index: i,
-          priority: spec.priority,
-          user_id: spec.user_id,
-          input: {
-            model_type: spec.model_type,
-            dataset: spec.dataset,
-            epochs: spec.epochs,
-            tasks: spec.tasks,
-            hyperparameters: spec.hyperparameters,
-            task_index: i,
-          },
-          max_attempts: spec.retry_policy.max_attempts,
-          backoff_ms: spec.retry_policy.backoff_ms,
-        });
-        // The id makes a second owner's re-publish (within the window) a no-op.
-        batch.push(publisher.publish(subject, body, { msgId: taskKey(this.#jobId, i) }));
-      }
+    const chunks = chunksOf(spec.tasks, size);
+    const training = trainingSpecOf(spec);
+    for (let start = 0; start < chunks.length; start += PUBLISH_WINDOW) {
+      const batch = chunks.slice(start, start + PUBLISH_WINDOW).map((tasks, i) =>
+        publisher.publish(
+          subject,
+          encodeChunk({
+            job_id: this.#jobId,
+            chunk: start + i,
+            tasks,
+            priority: spec.priority,
+            user_id: spec.user_id,
+            spec: training,
+            max_attempts: spec.retry_policy.max_attempts,
+            backoff_ms: spec.retry_policy.backoff_ms,
+          }),
+          { msgId: chunkKey(this.#jobId, start + i) },
+        ),
+      );
       await Promise.all(batch);
     }
     const updated = await this.#d.store.update(this.#jobId, (job) =>
@@ -312,26 +334,17 @@ class JobInstance {
     this.#d.events.job(jobEventOf(this.#record));
   }
 
-  /** Re-reads every recorded outcome of this job from the results bucket. */
-  async #reconcile(): Promise<void> {
-    const keys = await kvKeys(
-      this.#d.topology.jsm,
-      this.#d.names.buckets.results,
-      `${this.#jobId}.*`,
+  /**
+   * The chunk size of a job whose record has none (submitted by a process that did not size
+   * chunks): decided once, in the record, before any chunk is queued.
+   */
+  async #fixChunkSize(): Promise<number> {
+    const size = this.#d.sizer.size(this.#record.spec);
+    const updated = await this.#d.store.update(this.#jobId, (job) =>
+      job.chunk_size === undefined ? { ...job, chunk_size: size } : undefined,
     );
-    for (const key of keys) {
-      const index = Number(key.slice(key.lastIndexOf(".") + 1));
-      if (!this.#outcomes.has(index)) await this.#readOutcome(index);
-      if (this.#ended) return;
-    }
-    await this.#checkEnd();
-  }
-
-  async #readOutcome(index: number): Promise<void> {
-    if (this.#outcomes.has(index)) return;
-    const entry = await this.#d.topology.kv.results.get(taskKey(this.#jobId, index));
-    if (entry?.operation === "PUT")
-      await this.#onOutcome(index, unpack(entry.value) as TaskOutcome);
+    if (updated) this.#record = updated;
+    return this.#record.chunk_size ?? size;
   }
 
   async #onOutcome(index: number, outcome: TaskOutcome): Promise<void> {
@@ -347,6 +360,48 @@ class JobInstance {
       return;
     }
     await this.#checkEnd();
+  }
+
+  /** Re-reads every chunk record of this job from the results bucket. */
+  async #reconcile(): Promise<void> {
+    const keys = await kvKeys(
+      this.#d.topology.jsm,
+      this.#d.names.buckets.results,
+      `${this.#jobId}.>`,
+    );
+    for (const key of keys) {
+      const [chunk, generation] = parseRecordKey(key);
+      if (!this.#records.has(`${chunk}.${generation}`)) await this.#readRecord(chunk, generation);
+      if (this.#ended) return;
+    }
+    await this.#checkEnd();
+  }
+
+  async #readRecord(chunk: number, generation: number): Promise<void> {
+    const entry = await this.#d.topology.kv.results.get(recordKey(this.#jobId, chunk, generation));
+    if (entry?.operation === "PUT") await this.#onRecord(chunk, decodeRecord(entry.value));
+  }
+
+  /** A chunk generation's record: its tasks' outcomes, and its failed attempts to be retried. */
+  async #onRecord(chunk: number, record: ChunkRecord): Promise<void> {
+    const seen = `${chunk}.${record.generation}`;
+    if (this.#records.has(seen)) return;
+    this.#records.add(seen);
+    const outcomes = Object.entries(record.outcomes);
+    let trainedMs = 0;
+    let trained = 0;
+    for (const [, outcome] of outcomes) {
+      if (outcome.status !== "COMPLETED") continue;
+      trainedMs += outcome.duration_ms;
+      trained += 1;
+    }
+    this.#d.sizer.observe(this.#record.spec, trained, trainedMs);
+    for (const retry of record.retry) this.#running.delete(retry.task_index);
+    this.#markDirty();
+    for (const [index, outcome] of outcomes) {
+      await this.#onOutcome(Number(index), outcome);
+      if (this.#ended) return;
+    }
   }
 
   async #checkEnd(): Promise<void> {
@@ -519,7 +574,7 @@ class JobInstance {
     const { names, topology } = this.#d;
     const bucket = names.buckets.results;
     const consumer = await topology.js.consumers.get(kvStream(bucket), {
-      filter_subjects: kvSubject(bucket, `${this.#jobId}.*`),
+      filter_subjects: kvSubject(bucket, `${this.#jobId}.>`),
       deliver_policy: DeliverPolicy.LastPerSubject,
     });
     const messages = await consumer.consume();
@@ -529,13 +584,9 @@ class JobInstance {
     });
     const follow = async () => {
       for await (const msg of messages) {
-        if (msg.headers?.get(KV_OPERATION)) continue; // a delete or purge, not an outcome
-        const index = Number(msg.subject.slice(msg.subject.lastIndexOf(".") + 1));
-        this.#ctx.self.tell({
-          kind: "outcome",
-          index,
-          outcome: unpack(msg.data) as TaskOutcome,
-        });
+        if (msg.headers?.get(KV_OPERATION)) continue; // a delete or purge, not a record
+        const [chunk] = parseRecordKey(msg.subject.slice(msg.subject.indexOf(this.#jobId)));
+        this.#ctx.self.tell({ kind: "record", chunk, record: decodeRecord(msg.data) });
       }
     };
     follow().catch((error) =>
@@ -544,14 +595,18 @@ class JobInstance {
   }
 
   #subscribeTaskEvents(): void {
-    const sub = this.#d.nc.subscribe(this.#d.names.events.tasksOf(this.#jobId), {
-      callback: (_error, msg) => {
-        const event = JSON.parse(decoder.decode(msg.data)) as TaskEvent;
+    const { nc, names } = this.#d;
+    const onEvent = (_error: Error | null, msg: { data: Uint8Array }) => {
+      const event = JSON.parse(decoder.decode(msg.data)) as TaskEvent | ChunkEvent;
+      for (const task of event.type === "chunk" ? taskEventsOf(event) : [event]) {
         // Per-epoch progress does not change the job's bookkeeping.
-        if (event.epoch === undefined) this.#ctx.self.tell({ kind: "task-event", event });
-      },
-    });
-    this.#unsubscribes.push(() => sub.unsubscribe());
+        if (task.epoch === undefined) this.#ctx.self.tell({ kind: "task-event", event: task });
+      }
+    };
+    for (const subject of [names.events.tasksOf(this.#jobId), names.events.chunksOf(this.#jobId)]) {
+      const sub = nc.subscribe(subject, { callback: onEvent });
+      this.#unsubscribes.push(() => sub.unsubscribe());
+    }
   }
 
   /**

@@ -27,6 +27,8 @@ export interface JobRecord {
   spec: JobSpec;
   /** True once the job's tasks are in the queue (a new owner must not queue them again). */
   tasks_enqueued: boolean;
+  /** Tasks per chunk (queue message, pool post, result record), decided once at submit. */
+  chunk_size?: number;
 }
 
 /**
@@ -48,7 +50,12 @@ export function newJobId(now = Date.now()): string {
 const randomPool = Buffer.alloc(4096);
 let randomOffset = randomPool.length;
 
-export function newJobRecord(jobId: string, spec: JobSpec, now: Date): JobRecord {
+export function newJobRecord(
+  jobId: string,
+  spec: JobSpec,
+  now: Date,
+  chunkSize: number,
+): JobRecord {
   return {
     job_id: jobId,
     name: spec.name,
@@ -69,5 +76,6 @@ export function newJobRecord(jobId: string, spec: JobSpec, now: Date): JobRecord
     finished_at: null,
     spec,
     tasks_enqueued: false,
+    chunk_size: chunkSize,
   };
 }

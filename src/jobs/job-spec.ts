@@ -125,3 +125,9 @@ export function parseJobSpec(body: unknown, defaults: { maxAttempts: number }): 
     idempotency_key: input.idempotency_key,
   };
 }
+
+/** The training part of a job spec: what a pool thread needs to train its tasks. */
+export function trainingSpecOf(spec: JobSpec): ResolvedTrainingSpec {
+  const { model_type, dataset, epochs, tasks, hyperparameters } = spec;
+  return { model_type, dataset, epochs, tasks, hyperparameters } as ResolvedTrainingSpec;
+}

@@ -21,11 +21,19 @@ import {
 } from "../errors.ts";
 import { DatasetSchema, type DatasetSpec, ModelTypeSchema } from "./hyperparameters.ts";
 import { plannedEpochs } from "./limits.ts";
-import { Flag, type PortMessage, type ThreadReply, type ThreadRequest } from "./protocol.ts";
+import {
+  FLAG_SLOTS,
+  Flag,
+  type PortMessage,
+  type ThreadReply,
+  type ThreadRequest,
+} from "./protocol.ts";
 import { resolveTaskInput } from "./training-spec.ts";
 import type {
   AggregateInput,
   AggregateResult,
+  ChunkInput,
+  ChunkResult,
   ResolvedTaskInput,
   TaskInput,
   TaskResult,
@@ -69,10 +77,29 @@ export interface RunOptions {
   crashThread?: boolean;
 }
 
+export interface ChunkRunOptions extends RunOptions {
+  /**
+   * A task of the chunk running longer than this is aborted: the chunk ends there, with
+   * `timedOut` set. It is noticed within one to two of these (chunks are checked at that pace).
+   */
+  taskTimeoutMs?: number;
+}
+
+/** A chunk's per-task results (see `ChunkResult`), and whether its last task timed out. */
+export interface ChunkRun {
+  results: ChunkResult;
+  timedOut: boolean;
+}
+
 export interface TrainingPool {
   readonly threads: number;
   /** Trains one task (validated first: `TrainingSpecError` names the field at fault). */
   run(input: TaskInput, options?: RunOptions): Promise<TaskResult>;
+  /**
+   * Trains a chunk of one job's tasks in one thread, one after the other, in one post. The spec
+   * is taken as validated (it was, at submit). A dead or terminated thread rejects the whole run.
+   */
+  runChunk(input: ChunkInput, options?: ChunkRunOptions): Promise<ChunkRun>;
   /** Combines a job's task models and evaluates the result on the shared held-out split. */
   aggregate(input: AggregateInput, options?: { signal?: AbortSignal }): Promise<AggregateResult>;
   /**
@@ -155,6 +182,17 @@ class PiscinaTrainingPool implements TrainingPool {
     return this.#dispatch(request, options) as Promise<TaskResult>;
   }
 
+  async runChunk(input: ChunkInput, options: ChunkRunOptions = {}): Promise<ChunkRun> {
+    const request = options.crashThread
+      ? { kind: "chunk" as const, input, crash: true as const }
+      : { kind: "chunk" as const, input };
+    let timedOut = false;
+    const results = (await this.#dispatch(request, options, () => {
+      timedOut = true;
+    })) as ChunkResult;
+    return { results, timedOut };
+  }
+
   aggregate(input: AggregateInput, options: { signal?: AbortSignal } = {}) {
     let dataset: DatasetSpec;
     try {
@@ -175,14 +213,16 @@ class PiscinaTrainingPool implements TrainingPool {
   async #dispatch(
     request:
       | { kind: "train"; input: ResolvedTaskInput; crash?: true }
+      | { kind: "chunk"; input: ChunkInput; crash?: true }
       | { kind: "aggregate"; input: AggregateInput }
       | { kind: "noop" },
-    options: RunOptions,
+    options: ChunkRunOptions,
+    onTimeout?: () => void,
   ): Promise<unknown> {
     if (this.#closing) throw new PoolUnavailableError("the training pool is closed");
     const { signal } = options;
     if (signal?.aborted) throw new TrainingAbortedError("aborted before it started");
-    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const flags = new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * 4));
     const kill = new AbortController();
     let graceTimer: NodeJS.Timeout | undefined;
     let callbackError: unknown;
@@ -192,9 +232,17 @@ class PiscinaTrainingPool implements TrainingPool {
       if (Atomics.load(flags, Flag.started) === 0) kill.abort();
       else graceTimer ??= setTimeout(() => kill.abort(), this.#abortGraceMs);
     };
+    const watchdog =
+      onTimeout && options.taskTimeoutMs !== undefined
+        ? this.#watchTasks(flags, options.taskTimeoutMs, () => {
+            onTimeout();
+            abort();
+          })
+        : undefined;
     // A port per task is a large part of a tiny task's cost: only tasks of several epochs get one.
     const channel =
-      request.kind === "train" && plannedEpochs(request.input) > 1
+      (request.kind === "train" && plannedEpochs(request.input) > 1) ||
+      (request.kind === "chunk" && plannedEpochs(request.input.spec) > 1)
         ? new MessageChannel()
         : undefined;
     let received = 0;
@@ -249,10 +297,32 @@ class PiscinaTrainingPool implements TrainingPool {
       throw new TrainingError(`training thread failed: ${message}`, { cause: error });
     } finally {
       clearTimeout(graceTimer);
+      if (watchdog) clearTimeout(watchdog.timer);
       signal?.removeEventListener("abort", abort);
       this.#inflight.delete(abort);
       channel?.port1.close();
     }
+  }
+
+  /**
+   * Fires `onTimeout` once the chunk's thread has been on the same task (its position flag) for a
+   * whole `timeoutMs`: one timer per chunk, not one per task. The first task's time counts from
+   * the dispatch; time spent queued for a thread is not held against a later one.
+   */
+  #watchTasks(flags: Int32Array, timeoutMs: number, onTimeout: () => void) {
+    const watchdog = { timer: undefined as NodeJS.Timeout | undefined };
+    let seen = 1;
+    const check = () => {
+      const position = Atomics.load(flags, Flag.position);
+      if (position === seen && Atomics.load(flags, Flag.started) === 1) {
+        onTimeout();
+        return;
+      }
+      seen = position;
+      watchdog.timer = setTimeout(check, timeoutMs);
+    };
+    watchdog.timer = setTimeout(check, timeoutMs);
+    return watchdog;
   }
 
   close(options: { force?: boolean } = {}): Promise<void> {

@@ -3,6 +3,7 @@ import type { MessagePort } from "node:worker_threads";
 import type { ErrorData } from "../errors.ts";
 import type {
   AggregateInput,
+  ChunkInput,
   ResolvedTaskInput,
   TrainingCheckpoint,
   TrainingProgress,
@@ -14,15 +15,21 @@ export const Flag = Object.freeze({
   abort: 0,
   /** Set by the thread when it picks the task up (so a queued task can be dropped, not killed). */
   started: 1,
+  /** Set by the thread as it starts each task of a chunk: 1 + the task's position in the chunk. */
+  position: 2,
 });
 
+/** Int32 slots of the shared flags (see `Flag`). */
+export const FLAG_SLOTS = 3;
+
 /**
- * `port` (training tasks of more than one epoch) carries progress and checkpoints back as they
+ * `port` (training tasks, or chunks, of more than one epoch) carries progress and checkpoints back as they
  * happen; `flags` see `Flag`. `crash` is test-only fault injection (TROUPE_FAULTS `pool`): the
  * thread exits instead of training.
  */
 export type ThreadRequest = { flags: Int32Array } & (
   | { kind: "train"; input: ResolvedTaskInput; port?: MessagePort; crash?: true }
+  | { kind: "chunk"; input: ChunkInput; port?: MessagePort; crash?: true }
   | { kind: "aggregate"; input: AggregateInput }
   | { kind: "noop" }
 );

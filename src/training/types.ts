@@ -2,6 +2,7 @@
  * The data that crosses between the main thread and the pool threads. Type-only imports keep the
  * schema library out of the threads.
  */
+import type { ErrorData } from "../errors.ts";
 import type { DatasetSpec, HyperparametersByModel } from "./hyperparameters.ts";
 import type { ModelType } from "./limits.ts";
 
@@ -20,6 +21,22 @@ export interface TaskInput extends TrainingSpecInput {
   task_index: number;
   checkpoint?: Uint8Array;
 }
+
+/**
+ * Several tasks of one job, trained one after the other in one pool thread (one post, one reply).
+ * `spec` was validated when the job was submitted: the thread takes it as it is.
+ */
+export interface ChunkInput {
+  spec: ResolvedTrainingSpec;
+  tasks: { task_index: number; checkpoint?: Uint8Array }[];
+}
+
+/**
+ * What each task of a chunk came to, in the chunk's order, up to the task it stopped at: an abort
+ * (cancel, timeout, drain) ends the chunk with that task's `TROUPE_ERR_TRAINING_ABORTED` (or
+ * `TROUPE_ERR_TASK_TIMEOUT`), and the tasks after it did not start.
+ */
+export type ChunkResult = ({ ok: true; value: TaskResult } | { ok: false; error: ErrorData })[];
 
 /** A training spec with every default applied and every bound checked. */
 export type ResolvedTrainingSpec = {

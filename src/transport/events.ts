@@ -37,6 +37,45 @@ export interface TaskEvent {
   at: string;
 }
 
+/** One task's state within a chunk event. */
+export interface ChunkTaskState {
+  task_index: number;
+  status: string;
+  attempt: number;
+  epoch?: number;
+  epochs?: number;
+  loss?: number;
+  accuracy?: number;
+  error?: string;
+  reason?: string;
+}
+
+/**
+ * The tasks of a chunk (several tasks of one job run together), in one event
+ * (`troupe.events.chunk.<job_id>.<chunk>`): each task RUNNING as the chunk starts, each task's
+ * fate as it ends, and per-epoch progress at most a few times a second. A chunk of one task
+ * reports on the task's subject instead.
+ */
+export interface ChunkEvent {
+  type: "chunk";
+  job_id: string;
+  chunk: number;
+  worker_id: string;
+  tasks: ChunkTaskState[];
+  at: string;
+}
+
+/** The task events a chunk event stands for, one per task it lists. */
+export function taskEventsOf(event: ChunkEvent): TaskEvent[] {
+  return event.tasks.map((task) => ({
+    type: "task",
+    job_id: event.job_id,
+    worker_id: event.worker_id,
+    at: event.at,
+    ...task,
+  }));
+}
+
 /** A worker registered, heartbeated, went stale, started draining or left. */
 export interface WorkerEvent {
   type: "worker";
@@ -46,7 +85,7 @@ export interface WorkerEvent {
   at: string;
 }
 
-export type TroupeEvent = JobEvent | TaskEvent | WorkerEvent;
+export type TroupeEvent = JobEvent | TaskEvent | ChunkEvent | WorkerEvent;
 
 /**
  * Publishes events on core NATS as JSON, for `nats sub 'troupe.events.>'`, the HTTP event stream
@@ -68,6 +107,11 @@ export class EventPublisher {
   task(event: Omit<TaskEvent, "type" | "at">): void {
     const subject = this.#names.events.task(event.job_id, event.task_index);
     this.#publish(subject, { type: "task", ...event, at: now() });
+  }
+
+  chunk(event: Omit<ChunkEvent, "type" | "at">): void {
+    const subject = this.#names.events.chunk(event.job_id, event.chunk);
+    this.#publish(subject, { type: "chunk", ...event, at: now() });
   }
 
   worker(event: Omit<WorkerEvent, "type" | "at">): void {
@@ -92,8 +136,8 @@ function now(): string {
 const JOB_EVENTS_BUFFER = 1_000;
 
 /**
- * Live events of one job: its state changes and its tasks' state changes and per-epoch progress,
- * in arrival order, until `signal` aborts, the reader stops (`break`/`return`), or the connection
+ * Live events of one job: its state changes and its tasks' state changes and per-epoch progress
+ * (a chunk event as one task event per task it lists), in arrival order, until `signal` aborts, the reader stops (`break`/`return`), or the connection
  * closes. Both NATS subscriptions are removed as soon as any of those happens. A reader that falls
  * more than 1,000 events behind loses the oldest (events are a live view; state is in KV).
  */
@@ -117,9 +161,11 @@ export function subscribeJobEvents(
       const onMessage = (error: Error | null, msg: { data: Uint8Array }) => {
         if (error || done) return;
         try {
-          const event = JSON.parse(decoder.decode(msg.data)) as JobEvent | TaskEvent;
-          if (buffered.length >= JOB_EVENTS_BUFFER) buffered.shift();
-          buffered.push(event);
+          const event = JSON.parse(decoder.decode(msg.data)) as JobEvent | TaskEvent | ChunkEvent;
+          for (const one of event.type === "chunk" ? taskEventsOf(event) : [event]) {
+            if (buffered.length >= JOB_EVENTS_BUFFER) buffered.shift();
+            buffered.push(one);
+          }
         } catch {
           return; // not ours: events are JSON, anything else on the subject is ignored
         }
@@ -130,6 +176,7 @@ export function subscribeJobEvents(
         : [
             nc.subscribe(n.events.job(jobId), { callback: onMessage }),
             nc.subscribe(n.events.tasksOf(jobId), { callback: onMessage }),
+            nc.subscribe(n.events.chunksOf(jobId), { callback: onMessage }),
           ];
       const finish = () => {
         done = true;

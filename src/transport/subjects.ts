@@ -31,6 +31,10 @@ export interface Names {
     task(jobId: string, taskIndex: number): string;
     /** Every task event of one job. */
     tasksOf(jobId: string): string;
+    /** The tasks of one chunk (several tasks run together), in one event. */
+    chunk(jobId: string, chunk: number): string;
+    /** Every chunk event of one job. */
+    chunksOf(jobId: string): string;
     worker(workerId: string): string;
     readonly allWorkers: string;
   };
@@ -66,9 +70,9 @@ export interface Names {
     readonly jobs: string;
     /** hash of idempotency_key → job_id. */
     readonly idempotency: string;
-    /** `<job_id>.<task_index>` → task state (attempts, status). */
+    /** `<job_id>.<chunk>` → a chunk's delivery counts (crashes, hand-backs). */
     readonly tasks: string;
-    /** `<job_id>.<task_index>` → the task's one recorded result. */
+    /** `<job_id>.<chunk>.<generation>` → what one attempt of a chunk came to, written once. */
     readonly results: string;
     /** `<job_id>.<task_index>` → the latest checkpoint of a running task. */
     readonly checkpoints: string;
@@ -101,6 +105,8 @@ export function names(prefix: string): Names {
       allJobs: `${p}.events.job.*`,
       task: (jobId: string, taskIndex: number) => `${p}.events.task.${jobId}.${taskIndex}`,
       tasksOf: (jobId: string) => `${p}.events.task.${jobId}.*`,
+      chunk: (jobId: string, chunk: number) => `${p}.events.chunk.${jobId}.${chunk}`,
+      chunksOf: (jobId: string) => `${p}.events.chunk.${jobId}.*`,
       worker: (workerId: string) => `${p}.events.worker.${workerId}`,
       allWorkers: `${p}.events.worker.*`,
     }),

@@ -151,7 +151,8 @@ describe("GET /api/v1/jobs/:id/events", () => {
     const res = await fetch(`${url}/api/v1/jobs/${jobId}/events`, { signal: controller.signal });
     const frames = framesOf(res);
     expect((await frames.next()).value).toMatchObject({ event: "state" });
-    expect(await subscriptionsFor(jobId)).toBe(2);
+    // The job's events, its task events and its chunk events.
+    expect(await subscriptionsFor(jobId)).toBe(3);
     expect(server.openEventStreams).toBeGreaterThanOrEqual(1);
 
     controller.abort();

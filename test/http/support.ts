@@ -2,6 +2,7 @@ import { pino } from "pino";
 import { systemClock } from "../../src/clock.ts";
 import { type NatsReadiness, natsReadiness } from "../../src/http/readiness.ts";
 import { createHttpServer, type HttpServer, type HttpServerConfig } from "../../src/http/server.ts";
+import { ChunkSizer } from "../../src/jobs/chunk-sizing.ts";
 import { Gateway } from "../../src/jobs/gateway.ts";
 import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import { PipelineEvents } from "../../src/pipeline-events.ts";
@@ -62,6 +63,7 @@ export async function startHttpFixture(
     events,
     defaultMaxAttempts: 4,
     workerTimeoutMs: 60_000,
+    sizer: new ChunkSizer(50),
     clock: systemClock,
     log: silentLog,
   });

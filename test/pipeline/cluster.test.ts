@@ -12,6 +12,7 @@ import {
   waitForJob,
 } from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
+import { outcomesRecorded } from "../support/results.ts";
 import { startTroupes } from "../support/troupe-process.ts";
 
 // Tasks long enough (tens of milliseconds) that a kill or a restart lands while work is running.
@@ -26,9 +27,7 @@ const mediumSpec = (tasks: number) =>
 /** Messages ever stored in the results bucket: each is one recorded result (KV create only). */
 async function resultsRecorded(url: string): Promise<number> {
   const client = await apiClient(url);
-  const jsm = await jetstreamManager(client.nc);
-  const info = await jsm.streams.info("KV_troupe_results");
-  return info.state.last_seq;
+  return outcomesRecorded(client.nc);
 }
 
 /** Resolves once `count` distinct jobs have announced `status` (job events). */

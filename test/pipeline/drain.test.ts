@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
 import { submit, waitForJob } from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
+import { outcomesRecorded } from "../support/results.ts";
 import { startTroupes, type TroupeProcess } from "../support/troupe-process.ts";
 
 /** The contract: a task handed back by a draining worker runs elsewhere within this. */
@@ -74,8 +75,7 @@ function runningOn(events: Seen[], workerId: string): Set<number | undefined> {
 
 /** Results ever stored in the results bucket: each message is one recording (KV create only). */
 async function resultsRecorded(client: ApiClient): Promise<number> {
-  const jsm = await jetstreamManager(client.nc);
-  return (await jsm.streams.info("KV_troupe_results")).state.last_seq;
+  return outcomesRecorded(client.nc);
 }
 
 describe("graceful drain on SIGTERM", () => {

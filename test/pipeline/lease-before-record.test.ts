@@ -40,7 +40,8 @@ describe("a lease pulled before its job record", () => {
     await publishLease(jobId);
     await lookedAt(jobId, "job record not there yet; looking again");
 
-    const record = newJobRecord(jobId, parseJobSpec(quickSpec(), { maxAttempts: 3 }), new Date());
+    const spec = parseJobSpec(quickSpec(), { maxAttempts: 3 });
+    const record = newJobRecord(jobId, spec, new Date(), 1);
     const jobs = await new Kvm(client.nc).open(n.buckets.jobs);
     await jobs.create(jobId, pack(record));
 

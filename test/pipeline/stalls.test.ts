@@ -3,9 +3,14 @@ import { Kvm } from "@nats-io/kv";
 import { unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { newJobId } from "../../src/jobs/job-record.ts";
+import { validateTrainingSpec } from "../../src/training/training-spec.ts";
 import { ensureTopology } from "../../src/transport/streams.ts";
 import { names } from "../../src/transport/subjects.ts";
-import { encodeTask, type TaskOutcome } from "../../src/workers/task-message.ts";
+import {
+  type ChunkRecord,
+  encodeChunk,
+  type TaskOutcome,
+} from "../../src/workers/chunk-message.ts";
 import { apiClient } from "../support/api-client.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes } from "../support/troupe-process.ts";
@@ -18,20 +23,22 @@ describe("a task whose lease keeps running out", () => {
     const client = await apiClient(nats.url);
     await ensureTopology(client.nc, n, { replicas: 1, leaseMs: 625, jobLeaseMs: 1500 });
     const jobId = newJobId();
+    const spec = validateTrainingSpec({
+      model_type: "logistic_regression",
+      dataset: { samples: 600, features: 8, seed: 1 },
+      epochs: 1,
+      tasks: 1,
+    });
+    if (!spec.ok) throw new Error("the test's spec is invalid");
     await jetstream(client.nc).publish(
       n.internal.task("normal", jobId),
-      encodeTask({
+      encodeChunk({
         job_id: jobId,
-        task_index: 0,
+        chunk: 0,
+        tasks: [0],
         priority: "normal",
         user_id: "stalls",
-        input: {
-          model_type: "logistic_regression",
-          dataset: { samples: 600, features: 8, seed: 1 },
-          epochs: 1,
-          tasks: 1,
-          task_index: 0,
-        },
+        spec: spec.value,
         max_attempts: 3,
         backoff_ms: 10,
       }),
@@ -47,10 +54,10 @@ describe("a task whose lease keeps running out", () => {
 
     await startTroupes(1, nats.url);
     const results = await new Kvm(client.nc).open(n.buckets.results);
-    const watch = await results.watch({ key: `${jobId}.0` });
+    const watch = await results.watch({ key: `${jobId}.0.0` });
     let outcome: TaskOutcome | undefined;
     for await (const entry of watch) {
-      outcome = unpack(entry.value) as TaskOutcome;
+      outcome = (unpack(entry.value) as ChunkRecord).outcomes[0];
       break;
     }
     expect(outcome?.status).toBe("FAILED");

@@ -1,3 +1,4 @@
+import { type ChunkEvent, taskEventsOf } from "../../src/transport/events.ts";
 import type { ApiClient } from "./api-client.ts";
 
 export const TERMINAL = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"];
@@ -9,6 +10,8 @@ export interface Job {
   total_tasks: number;
   completed_tasks: number;
   failed_tasks: number;
+  /** Tasks per chunk (queue message, pool post, result record). */
+  chunk_size?: number;
   running_tasks: number;
   retries: number;
   progress: number;
@@ -75,8 +78,12 @@ export async function waitForJob(
   }
 }
 
-/** A task event as published on `troupe.events.task.<job>.<index>`. */
+/**
+ * A task event as published on `troupe.events.task.<job>.<index>`, or one task's part of a chunk
+ * event (`troupe.events.chunk.<job>.<chunk>`), which then names its chunk.
+ */
 export interface TaskEventSeen {
+  chunk?: number;
   job_id: string;
   task_index: number;
   status: string;
@@ -96,19 +103,26 @@ export interface TaskEvents {
   stop(): void;
 }
 
-/** Collects every task state change (not per-epoch progress) from now on, in arrival order. */
+/**
+ * Collects every task state change (not per-epoch progress) from now on, in arrival order: task
+ * events, and chunk events as one event per task they list.
+ */
 export function collectTaskEvents(client: ApiClient): TaskEvents {
   const events: TaskEventSeen[] = [];
   const waiters = new Set<() => void>();
   const decoder = new TextDecoder();
-  const sub = client.nc.subscribe("troupe.events.task.>", {
-    callback: (_error, msg) => {
-      const event = JSON.parse(decoder.decode(msg.data)) as TaskEventSeen;
-      if (event.epoch !== undefined) return;
-      events.push(event);
-      for (const waiter of waiters) waiter();
-    },
-  });
+  const callback = (_error: Error | null, msg: { data: Uint8Array }) => {
+    const event = JSON.parse(decoder.decode(msg.data)) as TaskEventSeen | ChunkEvent;
+    const tasks =
+      "tasks" in event
+        ? taskEventsOf(event).map((task) => ({ ...task, chunk: event.chunk }))
+        : [event];
+    for (const task of tasks) if (task.epoch === undefined) events.push(task);
+    for (const waiter of waiters) waiter();
+  };
+  const subs = ["troupe.events.task.>", "troupe.events.chunk.>"].map((subject) =>
+    client.nc.subscribe(subject, { callback }),
+  );
   return {
     events,
     until: (holds) =>
@@ -121,7 +135,9 @@ export function collectTaskEvents(client: ApiClient): TaskEvents {
         waiters.add(check);
         check();
       }),
-    stop: () => sub.unsubscribe(),
+    stop: () => {
+      for (const sub of subs) sub.unsubscribe();
+    },
   };
 }
 
@@ -136,15 +152,21 @@ export function longSpec(overrides: Record<string, unknown> = {}): Record<string
   };
 }
 
-/** The largest number of tasks of `jobIds` running at once, replayed from their events. */
+/**
+ * The largest number of tasks of `jobIds` training at once, replayed from their events. A chunk
+ * trains its tasks one after the other in one slot: it counts once while any of its tasks runs.
+ */
 export function maxConcurrent(events: TaskEventSeen[], jobIds: ReadonlySet<string>): number {
-  const running = new Set<string>();
+  const running = new Map<string, Set<number>>();
   let max = 0;
   for (const event of events) {
     if (!jobIds.has(event.job_id)) continue;
-    const key = `${event.job_id}.${event.task_index}`;
-    if (event.status === "RUNNING") running.add(key);
-    else running.delete(key);
+    const unit = `${event.job_id}.${event.chunk ?? `t${event.task_index}`}`;
+    const tasks = running.get(unit) ?? new Set<number>();
+    if (event.status === "RUNNING") tasks.add(event.task_index);
+    else tasks.delete(event.task_index);
+    if (tasks.size > 0) running.set(unit, tasks);
+    else running.delete(unit);
     max = Math.max(max, running.size);
   }
   return max;
