@@ -17,10 +17,10 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { unpack } from "msgpackr";
 import { DURATION_FORMS, parseDuration } from "../src/duration.ts";
 import { LEASE_HEARTBEATS } from "../src/pipeline.ts";
-import { kvStream } from "../src/transport/kv.ts";
 import { type ChunkEvent, taskEventsOf } from "../src/transport/events.ts";
-import { decodeRecord } from "../src/workers/chunk-message.ts";
+import { kvStream } from "../src/transport/kv.ts";
 import { names as namesFor } from "../src/transport/subjects.ts";
+import { decodeRecord } from "../src/workers/chunk-message.ts";
 import { buildTroupe } from "./support/build.ts";
 import { Cluster, quantile } from "./support/cluster.ts";
 

@@ -51,6 +51,8 @@ export interface PipelineOptions {
   log: Logger;
   /** Ends start-up's wait for NATS (a shutdown signal during start-up). */
   signal?: AbortSignal | undefined;
+  /** The training pool (default: one of min(cores, slots) threads); the pipeline closes it. */
+  pool?: TrainingPool | undefined;
 }
 
 /**
@@ -87,9 +89,9 @@ export class Pipeline {
     setMaxListeners(config.maxConcurrentTasks + 1, this.#handBack.signal);
     this.events = new EventPublisher(nc, names);
     this.pipelineEvents = new PipelineEvents();
-    this.#pool = createTrainingPool({
-      threads: Math.min(availableParallelism(), config.maxConcurrentTasks),
-    });
+    this.#pool =
+      o.pool ??
+      createTrainingPool({ threads: Math.min(availableParallelism(), config.maxConcurrentTasks) });
     this.system = createActorSystem({
       clock,
       remote: createNatsRemotePort(nc, { prefix: config.prefix }),
