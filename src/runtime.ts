@@ -144,7 +144,8 @@ class TroupeRuntime implements Runtime {
         apiToken: this.#config.apiToken,
         rateLimitPerMin: this.#config.rateLimitPerMin,
       },
-      log: this.#log.child({ component: "http" }),
+      // The HTTP server names its own component.
+      log: this.#log,
     });
     this.#httpAddress = await this.#http.start();
   }

@@ -47,6 +47,12 @@ describe("troupe start", () => {
     const started = await troupe.waitForLog("troupe started");
     expect(started.natsUrl).toBe(nats.url);
     expect(troupe.logs.some((line) => line.msg === "started embedded nats-server")).toBe(false);
+    // Each field once: a duplicated key would be lost by a JSON parser, so read the raw text.
+    const httpLines = troupe.stdout
+      .split("\n")
+      .filter((text) => text.includes('"component":"http"'));
+    expect(httpLines.length).toBeGreaterThan(0);
+    for (const text of httpLines) expect(text.split('"component":').length).toBe(2);
 
     troupe.signal("SIGINT");
     expect(await troupe.exited).toEqual({ code: 0, signal: null });
