@@ -11,6 +11,8 @@ export interface TroupeConfig {
   readonly natsServers: readonly string[];
   /** False when NATS_URL was not set: then `troupe start` may run an embedded nats-server. */
   readonly natsUrlIsExplicit: boolean;
+  /** Where the embedded nats-server listens on 127.0.0.1 (when NATS_URL is not set). */
+  readonly embeddedPort: number;
   /** How this process proves who it is to NATS; undefined: no credentials (or in NATS_URL). */
   readonly natsAuth: NatsAuth | undefined;
   /** TLS files for the NATS connection; undefined: TLS only if a `tls://` URL asks for it. */
@@ -66,6 +68,9 @@ export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 type Env = Readonly<Record<string, string | undefined>>;
+
+/** The embedded nats-server's monitoring port is this far above its client port (as 4222, 8222). */
+export const EMBEDDED_MONITOR_PORT_OFFSET = 4000;
 
 /** One variable: its default, the accepted form (for messages) and its parser. */
 interface Variable<T> {
@@ -191,6 +196,11 @@ export const VARIABLES = {
     form: "a directory path",
     parse: (text) => (text.trim() === "" ? undefined : resolve(text)),
   },
+  TROUPE_EMBEDDED_PORT: {
+    fallback: "4222",
+    form: `a TCP port from 1 to ${65_535 - EMBEDDED_MONITOR_PORT_OFFSET} (monitoring listens ${EMBEDDED_MONITOR_PORT_OFFSET} above)`,
+    parse: integer(1, 65_535 - EMBEDDED_MONITOR_PORT_OFFSET),
+  },
   TROUPE_REPLICAS: {
     fallback: "1",
     form: "1, 3 or 5",
@@ -241,14 +251,26 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
       `WORKER_TIMEOUT=${JSON.stringify(env.WORKER_TIMEOUT ?? "60s")} is invalid: expected a duration longer than HEARTBEAT_INTERVAL (${env.HEARTBEAT_INTERVAL ?? "5s"})`,
     );
   }
+  if (
+    problems.length === 0 &&
+    env.NATS_URL !== undefined &&
+    env.TROUPE_EMBEDDED_PORT !== undefined
+  ) {
+    problems.push(
+      "TROUPE_EMBEDDED_PORT is invalid with NATS_URL: expected one of them (an embedded nats-server is started only when NATS_URL is unset)",
+    );
+  }
   if (problems.length === 0) problems.push(...natsAuthProblems(v));
   if (problems.length > 0) {
     const first = problems[0]?.split(/[= ]/)[0] ?? "config";
     throw new ConfigError(first, problems.join("\n"));
   }
   return Object.freeze({
-    natsServers: Object.freeze(v.NATS_URL),
+    natsServers: Object.freeze(
+      env.NATS_URL === undefined ? [`nats://127.0.0.1:${v.TROUPE_EMBEDDED_PORT}`] : v.NATS_URL,
+    ),
     natsUrlIsExplicit: env.NATS_URL !== undefined,
+    embeddedPort: v.TROUPE_EMBEDDED_PORT,
     natsAuth: natsAuth(v),
     natsTls:
       v.NATS_TLS_CA || v.NATS_TLS_CERT

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { systemClock } from "./clock.ts";
-import type { NatsAuth, TroupeConfig } from "./config.ts";
+import type { TroupeConfig } from "./config.ts";
 import { type NatsReadiness, natsReadiness } from "./http/readiness.ts";
 import { createHttpServer, type HttpAddress, type HttpServer } from "./http/server.ts";
 import type { Gateway } from "./jobs/gateway.ts";
@@ -10,12 +10,7 @@ import { packageVersion } from "./package-root.ts";
 import { Pipeline } from "./pipeline.ts";
 import { serveApi } from "./transport/api-endpoints.ts";
 import { connectNats, type NatsConnection } from "./transport/connection.ts";
-import {
-  type EmbeddedNats,
-  embeddedCredentials,
-  isListening,
-  startEmbeddedNats,
-} from "./transport/embedded-server.ts";
+import { joinLocalNats, type LocalNats } from "./transport/local-nats.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
 import type { Service } from "./transport/service.ts";
 
@@ -54,7 +49,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 class TroupeRuntime implements Runtime {
   #config: TroupeConfig;
   #log: Logger;
-  #embedded: EmbeddedNats | undefined;
+  #local: LocalNats | undefined;
   #nc: NatsConnection | undefined;
   #pipeline: Pipeline | undefined;
   #service: Service | undefined;
@@ -77,7 +72,7 @@ class TroupeRuntime implements Runtime {
   }
 
   get natsUrl(): string {
-    return this.#embedded?.url ?? this.#config.natsServers.join(",");
+    return this.#local?.url ?? this.#config.natsServers.join(",");
   }
 
   get gateway(): Gateway {
@@ -101,15 +96,35 @@ class TroupeRuntime implements Runtime {
   }
 
   async #start(): Promise<void> {
-    const auth = await this.#natsAuth();
+    const config = this.#config;
+    const signal = this.#abortStart.signal;
+    // Without an explicit NATS_URL, a laptop with no NATS running gets one of its own; other
+    // processes with the same data dir join it, and keep it up when its starter exits.
+    if (!config.natsUrlIsExplicit) {
+      this.#local = await joinLocalNats({
+        host: "127.0.0.1",
+        port: config.embeddedPort,
+        dataDir: config.dataDir,
+        auth: config.natsAuth,
+        log: this.#log,
+        signal,
+      });
+    }
+    const local = this.#local;
     this.#nc = await connectNats({
-      servers: this.#embedded ? [this.#embedded.url] : this.#config.natsServers,
+      servers: local ? [local.url] : config.natsServers,
       name: `troupe@${hostname()}:${process.pid}`,
       log: this.#log,
-      auth,
-      tls: this.#config.natsTls,
-      signal: this.#abortStart.signal,
+      auth: local ? local.auth : config.natsAuth,
+      tls: config.natsTls,
+      signal,
+      embedded: local?.embedded ?? false,
+      unreachableHint: local
+        ? undefined
+        : "NATS_URL is set, so no embedded nats-server is started (it is only when NATS_URL is unset)",
     });
+    // Stopped by close() before the connection drains, so a shutdown never restarts the server.
+    local?.keep(this.#nc, signal);
     // A connection that closes on its own (not through close()) is fatal for the process.
     const nc = this.#nc;
     void nc.closed().then((error) => {
@@ -144,32 +159,10 @@ class TroupeRuntime implements Runtime {
         apiToken: this.#config.apiToken,
         rateLimitPerMin: this.#config.rateLimitPerMin,
       },
-      log: this.#log.child({ component: "http" }),
-    });
-    this.#httpAddress = await this.#http.start();
-  }
-
-  /**
-   * Without an explicit NATS_URL, a laptop with no NATS running gets one of its own (and connects
-   * as its `runtime` user); a second process with the same data dir finds it and its credentials.
-   */
-  async #natsAuth(): Promise<NatsAuth | undefined> {
-    const config = this.#config;
-    if (config.natsUrlIsExplicit) return config.natsAuth;
-    const url = new URL(config.natsServers[0] ?? "nats://127.0.0.1:4222");
-    const host = url.hostname;
-    const port = Number(url.port || 4222);
-    if (await isListening(host, port)) {
-      return config.natsAuth ?? embeddedCredentials(config.dataDir, `nats://${host}:${port}`);
-    }
-    this.#log.info({ host, port }, "no NATS server answers; starting an embedded one");
-    this.#embedded = await startEmbeddedNats({
-      host,
-      port,
-      dataDir: config.dataDir,
+      // The HTTP server names its own component.
       log: this.#log,
     });
-    return this.#embedded.auth;
+    this.#httpAddress = await this.#http.start();
   }
 
   async #fail(error: Error): Promise<void> {
@@ -192,7 +185,7 @@ class TroupeRuntime implements Runtime {
       ["stop metrics", () => this.#metrics?.close()],
       ["stop readiness checks", () => this.#readiness?.close()],
       ["drain NATS connection", () => (this.#nc?.isClosed() ? undefined : this.#nc?.drain())],
-      ["stop embedded nats-server", () => this.#embedded?.close()],
+      ["stop embedded nats-server", () => this.#local?.close()],
     ];
     for (const [name, step] of steps) {
       try {
@@ -210,7 +203,7 @@ class TroupeRuntime implements Runtime {
 
   /** For a forced exit (second signal): no waiting, no child left behind. */
   killChildrenNow(): void {
-    this.#embedded?.killNow();
+    this.#local?.killNow();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -39,6 +39,7 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({
       natsServers: ["nats://127.0.0.1:4222"],
       natsUrlIsExplicit: false,
+      embeddedPort: 4222,
       prefix: "troupe",
       httpPort: 8080,
       maxConcurrentTasks: availableParallelism(),
@@ -79,6 +80,7 @@ describe("loadConfig", () => {
     expect(rest).toEqual({
       natsServers: ["nats://a:4222", "tls://b:4443", "c:4222"],
       natsUrlIsExplicit: true,
+      embeddedPort: 4222,
       natsAuth: undefined,
       natsTls: undefined,
       prefix: "lab.troupe",
@@ -128,6 +130,8 @@ describe("loadConfig", () => {
     ["LOG_LEVEL", "verbose", "info"],
     ["LOG_PRETTY", "yes", "1, true, 0 or false"],
     ["TROUPE_DATA_DIR", " ", "directory"],
+    ["TROUPE_EMBEDDED_PORT", "0", "1 to 61535"],
+    ["TROUPE_EMBEDDED_PORT", "61536", "monitoring listens 4000 above"],
   ])("refuses %s=%j with a message naming it and the accepted form", (name, value, form) => {
     const error = configError({ [name]: value });
     expect(error.variable).toBe(name);
@@ -142,6 +146,20 @@ describe("loadConfig", () => {
       expect.stringMatching(/^PORT="x" is invalid/),
       expect.stringMatching(/^LOG_LEVEL="loud" is invalid/),
     ]);
+  });
+
+  it("looks for (or starts) the embedded nats-server at TROUPE_EMBEDDED_PORT when NATS_URL is unset", () => {
+    expect(loadConfig({ TROUPE_EMBEDDED_PORT: "14222" })).toMatchObject({
+      natsServers: ["nats://127.0.0.1:14222"],
+      natsUrlIsExplicit: false,
+      embeddedPort: 14222,
+    });
+  });
+
+  it("refuses TROUPE_EMBEDDED_PORT with NATS_URL, which never starts an embedded server", () => {
+    const error = configError({ NATS_URL: "nats://a:4222", TROUPE_EMBEDDED_PORT: "14222" });
+    expect(error.variable).toBe("TROUPE_EMBEDDED_PORT");
+    expect(error.message).toContain("only when NATS_URL is unset");
   });
 
   it("refuses a worker timeout that is not longer than the heartbeat", () => {

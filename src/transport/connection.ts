@@ -23,6 +23,10 @@ export interface ConnectOptions {
   tls?: NatsTls | undefined;
   /** Stops the first-connect retries (a shutdown signal during start-up). */
   signal?: AbortSignal;
+  /** Whether this is an embedded nats-server (started here or by another process), for the log. */
+  embedded?: "started" | "joined" | false;
+  /** Added to each first-connect retry line: why nothing else is tried (no embedded server). */
+  unreachableHint?: string | undefined;
 }
 
 /**
@@ -37,6 +41,9 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
       connect({
         servers: [...options.servers],
         name: options.name,
+        // Forever; only the same authorization error twice in a row stops it (nats.js's default
+        // ignoreAuthErrorAbort: false): wrong credentials do not heal, and the embedded server's
+        // stay the same across its restarts.
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         reconnectJitter: 250,
@@ -52,13 +59,28 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
       retryable: () => true,
       onRetry: (error, attempt, delayMs) =>
         log.warn(
-          { servers: options.servers, attempt, reason: (error as Error).message, delayMs },
+          {
+            servers: options.servers,
+            attempt,
+            reason: (error as Error).message,
+            delayMs,
+            hint: options.unreachableHint,
+          },
           "NATS unreachable; retrying",
         ),
       signal: options.signal,
     },
   );
-  log.info({ server: nc.getServer() }, "connected to NATS");
+  // Which server this is, by its own word: a user with several NATS servers can tell them apart.
+  log.info(
+    {
+      server: nc.getServer(),
+      serverName: nc.info?.server_name,
+      serverVersion: nc.info?.version,
+      embedded: options.embedded ?? false,
+    },
+    "connected to NATS",
+  );
   void logStatus(nc, log);
   return nc;
 }
@@ -93,7 +115,10 @@ async function logStatus(nc: NatsConnection, log: Logger): Promise<void> {
         log.warn({ server: status.server }, "disconnected from NATS; reconnecting");
         break;
       case "reconnect":
-        log.info({ server: status.server }, "reconnected to NATS");
+        log.info(
+          { server: status.server, serverName: nc.info?.server_name },
+          "reconnected to NATS",
+        );
         break;
       case "error":
         log.error({ err: status.error }, "NATS connection error");

@@ -32,6 +32,11 @@ describe("troupe start", () => {
     expect(embedded.storeDir).toBe(join(dataDir, "nats"));
     const serverPid = embedded.serverPid as number;
     recordChild(serverPid, "embedded nats-server");
+    expect(await troupe.waitForLog("connected to NATS")).toMatchObject({
+      server: "127.0.0.1:4222",
+      serverName: expect.stringMatching(/^troupe-embedded-/),
+      embedded: "started",
+    });
     const started = await troupe.waitForLog("troupe started");
     expect(started.natsUrl).toBe("nats://127.0.0.1:4222");
 
@@ -41,12 +46,24 @@ describe("troupe start", () => {
     expect(isAlive(serverPid)).toBe(false);
   });
 
-  it("connects to the NATS_URL it is given and exits 0 on SIGINT", async () => {
-    const nats = await startNats();
+  it("connects to the NATS_URL it is given, says which server that is, and exits 0 on SIGINT", async () => {
+    const nats = await startNats({ args: ["-n", "lab-nats"] });
     const troupe = spawnTroupe({ env: { NATS_URL: nats.url } });
     const started = await troupe.waitForLog("troupe started");
     expect(started.natsUrl).toBe(nats.url);
+    expect(await troupe.waitForLog("connected to NATS")).toMatchObject({
+      server: `127.0.0.1:${nats.port}`,
+      serverName: "lab-nats",
+      serverVersion: expect.stringMatching(/^\d+\.\d+\.\d+/),
+      embedded: false,
+    });
     expect(troupe.logs.some((line) => line.msg === "started embedded nats-server")).toBe(false);
+    // Each field once: a duplicated key would be lost by a JSON parser, so read the raw text.
+    const httpLines = troupe.stdout
+      .split("\n")
+      .filter((text) => text.includes('"component":"http"'));
+    expect(httpLines.length).toBeGreaterThan(0);
+    for (const text of httpLines) expect(text.split('"component":').length).toBe(2);
 
     troupe.signal("SIGINT");
     expect(await troupe.exited).toEqual({ code: 0, signal: null });
@@ -56,7 +73,32 @@ describe("troupe start", () => {
     const nats = await startNats();
     await nats.stop();
     const troupe = spawnTroupe({ env: { NATS_URL: nats.url } });
-    await troupe.waitForLog("NATS unreachable; retrying");
+    const retry = await troupe.waitForLog("NATS unreachable; retrying");
+    expect(retry.hint).toContain("NATS_URL is set, so no embedded nats-server is started");
+    troupe.signal("SIGTERM");
+    expect(await troupe.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it("with no NATS_URL, joins another NATS server answering at the embedded address and says it is not the embedded one", async () => {
+    const nats = await startNats({ args: ["-n", "someone-elses-nats"] });
+    const troupe = spawnTroupe({
+      unsetEnv: ["NATS_URL"],
+      env: {
+        TROUPE_DATA_DIR: mkdtempSync(join(tmpdir(), "troupe-data-")),
+        TROUPE_EMBEDDED_PORT: String(nats.port),
+        PORT: "0",
+      },
+    });
+    const warning = await troupe.waitForLog((line) =>
+      line.msg.includes("a NATS server that is not this data dir's embedded one answers"),
+    );
+    expect(warning.serverName).toBe("someone-elses-nats");
+    expect(await troupe.waitForLog("connected to NATS")).toMatchObject({
+      serverName: "someone-elses-nats",
+      embedded: false,
+    });
+    await troupe.waitForLog("troupe started");
+    expect(troupe.logs.some((line) => line.msg === "started embedded nats-server")).toBe(false);
     troupe.signal("SIGTERM");
     expect(await troupe.exited).toEqual({ code: 0, signal: null });
   });

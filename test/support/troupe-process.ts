@@ -27,6 +27,8 @@ export interface TroupeProcess {
   readonly pid: number;
   /** Every JSON log line so far, in order. */
   readonly logs: readonly LogLine[];
+  /** Everything written to stdout so far, as written (a duplicated JSON key shows here only). */
+  readonly stdout: string;
   /** Everything written to stderr so far. */
   readonly stderr: string;
   readonly exited: Promise<Exit>;
@@ -75,9 +77,11 @@ export function spawnTroupe(options: SpawnTroupeOptions = {}): TroupeProcess {
 
   const logs: LogLine[] = [];
   const watchers = new Set<(line: LogLine) => void>();
+  let stdout = "";
   let stderr = "";
   let partial = "";
   child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
     const lines = (partial + chunk.toString()).split("\n");
     partial = lines.pop() ?? "";
     for (const text of lines) {
@@ -94,6 +98,9 @@ export function spawnTroupe(options: SpawnTroupeOptions = {}): TroupeProcess {
   return {
     pid: child.pid,
     logs,
+    get stdout() {
+      return stdout;
+    },
     get stderr() {
       return stderr;
     },

@@ -5,27 +5,33 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/log.ts";
-import { embeddedCredentials, startEmbeddedNats } from "../../src/transport/embedded-server.ts";
+import {
+  type EmbeddedNats,
+  probeNats,
+  readEmbeddedIdentity,
+  startEmbeddedNats,
+} from "../../src/transport/embedded-server.ts";
 import { RUNTIME_INBOX_PREFIX } from "../../src/transport/subjects.ts";
 import { recordChild } from "../support/child-registry.ts";
-import { freePort } from "../support/free-port.ts";
+import { freeEmbeddedPort } from "../support/free-port.ts";
 
 const dataDir = mkdtempSync(join(tmpdir(), "troupe-embedded-"));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+const log = createLogger({ level: "silent", pretty: false });
+
+async function start(port: number): Promise<EmbeddedNats> {
+  const embedded = await startEmbeddedNats({ host: "127.0.0.1", port, dataDir, log });
+  if (!embedded) throw new Error("the embedded nats-server did not start");
+  recordChild(embedded.pid, "embedded nats-server");
+  return embedded;
+}
 
 describe("the embedded nats-server (repo's nats.conf, zero set-up)", () => {
   it("needs no password from the user: the runtime gets generated credentials, anonymous clients are submitters", async () => {
-    const port = await freePort();
-    const embedded = await startEmbeddedNats({
-      host: "127.0.0.1",
-      port,
-      dataDir,
-      log: createLogger({ level: "silent", pretty: false }),
-    });
-    recordChild(embedded.pid, "embedded nats-server");
+    const embedded = await start(await freeEmbeddedPort());
     try {
       // Other troupe processes with the same data dir find the credentials; only its owner reads them.
-      expect(embeddedCredentials(dataDir, embedded.url)).toEqual(embedded.auth);
+      expect(readEmbeddedIdentity(dataDir)?.auth).toEqual(embedded.auth);
       expect(statSync(join(dataDir, "nats-runtime.json")).mode & 0o777).toBe(0o600);
 
       const auth = embedded.auth.kind === "user" ? embedded.auth : undefined;
@@ -50,6 +56,50 @@ describe("the embedded nats-server (repo's nats.conf, zero set-up)", () => {
     } finally {
       await embedded.close();
     }
-    expect(embeddedCredentials(dataDir, embedded.url)).toBeUndefined();
+  });
+
+  it("comes back with the same name and credentials, so a client of the first server gets into the next", async () => {
+    const port = await freeEmbeddedPort();
+    const first = await start(port);
+    const identity = readEmbeddedIdentity(dataDir);
+    expect((await probeNats("127.0.0.1", port))?.serverName).toBe(identity?.serverName);
+    const auth = first.auth.kind === "user" ? first.auth : undefined;
+    const client = await connect({
+      servers: first.url,
+      user: auth?.user,
+      pass: auth?.password,
+      inboxPrefix: RUNTIME_INBOX_PREFIX,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    const reconnected = (async () => {
+      for await (const status of client.status()) if (status.type === "reconnect") return;
+    })();
+    await first.close();
+    expect(await probeNats("127.0.0.1", port)).toBeUndefined();
+
+    const second = await start(port);
+    try {
+      expect(second.auth).toEqual(first.auth);
+      expect((await probeNats("127.0.0.1", port))?.serverName).toBe(identity?.serverName);
+      await reconnected;
+      await expect(jetstreamManager(client)).resolves.toBeDefined();
+    } finally {
+      await client.close();
+      await second.close();
+    }
+  });
+
+  it("never runs two servers on one store: a second start for the same data dir starts nothing", async () => {
+    const embedded = await start(await freeEmbeddedPort());
+    try {
+      const otherPort = await freeEmbeddedPort();
+      await expect(
+        startEmbeddedNats({ host: "127.0.0.1", port: otherPort, dataDir, log }),
+      ).resolves.toBeUndefined();
+      expect(await probeNats("127.0.0.1", otherPort)).toBeUndefined();
+    } finally {
+      await embedded.close();
+    }
   });
 });
