@@ -245,6 +245,16 @@ describe("POST /api/v1/jobs/:id/cancel", () => {
     expect(again.body).toEqual(first.body);
   });
 
+  it("cancels with content-type: application/json and no body, as clients send it", async () => {
+    const { body: submitted } = await post("/api/v1/jobs", spec());
+    const res = await fetch(`${url}/api/v1/jobs/${submitted.job_id}/cancel`, {
+      method: "POST",
+      headers: JSON_TYPE,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ job_id: submitted.job_id, status: "CANCELLED" });
+  });
+
   it("answers 404 for an unknown job", async () => {
     const { res, body } = await post("/api/v1/jobs/job_000000000aaaaaaaaaa/cancel", undefined, {});
     expectProblem(res, body, 404, "TROUPE_ERR_JOB_NOT_FOUND");
@@ -255,5 +265,14 @@ describe("unknown routes", () => {
   it("answer 404 as a problem", async () => {
     const { res, body } = await get("/api/v1/nothing");
     expectProblem(res, body, 404, "TROUPE_ERR_ROUTE_NOT_FOUND");
+  });
+
+  it("answer 404, not 400, whatever body comes with a JSON content type", async () => {
+    const path = "/api/v1/jobs/job_000000000aaaaaaaaaa/pause";
+    for (const text of ["", '{"reason": ', '{"reason":"lunch"}']) {
+      const { res, body } = await post(path, text);
+      expectProblem(res, body, 404, "TROUPE_ERR_ROUTE_NOT_FOUND");
+      expect(body.detail).toBe(`no route POST ${path}`);
+    }
   });
 });
