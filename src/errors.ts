@@ -171,6 +171,19 @@ export class JobNotFoundError extends TroupeError {
   }
 }
 
+/** The job has already ended (COMPLETED, FAILED, CANCELLED or TIMEOUT): there is nothing to cancel. */
+export class JobEndedError extends TroupeError {
+  /** The state the job ended in. */
+  readonly status: string;
+
+  constructor(jobId: string, status: string) {
+    super("TROUPE_ERR_JOB_ENDED", `job '${jobId}' has already ended: it is ${status}`, {
+      statusCode: 409,
+    });
+    this.status = status;
+  }
+}
+
 /** No worker has this id. */
 export class WorkerNotFoundError extends TroupeError {
   constructor(workerId: string) {

@@ -235,14 +235,17 @@ describe("GET /api/v1/jobs", () => {
 });
 
 describe("POST /api/v1/jobs/:id/cancel", () => {
-  it("cancels a job and returns its record; cancelling again returns it unchanged", async () => {
+  it("cancels a job and returns its record; cancelling again is a 409 naming the state", async () => {
     const { body: submitted } = await post("/api/v1/jobs", spec());
     const first = await post(`/api/v1/jobs/${submitted.job_id}/cancel`, undefined, {});
     expect(first.res.status).toBe(200);
     expect(first.body).toMatchObject({ job_id: submitted.job_id, status: "CANCELLED" });
     expect(first.body.finished_at).toEqual(expect.any(String));
     const again = await post(`/api/v1/jobs/${submitted.job_id}/cancel`, undefined, {});
-    expect(again.body).toEqual(first.body);
+    expectProblem(again.res, again.body, 409, "TROUPE_ERR_JOB_ENDED");
+    expect(again.body.detail).toBe(`job '${submitted.job_id}' has already ended: it is CANCELLED`);
+    const record = await get(`/api/v1/jobs/${submitted.job_id}`);
+    expect(record.body).toEqual(first.body);
   });
 
   it("cancels with content-type: application/json and no body, as clients send it", async () => {

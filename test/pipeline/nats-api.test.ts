@@ -44,6 +44,20 @@ describe("the NATS API, as `nats req` uses it", () => {
     expect(job.finished_at).not.toBeNull();
   });
 
+  it("refuses to cancel a completed job with 409 naming its state, and leaves it COMPLETED", async () => {
+    const jobId = await submit(client, quickSpec());
+    expect((await waitForJob(client, jobId)).status).toBe("COMPLETED");
+    const reply = await client.request<{ error: { code: string; message: string } }>(
+      "troupe.jobs.cancel",
+      { job_id: jobId },
+    );
+    expect(reply.serviceErrorCode).toBe("409");
+    expect(reply.body.error.code).toBe("TROUPE_ERR_JOB_ENDED");
+    expect(reply.body.error.message).toBe(`job '${jobId}' has already ended: it is COMPLETED`);
+    expect(reply.serviceError).toContain("COMPLETED");
+    expect((await getJob(client, jobId)).status).toBe("COMPLETED");
+  });
+
   it("answers a msgpack request in msgpack", async () => {
     const h = headers();
     h.set("Content-Type", "application/msgpack");

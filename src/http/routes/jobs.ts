@@ -90,7 +90,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     {
       schema: {
         tags: ["jobs"],
-        summary: "Cancel a job that has not ended (a finished job is returned as is)",
+        summary: "Cancel a job that has not ended (409 naming its state if it has)",
         params: JobIdParamsSchema,
         response: { 200: JobRecordSchema, ...PROBLEM_RESPONSES },
       },
