@@ -25,10 +25,12 @@ export class TroupeError extends Error {
   }
 }
 
-/** An error as it travels between threads and processes. */
+/** An error as it travels between threads and processes, and in a NATS error reply. */
 export interface ErrorData {
   code: string;
   message: string;
+  /** Every field at fault, for an invalid request. */
+  errors?: FieldProblem[];
 }
 
 /** A configuration value (environment variable, flag) is missing or malformed. */
@@ -161,6 +163,10 @@ export class InvalidRequestError extends TroupeError {
     const list = problems.map((p) => `${p.path || "/"}: ${p.message}`).join("; ");
     super("TROUPE_ERR_INVALID_REQUEST", `invalid ${what}: ${list}`, { statusCode: 400 });
     this.problems = problems;
+  }
+
+  override toJSON(): ErrorData {
+    return { ...super.toJSON(), errors: [...this.problems] };
   }
 }
 

@@ -33,8 +33,8 @@ export interface ServiceRequest {
 /**
  * Handles one request: returns (or resolves to) the reply value, encoded in the request's
  * encoding (`undefined` replies with an empty body), or throws. A thrown {@link TroupeError}
- * becomes an error reply with its `code`, `message` and `serviceCode`; any other error becomes a
- * generic 500 and is logged.
+ * becomes an error reply with its data (`code`, `message`, and `errors` for an invalid request)
+ * and `serviceCode`; any other error becomes a generic 500 and is logged.
  */
 export type ServiceHandler = (request: ServiceRequest) => unknown;
 
@@ -134,9 +134,9 @@ export class Endpoint {
 
   #fail(msg: Msg, encoding: Encoding, startedAt: number, error: unknown): void {
     const known = error instanceof TroupeError ? error : undefined;
-    const code = known?.code ?? INTERNAL_ERROR_CODE;
     // An unexpected error's message may hold anything (paths, credentials): it goes to the log.
-    const message = known?.message ?? "internal error";
+    const body = known?.toJSON() ?? { code: INTERNAL_ERROR_CODE, message: "internal error" };
+    const message = body.message;
     const serviceCode = known?.serviceCode ?? 500;
     const replying = expectsReply(msg);
     if (known === undefined || serviceCode >= 500) {
@@ -150,7 +150,7 @@ export class Endpoint {
         const hdrs = createHeaders();
         hdrs.set(SERVICE_ERROR_HEADER, message.replace(/[\r\n]+/g, " "));
         hdrs.set(SERVICE_ERROR_CODE_HEADER, String(serviceCode));
-        msg.respond(encodeBody({ error: { code, message } }, encoding), { headers: hdrs });
+        msg.respond(encodeBody({ error: body }, encoding), { headers: hdrs });
       } catch (replyError) {
         this.#log("error", replyError, msg, "service error reply failed");
       }

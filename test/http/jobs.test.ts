@@ -76,6 +76,26 @@ describe("POST /api/v1/jobs", () => {
     expect(zero.body.errors.map((e: { path: string }) => e.path)).toEqual(["/tasks"]);
   });
 
+  it("names every field at fault in one answer, in JSON and in YAML", async () => {
+    const bad = {
+      model_type: "xgboost",
+      tasks: 0,
+      epochs: "ten",
+      priority: "asap",
+      hyperparameters: { max_depht: 5 },
+    };
+    const paths = ["/priority", "/epochs", "/tasks", "/hyperparameters/max_depht"];
+    for (const [text, type] of [
+      [JSON.stringify(bad), "application/json"],
+      [stringify(bad), "application/yaml"],
+    ] as const) {
+      const { res, body } = await post("/api/v1/jobs", text, { "content-type": type });
+      expectProblem(res, body, 400, "TROUPE_ERR_INVALID_REQUEST");
+      expect(body.errors.map((e: { path: string }) => e.path).sort()).toEqual([...paths].sort());
+      for (const path of paths) expect(body.detail).toContain(`${path}: `);
+    }
+  });
+
   it("refuses a spec without model_type, naming /model_type", async () => {
     const { model_type, ...rest } = spec();
     const { res, body } = await post("/api/v1/jobs", rest);

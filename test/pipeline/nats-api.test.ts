@@ -153,6 +153,27 @@ describe("bad input on the NATS API", () => {
     expect(reply.serviceError).toContain(named);
   });
 
+  it("names every field at fault in one error reply, as a list and in the message", async () => {
+    const reply = await client.request<{
+      error: { code: string; message: string; errors: { path: string; message: string }[] };
+    }>("troupe.jobs.submit", {
+      model_type: "xgboost",
+      tasks: 0,
+      epochs: "ten",
+      priority: "asap",
+      hyperparameters: { max_depht: 5 },
+    });
+    expect(reply.serviceErrorCode).toBe("400");
+    expect(reply.body.error.code).toBe("TROUPE_ERR_INVALID_REQUEST");
+    const paths = ["/priority", "/epochs", "/tasks", "/hyperparameters/max_depht"];
+    expect(reply.body.error.errors.map((e) => e.path).sort()).toEqual([...paths].sort());
+    expect(reply.body.error.errors).toContainEqual({
+      path: "/hyperparameters/max_depht",
+      message: "unknown field",
+    });
+    for (const path of paths) expect(reply.serviceError).toContain(`${path}: `);
+  });
+
   it("refuses a body over 1 MiB with 413", async () => {
     const huge = JSON.stringify({ ...quickSpec(), name: "x".repeat(1024 * 1024 + 10) });
     const reply = await client.request<{ error: { code: string; message: string } }>(
