@@ -72,12 +72,12 @@ export function validateTrainingSpec(raw: unknown): SpecValidation {
   if (dataset !== undefined) errors.push(...schemaProblems(DatasetSchema, dataset, "/dataset"));
   // Hyperparameters can only be checked against a known model type.
   const modelType = faulty.has("/model_type") ? undefined : (input.model_type as ModelType);
+  const schema = modelType && HyperparameterSchemas[modelType];
   const hyperparameters =
-    modelType === undefined || faulty.has("/hyperparameters")
-      ? undefined
-      : Value.Default(HyperparameterSchemas[modelType], structuredClone(input.hyperparameters ?? {}));
-  if (modelType !== undefined && hyperparameters !== undefined) {
-    const schema = HyperparameterSchemas[modelType];
+    schema && !faulty.has("/hyperparameters")
+      ? Value.Default(schema, structuredClone(input.hyperparameters ?? {}))
+      : undefined;
+  if (schema && hyperparameters !== undefined) {
     errors.push(...schemaProblems(schema, hyperparameters, "/hyperparameters"));
   }
   if (errors.length > 0) return { ok: false, errors };
