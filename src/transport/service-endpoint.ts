@@ -1,5 +1,5 @@
 import { headers as createHeaders, type Msg, type MsgHdrs } from "@nats-io/transport-node";
-import { PayloadTooLargeError, TroupeError } from "../errors.ts";
+import { type ErrorData, PayloadTooLargeError, TroupeError } from "../errors.ts";
 import { decodeBody, type Encoding, encodeBody, encodingOf, MAX_REQUEST_BYTES } from "./codec.ts";
 import { EndpointCounters, type EndpointInfo } from "./service-stats.ts";
 
@@ -37,6 +37,21 @@ export interface ServiceRequest {
  * and `serviceCode`; any other error becomes a generic 500 and is logged.
  */
 export type ServiceHandler = (request: ServiceRequest) => unknown;
+
+/** A plain publish (no reply subject) that failed: nobody waits for an error reply to it. */
+export interface Unanswered {
+  readonly subject: string;
+  /** The raw body, which may not decode. */
+  readonly data: Uint8Array;
+  readonly encoding: Encoding;
+  /** What an error reply would have carried. */
+  readonly error: ErrorData;
+  /** When it arrived (epoch ms). */
+  readonly receivedAt: number;
+}
+
+/** Told of each {@link Unanswered} failure, after it is logged (a throw is logged too). */
+export type UnansweredHandler = (failure: Unanswered) => void;
 
 /** True when the message has a reply subject (a request, not a plain publish). */
 export function expectsReply(msg: Msg): boolean {
@@ -77,6 +92,7 @@ export class Endpoint {
   readonly #handler: ServiceHandler;
   readonly #logger: ServiceLogger;
   readonly #settled: () => void;
+  readonly #unanswered: UnansweredHandler | undefined;
 
   /** `settled` is called once per handled message, when its reply (if any) has been sent. */
   constructor(
@@ -84,11 +100,13 @@ export class Endpoint {
     handler: ServiceHandler,
     logger: ServiceLogger,
     settled: () => void,
+    unanswered?: UnansweredHandler,
   ) {
     this.info = info;
     this.#handler = handler;
     this.#logger = logger;
     this.#settled = settled;
+    this.#unanswered = unanswered;
   }
 
   /** Handles one message; never throws. */
@@ -142,8 +160,17 @@ export class Endpoint {
     if (known === undefined || serviceCode >= 500) {
       this.#log("error", error, msg, "service handler failed");
     } else if (!replying) {
-      // A plain publish has nobody to tell: the log is the only trace of the rejection.
       this.#log("warn", error, msg, "service request rejected (no reply subject)");
+    }
+    if (!replying && this.#unanswered) {
+      // A plain publish has no reply to carry the error: the endpoint tells its sender otherwise.
+      try {
+        const { subject, data } = msg;
+        const receivedAt = Date.now() - (performance.now() - startedAt);
+        this.#unanswered({ subject, data, encoding, error: body, receivedAt });
+      } catch (reportError) {
+        this.#log("error", reportError, msg, "report of a rejected publish failed");
+      }
     }
     if (replying) {
       try {

@@ -33,6 +33,8 @@ export interface Names {
     tasksOf(jobId: string): string;
     worker(workerId: string): string;
     readonly allWorkers: string;
+    /** A plain publish (no reply subject) to a request subject that was refused. */
+    readonly rejected: string;
   };
   /** Internal subjects: never captured by a stream the public API publishes to (DESIGN §4). */
   readonly internal: {
@@ -103,6 +105,7 @@ export function names(prefix: string): Names {
       tasksOf: (jobId: string) => `${p}.events.task.${jobId}.*`,
       worker: (workerId: string) => `${p}.events.worker.${workerId}`,
       allWorkers: `${p}.events.worker.*`,
+      rejected: `${p}.events.rejected`,
     }),
     internal: Object.freeze({
       job: (jobId: string) => `${p}.internal.jobs.${jobId}`,

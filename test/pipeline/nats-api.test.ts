@@ -174,6 +174,42 @@ describe("bad input on the NATS API", () => {
     for (const path of paths) expect(reply.serviceError).toContain(`${path}: `);
   });
 
+  it("publishes a refused plain publish on troupe.events.rejected, with its errors and its key", async () => {
+    const events = client.nc.subscribe("troupe.events.rejected");
+    await client.nc.flush();
+    const key = `bad-${Date.now()}`;
+    const before = new Date().toISOString();
+    client.nc.publish(
+      "troupe.jobs.submit",
+      JSON.stringify({ model_type: "xgboost", tasks: 0, name: "typo", idempotency_key: key }),
+    );
+    client.nc.publish("troupe.jobs.submit", "{not json");
+    const received: Record<string, unknown>[] = [];
+    for await (const msg of events) {
+      received.push(msg.json());
+      if (received.length === 2) break;
+    }
+    // The undecodable one fails at once, the spec only in the gateway: they may arrive either way.
+    const spec = received.find((event) => event.idempotency_key === key);
+    const garbage = received.find((event) => event !== spec);
+    expect(spec).toMatchObject({
+      type: "rejected",
+      subject: "troupe.jobs.submit",
+      code: "TROUPE_ERR_INVALID_REQUEST",
+      message: "invalid job spec: /tasks: must be >= 1",
+      errors: [{ path: "/tasks", message: "must be >= 1" }],
+      idempotency_key: key,
+      name: "typo",
+    });
+    expect((spec?.received_at as string) >= before).toBe(true);
+    expect(garbage).toMatchObject({ type: "rejected", code: "TROUPE_ERR_INVALID_REQUEST" });
+    expect(garbage?.message).toContain("not valid JSON");
+    expect(garbage).not.toHaveProperty("idempotency_key");
+    // Nothing was queued for the refused spec, and the process serves on.
+    const listed = await client.request<{ jobs: { name: string }[] }>("troupe.jobs.list", {});
+    expect(listed.body.jobs.some((job) => job.name === "typo")).toBe(false);
+  });
+
   it("refuses a body over 1 MiB with 413", async () => {
     const huge = JSON.stringify({ ...quickSpec(), name: "x".repeat(1024 * 1024 + 10) });
     const reply = await client.request<{ error: { code: string; message: string } }>(
