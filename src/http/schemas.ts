@@ -5,13 +5,38 @@
  */
 import Type from "typebox";
 import { JobIdQuerySchema, ListQuerySchema, WorkerIdQuerySchema } from "../jobs/gateway.ts";
-import { JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
+import { type JobSpecInput, JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
 import { JOB_STATES } from "../jobs/job-state.ts";
-import { DatasetSchema, ModelTypeSchema } from "../training/hyperparameters.ts";
+import {
+  DatasetSchema,
+  HyperparameterSchemas,
+  ModelTypeSchema,
+} from "../training/hyperparameters.ts";
+import { MODEL_TYPES } from "../training/limits.ts";
 import { PRIORITIES } from "../transport/subjects.ts";
 import { WORKER_STATUSES } from "../workers/worker-record.ts";
 
-export { JobSpecSchema, ListQuerySchema };
+export { ListQuerySchema };
+
+/**
+ * The job spec as OpenAPI shows it: `oneOf` a variant per `model_type`, each with that model's
+ * hyperparameters (ranges and defaults) — built from the very schemas the gateway checks with.
+ * For documentation only: every door's spec is checked once, by `parseJobSpec`, which picks the
+ * hyperparameter schema by `model_type` the same way and names each field at fault.
+ */
+export const JobSpecBodySchema = Type.Unsafe<JobSpecInput>({
+  oneOf: MODEL_TYPES.map((model) =>
+    Type.Object(
+      {
+        ...JobSpecSchema.properties,
+        model_type: Type.Enum([model], { description: `This variant's model family.` }),
+        hyperparameters: Type.Optional(HyperparameterSchemas[model]),
+      },
+      { additionalProperties: false, title: `${model} job spec` },
+    ),
+  ),
+  description: "A job spec; its hyperparameters depend on model_type.",
+});
 
 /** Most specs a batch may hold. */
 export const MAX_BATCH_SPECS = 1000;
@@ -94,7 +119,7 @@ export const JobListSchema = Type.Object({
 });
 
 export const BatchRequestSchema = Type.Object(
-  { specs: Type.Array(JobSpecSchema, { minItems: 1, maxItems: MAX_BATCH_SPECS }) },
+  { specs: Type.Array(JobSpecBodySchema, { minItems: 1, maxItems: MAX_BATCH_SPECS }) },
   { additionalProperties: false },
 );
 

@@ -57,7 +57,13 @@ export const JobSpecSchema = Type.Object(
     epochs: Type.Optional(EpochsSchema),
     tasks: Type.Optional(TasksSchema),
     hyperparameters: Type.Optional(
-      Type.Object({}, { description: "Per model_type; see the training documentation." }),
+      Type.Object(
+        {},
+        {
+          description:
+            "Per model_type, checked against HyperparameterSchemas[model_type]: see the README's hyperparameter tables, or /docs (a variant per model_type).",
+        },
+      ),
     ),
     priority: Type.Optional(PrioritySchema),
     user_id: Type.Optional(Type.String({ pattern: TOKEN, default: "anonymous" })),
