@@ -151,8 +151,16 @@ export const WorkerRecordSchema = Type.Object({
     max_concurrent_tasks: Type.Integer(),
   }),
   current_task_ids: Type.Array(Type.String(), { description: "`<job_id>.<task_index>` each." }),
-  tasks_completed: Type.Integer(),
-  tasks_failed: Type.Integer(),
+  tasks_completed: Type.Integer({ description: "Tasks that completed here." }),
+  tasks_failed: Type.Integer({
+    description: "Tasks whose last attempt failed here (the job counts them in failed_tasks).",
+  }),
+  tasks_cancelled: Type.Integer({
+    description: "Tasks stopped here because their job was cancelled, timed out or failed.",
+  }),
+  tasks_retried: Type.Integer({
+    description: "Attempts that failed here and were queued again (the task may still complete).",
+  }),
   cpu_usage: Type.Number({ description: "Share of all cores since the previous heartbeat, 0..1." }),
   memory_usage: Type.Number({ description: "Resident memory as a share of the machine's, 0..1." }),
   last_activity_time: Timestamp("Last heartbeat"),

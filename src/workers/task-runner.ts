@@ -21,7 +21,7 @@ import {
   type TaskOutcome,
   taskKey,
 } from "./task-message.ts";
-import type { WorkerRegistry } from "./worker-registry.ts";
+import { taskEndOf, type WorkerRegistry } from "./worker-registry.ts";
 
 /** A model larger than this is not kept with the result (KV values must fit max_payload). */
 const MAX_MODEL_BYTES = 768 * 1024;
@@ -191,7 +191,15 @@ export class TaskRunner {
       untrack();
       stopping.removeEventListener("abort", onStop);
       this.#o.handBack.removeEventListener("abort", onStop);
-      this.#o.registry.taskEnded(key, completed);
+      this.#o.registry.taskEnded(
+        key,
+        taskEndOf({
+          completed,
+          signal: controller.signal,
+          attempt,
+          maxAttempts: task.max_attempts,
+        }),
+      );
     }
   }
 

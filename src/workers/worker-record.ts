@@ -17,8 +17,14 @@ export interface WorkerRecord {
   capabilities: WorkerCapabilities;
   /** `<job_id>.<task_index>` of the tasks running now. */
   current_task_ids: string[];
+  /** Tasks that completed here (their result recorded). */
   tasks_completed: number;
+  /** Tasks whose last attempt failed here: the task failed (its job counts it in failed_tasks). */
   tasks_failed: number;
+  /** Tasks stopped here because their job ended (cancelled, timed out or failed). */
+  tasks_cancelled: number;
+  /** Attempts that failed here and were queued again: the task may still complete. */
+  tasks_retried: number;
   /** Share of all cores this process used since the previous heartbeat, 0..1. */
   cpu_usage: number;
   /** Resident memory as a share of the machine's, 0..1. */

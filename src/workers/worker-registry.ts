@@ -5,6 +5,7 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision, type KV } from "../transport/kv.ts";
+import type { TaskAbort } from "./job-aborts.ts";
 import { effectiveStatus, type WorkerCapabilities, type WorkerRecord } from "./worker-record.ts";
 
 /** Records of workers stale this many timeouts long are removed. */
@@ -23,6 +24,39 @@ export interface WorkerRegistryOptions {
   clock: Clock;
   log: Logger;
 }
+
+/**
+ * How a task's run on this worker ended, as its counters see it: `COMPLETED` (result recorded),
+ * `FAILED` (its last attempt failed: the task failed), `CANCELLED` (its job ended under it),
+ * `RETRYING` (an attempt failed and the task is queued again) or `HANDED_BACK` (given back
+ * unharmed, no attempt spent: the worker is draining). Hand-backs are not counted.
+ */
+export type TaskEnd = "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING" | "HANDED_BACK";
+
+/**
+ * A run's end from what the task runner knows when it ends: whether it completed, why its signal
+ * aborted (a {@link TaskAbort}), and whether the attempt was the task's last.
+ */
+export function taskEndOf(run: {
+  completed: boolean;
+  signal: AbortSignal;
+  attempt: number;
+  maxAttempts: number;
+}): TaskEnd {
+  if (run.completed) return "COMPLETED";
+  const reason = run.signal.aborted ? (run.signal.reason as TaskAbort).reason : undefined;
+  if (reason === "job-ended") return "CANCELLED";
+  if (reason === "stopping") return "HANDED_BACK";
+  return run.attempt < run.maxAttempts ? "RETRYING" : "FAILED";
+}
+
+const COUNTER_OF = {
+  COMPLETED: "tasks_completed",
+  FAILED: "tasks_failed",
+  CANCELLED: "tasks_cancelled",
+  RETRYING: "tasks_retried",
+  HANDED_BACK: undefined,
+} as const satisfies Record<TaskEnd, keyof WorkerRecord | undefined>;
 
 /** A process's worker id: host, pid and a random suffix, usable as a subject token. */
 export function newWorkerId(): string {
@@ -62,6 +96,8 @@ export class WorkerRegistry {
       current_task_ids: [],
       tasks_completed: 0,
       tasks_failed: 0,
+      tasks_cancelled: 0,
+      tasks_retried: 0,
       cpu_usage: 0,
       memory_usage: 0,
       last_activity_time: at,
@@ -85,10 +121,11 @@ export class WorkerRegistry {
     this.#scheduleFlush();
   }
 
-  taskEnded(taskId: string, completed: boolean): void {
+  /** The task left this worker; `end` says which counter, if any, it adds to. */
+  taskEnded(taskId: string, end: TaskEnd): void {
     if (!this.#running.delete(taskId)) return;
-    if (completed) this.#record.tasks_completed += 1;
-    else this.#record.tasks_failed += 1;
+    const counter = COUNTER_OF[end];
+    if (counter) this.#record[counter] += 1;
     this.#scheduleFlush();
   }
 
@@ -201,7 +238,13 @@ export async function readAll(
     const entry = await kv.get(key);
     if (!entry || entry.operation !== "PUT") continue;
     const record = unpack(entry.value) as WorkerRecord;
-    records.push({ ...record, status: effectiveStatus(record, nowMs, workerTimeoutMs) });
+    records.push({
+      ...record,
+      // Counters a worker of an older version does not write.
+      tasks_cancelled: record.tasks_cancelled ?? 0,
+      tasks_retried: record.tasks_retried ?? 0,
+      status: effectiveStatus(record, nowMs, workerTimeoutMs),
+    });
   }
   return records.sort((a, b) => a.worker_id.localeCompare(b.worker_id));
 }
