@@ -165,6 +165,12 @@ export const WorkerRecordSchema = Type.Object({
   memory_usage: Type.Number({ description: "Resident memory as a share of the machine's, 0..1." }),
   last_activity_time: Timestamp("Last heartbeat"),
   started_at: Timestamp("When the worker registered"),
+  heartbeat_interval_ms: Type.Optional(
+    Type.Integer({
+      description:
+        "The worker's HEARTBEAT_INTERVAL: it reads as STALE after two heartbeats missed.",
+    }),
+  ),
 });
 
 export const WorkerActivitySchema = Type.Object({

@@ -180,14 +180,15 @@ export class Gateway {
     };
   }
 
-  /** Every worker record, one stale by its heartbeat reading as STALE. */
+  /** Every worker record, one stale by its heartbeat reading as STALE; long-silent ones removed. */
   #readWorkers(): Promise<WorkerRecord[]> {
-    const { topology, names, clock, workerTimeoutMs } = this.#o;
+    const { topology, names, clock, workerTimeoutMs, events } = this.#o;
     return readAll(
       topology.kv.workers,
       () => kvKeys(topology.jsm, names.buckets.workers),
       clock.now(),
       workerTimeoutMs,
+      (workerId) => events.worker({ event: "gone", worker_id: workerId, status: "STALE" }),
     );
   }
 

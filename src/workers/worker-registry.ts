@@ -6,10 +6,8 @@ import type { Logger } from "../log.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision, type KV } from "../transport/kv.ts";
 import type { TaskAbort } from "./job-aborts.ts";
-import { effectiveStatus, type WorkerCapabilities, type WorkerRecord } from "./worker-record.ts";
+import { type WorkerCapabilities, type WorkerRecord, workerFate } from "./worker-record.ts";
 
-/** Records of workers stale this many timeouts long are removed. */
-const FORGET_AFTER_TIMEOUTS = 10;
 /** Task start/end changes are written at most this often (the heartbeat writes the rest). */
 const ACTIVITY_FLUSH_MS = 250;
 
@@ -68,8 +66,9 @@ export function newWorkerId(): string {
 
 /**
  * This process's worker: registers it, heartbeats every `heartbeatIntervalMs` (with CPU and
- * memory use), tracks its running tasks, and on every heartbeat marks peers whose heartbeat is
- * older than `workerTimeoutMs` STALE (and forgets them much later).
+ * memory use), tracks its running tasks, and on every heartbeat marks peers that missed two
+ * heartbeats STALE and removes those silent for `workerTimeoutMs` (see `workerFate`). Any live
+ * worker may do it, and whoever lists does it too (`readAll`): no leader.
  */
 export class WorkerRegistry {
   readonly workerId = newWorkerId();
@@ -102,6 +101,7 @@ export class WorkerRegistry {
       memory_usage: 0,
       last_activity_time: at,
       started_at: at,
+      heartbeat_interval_ms: options.heartbeatIntervalMs,
     };
   }
 
@@ -196,7 +196,7 @@ export class WorkerRegistry {
     await this.#o.kv.put(this.workerId, pack(record));
   }
 
-  /** Marks peers without a recent heartbeat STALE (once, with an event) and forgets old ones. */
+  /** Marks peers that missed two heartbeats STALE (once, with an event) and removes silent ones. */
   async #sweepPeers(): Promise<void> {
     const { kv, workerTimeoutMs, clock } = this.#o;
     const now = clock.now();
@@ -205,12 +205,12 @@ export class WorkerRegistry {
       const entry = await kv.get(key);
       if (!entry || entry.operation !== "PUT") continue;
       const record = unpack(entry.value) as WorkerRecord;
-      const age = now - Date.parse(record.last_activity_time);
+      const fate = workerFate(record, now, workerTimeoutMs);
       try {
-        if (age > FORGET_AFTER_TIMEOUTS * workerTimeoutMs) {
+        if (fate === "gone") {
           await kv.delete(key, { previousSeq: entry.revision });
           this.#o.events.worker({ event: "gone", worker_id: key, status: "STALE" });
-        } else if (record.status !== "STALE" && age > workerTimeoutMs) {
+        } else if (fate === "stale" && record.status !== "STALE") {
           await kv.update(key, pack({ ...record, status: "STALE" }), entry.revision);
           this.#o.events.worker({ event: "stale", worker_id: key, status: "STALE" });
           this.#o.log.warn(
@@ -226,24 +226,39 @@ export class WorkerRegistry {
   }
 }
 
-/** Reads every worker record; a record whose heartbeat is too old reads as STALE. */
+/**
+ * Reads every worker record: one that missed two heartbeats reads as STALE; one silent for
+ * `workerTimeoutMs` is removed from the bucket (compare-and-set: a worker that came back stays),
+ * not listed, and reported to `removed`.
+ */
 export async function readAll(
   kv: KV,
   listKeys: () => Promise<string[]>,
   nowMs: number,
   workerTimeoutMs: number,
+  removed: (workerId: string) => void,
 ): Promise<WorkerRecord[]> {
   const records: WorkerRecord[] = [];
   for (const key of await listKeys()) {
     const entry = await kv.get(key);
     if (!entry || entry.operation !== "PUT") continue;
     const record = unpack(entry.value) as WorkerRecord;
+    const fate = workerFate(record, nowMs, workerTimeoutMs);
+    if (fate === "gone") {
+      await kv.delete(key, { previousSeq: entry.revision }).then(
+        () => removed(key),
+        (error: unknown) => {
+          if (!isWrongRevision(error)) throw error; // else another lister, or a heartbeat, came first
+        },
+      );
+      continue;
+    }
     records.push({
       ...record,
       // Counters a worker of an older version does not write.
       tasks_cancelled: record.tasks_cancelled ?? 0,
       tasks_retried: record.tasks_retried ?? 0,
-      status: effectiveStatus(record, nowMs, workerTimeoutMs),
+      status: fate === "stale" ? "STALE" : record.status,
     });
   }
   return records.sort((a, b) => a.worker_id.localeCompare(b.worker_id));

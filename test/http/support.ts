@@ -48,7 +48,7 @@ export interface HttpFixture {
 
 /** One nats-server (stopped after the file), one connection, the topology, a gateway. */
 export async function startHttpFixture(
-  options: { natsArgs?: string[] } = {},
+  options: { natsArgs?: string[]; workerTimeoutMs?: number } = {},
 ): Promise<HttpFixture> {
   const nats = await startNats({ args: options.natsArgs ?? [] });
   const nc = await connectNats({ servers: [nats.url], name: "http-test", log: silentLog });
@@ -61,7 +61,7 @@ export async function startHttpFixture(
     topology,
     events,
     defaultMaxAttempts: 4,
-    workerTimeoutMs: 60_000,
+    workerTimeoutMs: options.workerTimeoutMs ?? 60_000,
     clock: systemClock,
     log: silentLog,
   });
