@@ -246,9 +246,11 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     values[name] = value;
   }
   const v = values as Parsed;
-  if (problems.length === 0 && v.WORKER_TIMEOUT <= v.HEARTBEAT_INTERVAL) {
+  // A worker reads as STALE after two missed heartbeats and is removed after WORKER_TIMEOUT:
+  // removed before it is even stale would make no sense.
+  if (problems.length === 0 && v.WORKER_TIMEOUT <= 2 * v.HEARTBEAT_INTERVAL) {
     problems.push(
-      `WORKER_TIMEOUT=${JSON.stringify(env.WORKER_TIMEOUT ?? "60s")} is invalid: expected a duration longer than HEARTBEAT_INTERVAL (${env.HEARTBEAT_INTERVAL ?? "5s"})`,
+      `WORKER_TIMEOUT=${JSON.stringify(env.WORKER_TIMEOUT ?? "60s")} is invalid: expected a duration longer than twice HEARTBEAT_INTERVAL (${env.HEARTBEAT_INTERVAL ?? "5s"})`,
     );
   }
   if (

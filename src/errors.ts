@@ -25,10 +25,12 @@ export class TroupeError extends Error {
   }
 }
 
-/** An error as it travels between threads and processes. */
+/** An error as it travels between threads and processes, and in a NATS error reply. */
 export interface ErrorData {
   code: string;
   message: string;
+  /** Every field at fault, for an invalid request. */
+  errors?: FieldProblem[];
 }
 
 /** A configuration value (environment variable, flag) is missing or malformed. */
@@ -162,12 +164,29 @@ export class InvalidRequestError extends TroupeError {
     super("TROUPE_ERR_INVALID_REQUEST", `invalid ${what}: ${list}`, { statusCode: 400 });
     this.problems = problems;
   }
+
+  override toJSON(): ErrorData {
+    return { ...super.toJSON(), errors: [...this.problems] };
+  }
 }
 
 /** No job has this id. */
 export class JobNotFoundError extends TroupeError {
   constructor(jobId: string) {
     super("TROUPE_ERR_JOB_NOT_FOUND", `no job with job_id '${jobId}'`, { statusCode: 404 });
+  }
+}
+
+/** The job has already ended (COMPLETED, FAILED, CANCELLED or TIMEOUT): there is nothing to cancel. */
+export class JobEndedError extends TroupeError {
+  /** The state the job ended in. */
+  readonly status: string;
+
+  constructor(jobId: string, status: string) {
+    super("TROUPE_ERR_JOB_ENDED", `job '${jobId}' has already ended: it is ${status}`, {
+      statusCode: 409,
+    });
+    this.status = status;
   }
 }
 

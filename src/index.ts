@@ -45,6 +45,7 @@ export {
   type FieldProblem,
   InvalidRequestError,
   InvalidTransitionError,
+  JobEndedError,
   JobNotFoundError,
   MailboxFullError,
   NoResponderError,
@@ -87,5 +88,5 @@ export type {
   TrainingCheckpoint,
   TrainingProgress,
 } from "./training/types.ts";
-export type { JobEvent, TaskEvent, WorkerEvent } from "./transport/events.ts";
+export type { JobEvent, RejectedEvent, TaskEvent, WorkerEvent } from "./transport/events.ts";
 export { createNatsRemotePort, type NatsRemotePort } from "./transport/remote-actors.ts";

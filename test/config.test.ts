@@ -162,10 +162,13 @@ describe("loadConfig", () => {
     expect(error.message).toContain("only when NATS_URL is unset");
   });
 
-  it("refuses a worker timeout that is not longer than the heartbeat", () => {
-    const error = configError({ WORKER_TIMEOUT: "5s", HEARTBEAT_INTERVAL: "5s" });
+  it("refuses a worker timeout that is not longer than two heartbeats (a worker is stale by then)", () => {
+    const error = configError({ WORKER_TIMEOUT: "10s", HEARTBEAT_INTERVAL: "5s" });
     expect(error.variable).toBe("WORKER_TIMEOUT");
-    expect(error.message).toContain("longer than HEARTBEAT_INTERVAL");
+    expect(error.message).toContain("longer than twice HEARTBEAT_INTERVAL (5s)");
+    expect(loadConfig({ WORKER_TIMEOUT: "11s", HEARTBEAT_INTERVAL: "5s" }).workerTimeoutMs).toBe(
+      11_000,
+    );
   });
 });
 

@@ -5,13 +5,38 @@
  */
 import Type from "typebox";
 import { JobIdQuerySchema, ListQuerySchema, WorkerIdQuerySchema } from "../jobs/gateway.ts";
-import { JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
+import { type JobSpecInput, JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
 import { JOB_STATES } from "../jobs/job-state.ts";
-import { DatasetSchema, ModelTypeSchema } from "../training/hyperparameters.ts";
+import {
+  DatasetSchema,
+  HyperparameterSchemas,
+  ModelTypeSchema,
+} from "../training/hyperparameters.ts";
+import { MODEL_TYPES } from "../training/limits.ts";
 import { PRIORITIES } from "../transport/subjects.ts";
 import { WORKER_STATUSES } from "../workers/worker-record.ts";
 
-export { JobSpecSchema, ListQuerySchema };
+export { ListQuerySchema };
+
+/**
+ * The job spec as OpenAPI shows it: `oneOf` a variant per `model_type`, each with that model's
+ * hyperparameters (ranges and defaults) — built from the very schemas the gateway checks with.
+ * For documentation only: every door's spec is checked once, by `parseJobSpec`, which picks the
+ * hyperparameter schema by `model_type` the same way and names each field at fault.
+ */
+export const JobSpecBodySchema = Type.Unsafe<JobSpecInput>({
+  oneOf: MODEL_TYPES.map((model) =>
+    Type.Object(
+      {
+        ...JobSpecSchema.properties,
+        model_type: Type.Enum([model], { description: `This variant's model family.` }),
+        hyperparameters: Type.Optional(HyperparameterSchemas[model]),
+      },
+      { additionalProperties: false, title: `${model} job spec` },
+    ),
+  ),
+  description: "A job spec; its hyperparameters depend on model_type.",
+});
 
 /** Most specs a batch may hold. */
 export const MAX_BATCH_SPECS = 1000;
@@ -94,7 +119,7 @@ export const JobListSchema = Type.Object({
 });
 
 export const BatchRequestSchema = Type.Object(
-  { specs: Type.Array(JobSpecSchema, { minItems: 1, maxItems: MAX_BATCH_SPECS }) },
+  { specs: Type.Array(JobSpecBodySchema, { minItems: 1, maxItems: MAX_BATCH_SPECS }) },
   { additionalProperties: false },
 );
 
@@ -126,12 +151,26 @@ export const WorkerRecordSchema = Type.Object({
     max_concurrent_tasks: Type.Integer(),
   }),
   current_task_ids: Type.Array(Type.String(), { description: "`<job_id>.<task_index>` each." }),
-  tasks_completed: Type.Integer(),
-  tasks_failed: Type.Integer(),
+  tasks_completed: Type.Integer({ description: "Tasks that completed here." }),
+  tasks_failed: Type.Integer({
+    description: "Tasks whose last attempt failed here (the job counts them in failed_tasks).",
+  }),
+  tasks_cancelled: Type.Integer({
+    description: "Tasks stopped here because their job was cancelled, timed out or failed.",
+  }),
+  tasks_retried: Type.Integer({
+    description: "Attempts that failed here and were queued again (the task may still complete).",
+  }),
   cpu_usage: Type.Number({ description: "Share of all cores since the previous heartbeat, 0..1." }),
   memory_usage: Type.Number({ description: "Resident memory as a share of the machine's, 0..1." }),
   last_activity_time: Timestamp("Last heartbeat"),
   started_at: Timestamp("When the worker registered"),
+  heartbeat_interval_ms: Type.Optional(
+    Type.Integer({
+      description:
+        "The worker's HEARTBEAT_INTERVAL: it reads as STALE after two heartbeats missed.",
+    }),
+  ),
 });
 
 export const WorkerActivitySchema = Type.Object({

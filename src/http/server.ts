@@ -7,6 +7,7 @@ import { subscribeJobEvents } from "../transport/events.ts";
 import type { Names } from "../transport/subjects.ts";
 import type { GatewayApi } from "./gateway-api.ts";
 import { bearerAuth } from "./plugins/auth.ts";
+import { jsonBodies } from "./plugins/json.ts";
 import { openApi } from "./plugins/openapi.ts";
 import { problemHandling } from "./plugins/problem.ts";
 import { rateLimiting } from "./plugins/rate-limit.ts";
@@ -102,6 +103,7 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(problemHandling);
   app.register(rateLimiting, { perMinute: config.rateLimitPerMin });
   app.register(bearerAuth, { token: config.apiToken });
+  app.register(jsonBodies);
   app.register(yamlBodies);
   app.register(openApi, { version: VERSION });
   app.register(jobRoutes, { gateway });

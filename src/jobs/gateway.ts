@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import Type, { type Static, type TSchema } from "typebox";
 import type { Clock } from "../clock.ts";
-import { InvalidRequestError, JobNotFoundError, WorkerNotFoundError } from "../errors.ts";
+import {
+  InvalidRequestError,
+  JobEndedError,
+  JobNotFoundError,
+  WorkerNotFoundError,
+} from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import type { EventPublisher } from "../transport/events.ts";
@@ -132,24 +137,26 @@ export class Gateway {
 
   /**
    * Cancels a job that has not ended: its queued tasks are removed at once and its running tasks
-   * aborted wherever they run; its owner finishes the bookkeeping. A finished job is returned as is.
+   * aborted wherever they run; its owner finishes the bookkeeping.
+   * @throws JobEndedError (409) naming the state of a job that has already ended.
    */
   async cancel(body: unknown): Promise<JobRecord> {
     const { job_id } = check(JobIdQuerySchema, body, "cancel request");
     const now = new Date(this.#o.clock.now()).toISOString();
+    let ended: string | undefined;
     const record = await this.jobs.update(job_id, (job) => {
-      if (isTerminalJobState(job.status)) return undefined;
+      ended = isTerminalJobState(job.status) ? job.status : undefined;
+      if (ended) return undefined;
       return { ...job, status: "CANCELLED", finished_at: now, error: "cancelled on request" };
     });
     if (!record) throw new JobNotFoundError(job_id);
-    if (record.status === "CANCELLED") {
-      await this.#o.topology.jsm.streams.purge(this.#o.names.tasksStream, {
-        filter: this.#o.names.internal.tasksOf(job_id),
-      });
-      this.#o.nc.publish(this.#o.names.internal.abort(job_id));
-      this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
-      this.#o.events.job(jobEventOf(record));
-    }
+    if (ended) throw new JobEndedError(job_id, ended);
+    await this.#o.topology.jsm.streams.purge(this.#o.names.tasksStream, {
+      filter: this.#o.names.internal.tasksOf(job_id),
+    });
+    this.#o.nc.publish(this.#o.names.internal.abort(job_id));
+    this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
+    this.#o.events.job(jobEventOf(record));
     return record;
   }
 
@@ -181,14 +188,15 @@ export class Gateway {
     };
   }
 
-  /** Every worker record, one stale by its heartbeat reading as STALE. */
+  /** Every worker record, one stale by its heartbeat reading as STALE; long-silent ones removed. */
   #readWorkers(): Promise<WorkerRecord[]> {
-    const { topology, names, clock, workerTimeoutMs } = this.#o;
+    const { topology, names, clock, workerTimeoutMs, events } = this.#o;
     return readAll(
       topology.kv.workers,
       () => kvKeys(topology.jsm, names.buckets.workers),
       clock.now(),
       workerTimeoutMs,
+      (workerId) => events.worker({ event: "gone", worker_id: workerId, status: "STALE" }),
     );
   }
 

@@ -57,7 +57,13 @@ export const JobSpecSchema = Type.Object(
     epochs: Type.Optional(EpochsSchema),
     tasks: Type.Optional(TasksSchema),
     hyperparameters: Type.Optional(
-      Type.Object({}, { description: "Per model_type; see the training documentation." }),
+      Type.Object(
+        {},
+        {
+          description:
+            "Per model_type, checked against HyperparameterSchemas[model_type]: see the README's hyperparameter tables, or /docs (a variant per model_type).",
+        },
+      ),
     ),
     priority: Type.Optional(PrioritySchema),
     user_id: Type.Optional(Type.String({ pattern: TOKEN, default: "anonymous" })),
@@ -101,16 +107,24 @@ const ControlSchema = Type.Object(
 
 /**
  * Validates a decoded request body as a job spec and applies the defaults.
- * @throws InvalidRequestError naming every field at fault.
+ * @throws InvalidRequestError naming every field at fault, all at once: the control fields' and
+ *   the training fields' problems together (cross-field bounds once every field is valid).
  */
 export function parseJobSpec(body: unknown, defaults: { maxAttempts: number }): JobSpec {
   const problems = schemaProblems(ControlSchema, body);
-  if (problems.length > 0) throw new InvalidRequestError("job spec", problems);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new InvalidRequestError("job spec", problems);
+  }
   const input = body as JobSpecInput;
   const training = validateTrainingSpec(
     Object.fromEntries(TRAINING_FIELDS.filter((f) => f in input).map((f) => [f, input[f]])),
   );
-  if (!training.ok) throw new InvalidRequestError("job spec", training.errors);
+  if (!training.ok) {
+    // Both checks may name a missing model_type: once is enough.
+    const named = new Set(problems.map((p) => p.path));
+    problems.push(...training.errors.filter((e) => !named.has(e.path)));
+  }
+  if (problems.length > 0 || !training.ok) throw new InvalidRequestError("job spec", problems);
   return {
     ...training.value,
     name: input.name ?? training.value.model_type,

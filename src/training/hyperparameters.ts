@@ -275,20 +275,6 @@ export const HyperparameterSchemas = Object.freeze({
   xgboost: XgboostHyperparametersSchema,
 } satisfies Record<ModelType, unknown>);
 
-/**
- * Any model's hyperparameters, for documentation (OpenAPI). Validation picks the schema of the
- * spec's `model_type` (`validateTrainingSpec`), so a field of another model is rejected.
- */
-export const HyperparametersSchema = Type.Union(
-  [
-    LogisticRegressionHyperparametersSchema,
-    NeuralNetworkHyperparametersSchema,
-    RandomForestHyperparametersSchema,
-    XgboostHyperparametersSchema,
-  ],
-  { description: "Flat, snake_case; which fields apply depends on model_type." },
-);
-
 /** A dataset spec with every default applied. */
 export type DatasetSpec = Required<Static<typeof DatasetSchema>>;
 export type LogisticRegressionHyperparameters = Required<

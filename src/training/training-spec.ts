@@ -45,32 +45,41 @@ export const TasksSchema = Type.Integer({
   description: "Data-parallel tasks, 1..1000 (default 4).",
 });
 
+// The top level; `dataset` and `hyperparameters` need only be objects here, their fields are
+// checked below against their own schemas (the hyperparameters' by model type).
 const SpecShape = Type.Object({
   model_type: ModelTypeSchema,
-  dataset: Type.Optional(DatasetSchema),
+  dataset: Type.Optional(Type.Object({})),
   epochs: Type.Optional(EpochsSchema),
   tasks: Type.Optional(TasksSchema),
   hyperparameters: Type.Optional(Type.Object({})),
 });
 
-/** Applies the defaults of every schema and checks them; then checks the cross-field bounds. */
+/**
+ * Applies the defaults of every schema and checks them, reporting every field at fault at once;
+ * then, when each field is valid, checks the cross-field bounds.
+ */
 export function validateTrainingSpec(raw: unknown): SpecValidation {
   if (typeof raw !== "object" || raw === null) {
     return { ok: false, errors: [{ path: "", message: "must be an object" }] };
   }
   const input = raw as Record<string, unknown>;
   const errors = schemaProblems(SpecShape, input, "");
-  if (errors.length > 0) return { ok: false, errors };
-  const modelType = input.model_type as ModelType;
-  const dataset = Value.Default(DatasetSchema, structuredClone(input.dataset ?? {}));
-  const hyperparameters = Value.Default(
-    HyperparameterSchemas[modelType],
-    structuredClone(input.hyperparameters ?? {}),
-  );
-  errors.push(
-    ...schemaProblems(DatasetSchema, dataset, "/dataset"),
-    ...schemaProblems(HyperparameterSchemas[modelType], hyperparameters, "/hyperparameters"),
-  );
+  const faulty = new Set(errors.map((e) => e.path));
+  const dataset = faulty.has("/dataset")
+    ? undefined
+    : Value.Default(DatasetSchema, structuredClone(input.dataset ?? {}));
+  if (dataset !== undefined) errors.push(...schemaProblems(DatasetSchema, dataset, "/dataset"));
+  // Hyperparameters can only be checked against a known model type.
+  const modelType = faulty.has("/model_type") ? undefined : (input.model_type as ModelType);
+  const schema = modelType && HyperparameterSchemas[modelType];
+  const hyperparameters =
+    schema && !faulty.has("/hyperparameters")
+      ? Value.Default(schema, structuredClone(input.hyperparameters ?? {}))
+      : undefined;
+  if (schema && hyperparameters !== undefined) {
+    errors.push(...schemaProblems(schema, hyperparameters, "/hyperparameters"));
+  }
   if (errors.length > 0) return { ok: false, errors };
   const value = {
     model_type: modelType,

@@ -1,13 +1,16 @@
 import type { Gateway } from "../jobs/gateway.ts";
 import type { Logger } from "../log.ts";
+import { decodeBody, MAX_REQUEST_BYTES } from "./codec.ts";
 import type { NatsConnection } from "./connection.ts";
-import { type Service, startService } from "./service.ts";
+import { EventPublisher, type RejectedEvent } from "./events.ts";
+import { type Service, startService, type Unanswered } from "./service.ts";
 import type { Names } from "./subjects.ts";
 
 /**
  * Serves the public request subjects (DESIGN §2.3) as the NATS micro service `troupe`, each a
  * thin call into the gateway. A plain publish to the submit subject submits too (its reply is
- * dropped; a bad spec is logged).
+ * dropped); a plain publish that is refused (a bad spec) is logged and published as an event on
+ * `troupe.events.rejected`, the one place its sender can see it.
  */
 export async function serveApi(options: {
   nc: NatsConnection;
@@ -23,6 +26,8 @@ export async function serveApi(options: {
     description: "Troupe: training jobs on an actor cluster",
     logger: log.child({ component: "nats-api" }),
   });
+  const events = new EventPublisher(nc, names);
+  const onUnanswered = (failure: Unanswered) => events.rejected(rejectedEvent(failure));
   const api = names.api;
   const endpoints: [string, string, (body: unknown) => Promise<unknown>][] = [
     ["jobs-submit", api.submit, (body) => gateway.submit(body)],
@@ -34,7 +39,11 @@ export async function serveApi(options: {
   ];
   try {
     for (const [name, subject, call] of endpoints) {
-      await service.addEndpoint(name, { subject, handler: (request) => call(request.body) });
+      await service.addEndpoint(name, {
+        subject,
+        handler: (request) => call(request.body),
+        onUnanswered,
+      });
     }
   } catch (error) {
     // A connection lost while the endpoints were added: nothing half-served stays behind.
@@ -42,4 +51,30 @@ export async function serveApi(options: {
     throw error;
   }
   return service;
+}
+
+/** Fields of the body that tell its sender which publish was refused. */
+const CORRELATING = ["idempotency_key", "name", "user_id", "job_id"] as const;
+const MAX_CORRELATING_CHARS = 256;
+
+/** The event for a refused plain publish: the error, and what its body says of itself. */
+function rejectedEvent(failure: Unanswered): Omit<RejectedEvent, "type" | "at"> {
+  const event: Omit<RejectedEvent, "type" | "at"> = {
+    subject: failure.subject,
+    ...failure.error,
+    received_at: new Date(failure.receivedAt).toISOString(),
+  };
+  if (failure.data.length > MAX_REQUEST_BYTES) return event; // too large to look into
+  let body: unknown;
+  try {
+    body = decodeBody(failure.data, failure.encoding);
+  } catch {
+    return event; // not decodable: the error says so, and there is nothing to correlate
+  }
+  if (typeof body !== "object" || body === null) return event;
+  for (const field of CORRELATING) {
+    const value = (body as Record<string, unknown>)[field];
+    if (typeof value === "string" && value.length <= MAX_CORRELATING_CHARS) event[field] = value;
+  }
+  return event;
 }

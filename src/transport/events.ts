@@ -85,7 +85,30 @@ export interface WorkerEvent {
   at: string;
 }
 
-export type TroupeEvent = JobEvent | TaskEvent | ChunkEvent | WorkerEvent;
+/**
+ * A plain publish (no reply subject) to a request subject was refused (`troupe.events.rejected`):
+ * the only way its sender can learn of it. Carries what an error reply would, and what the body
+ * said of itself, to tell which publish it was.
+ */
+export interface RejectedEvent {
+  type: "rejected";
+  /** The subject it was published to, e.g. `troupe.jobs.submit`. */
+  subject: string;
+  code: string;
+  message: string;
+  /** Every field at fault, for an invalid request. */
+  errors?: { path: string; message: string }[];
+  /** From the body, when it could be decoded and held them (strings, at most 256 characters). */
+  idempotency_key?: string;
+  name?: string;
+  user_id?: string;
+  job_id?: string;
+  /** When the publish arrived. */
+  received_at: string;
+  at: string;
+}
+
+export type TroupeEvent = JobEvent | TaskEvent | ChunkEvent | WorkerEvent | RejectedEvent;
 
 /**
  * Publishes events on core NATS as JSON, for `nats sub 'troupe.events.>'`, the HTTP event stream
@@ -120,6 +143,10 @@ export class EventPublisher {
       ...event,
       at: now(),
     });
+  }
+
+  rejected(event: Omit<RejectedEvent, "type" | "at">): void {
+    this.#publish(this.#names.events.rejected, { type: "rejected", ...event, at: now() });
   }
 
   #publish(subject: string, event: TroupeEvent): void {

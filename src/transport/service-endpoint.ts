@@ -1,5 +1,5 @@
 import { headers as createHeaders, type Msg, type MsgHdrs } from "@nats-io/transport-node";
-import { PayloadTooLargeError, TroupeError } from "../errors.ts";
+import { type ErrorData, PayloadTooLargeError, TroupeError } from "../errors.ts";
 import { decodeBody, type Encoding, encodeBody, encodingOf, MAX_REQUEST_BYTES } from "./codec.ts";
 import { EndpointCounters, type EndpointInfo } from "./service-stats.ts";
 
@@ -33,10 +33,25 @@ export interface ServiceRequest {
 /**
  * Handles one request: returns (or resolves to) the reply value, encoded in the request's
  * encoding (`undefined` replies with an empty body), or throws. A thrown {@link TroupeError}
- * becomes an error reply with its `code`, `message` and `serviceCode`; any other error becomes a
- * generic 500 and is logged.
+ * becomes an error reply with its data (`code`, `message`, and `errors` for an invalid request)
+ * and `serviceCode`; any other error becomes a generic 500 and is logged.
  */
 export type ServiceHandler = (request: ServiceRequest) => unknown;
+
+/** A plain publish (no reply subject) that failed: nobody waits for an error reply to it. */
+export interface Unanswered {
+  readonly subject: string;
+  /** The raw body, which may not decode. */
+  readonly data: Uint8Array;
+  readonly encoding: Encoding;
+  /** What an error reply would have carried. */
+  readonly error: ErrorData;
+  /** When it arrived (epoch ms). */
+  readonly receivedAt: number;
+}
+
+/** Told of each {@link Unanswered} failure, after it is logged (a throw is logged too). */
+export type UnansweredHandler = (failure: Unanswered) => void;
 
 /** True when the message has a reply subject (a request, not a plain publish). */
 export function expectsReply(msg: Msg): boolean {
@@ -77,6 +92,7 @@ export class Endpoint {
   readonly #handler: ServiceHandler;
   readonly #logger: ServiceLogger;
   readonly #settled: () => void;
+  readonly #unanswered: UnansweredHandler | undefined;
 
   /** `settled` is called once per handled message, when its reply (if any) has been sent. */
   constructor(
@@ -84,11 +100,13 @@ export class Endpoint {
     handler: ServiceHandler,
     logger: ServiceLogger,
     settled: () => void,
+    unanswered?: UnansweredHandler,
   ) {
     this.info = info;
     this.#handler = handler;
     this.#logger = logger;
     this.#settled = settled;
+    this.#unanswered = unanswered;
   }
 
   /** Handles one message; never throws. */
@@ -134,23 +152,32 @@ export class Endpoint {
 
   #fail(msg: Msg, encoding: Encoding, startedAt: number, error: unknown): void {
     const known = error instanceof TroupeError ? error : undefined;
-    const code = known?.code ?? INTERNAL_ERROR_CODE;
     // An unexpected error's message may hold anything (paths, credentials): it goes to the log.
-    const message = known?.message ?? "internal error";
+    const body = known?.toJSON() ?? { code: INTERNAL_ERROR_CODE, message: "internal error" };
+    const message = body.message;
     const serviceCode = known?.serviceCode ?? 500;
     const replying = expectsReply(msg);
     if (known === undefined || serviceCode >= 500) {
       this.#log("error", error, msg, "service handler failed");
     } else if (!replying) {
-      // A plain publish has nobody to tell: the log is the only trace of the rejection.
       this.#log("warn", error, msg, "service request rejected (no reply subject)");
+    }
+    if (!replying && this.#unanswered) {
+      // A plain publish has no reply to carry the error: the endpoint tells its sender otherwise.
+      try {
+        const { subject, data } = msg;
+        const receivedAt = Date.now() - (performance.now() - startedAt);
+        this.#unanswered({ subject, data, encoding, error: body, receivedAt });
+      } catch (reportError) {
+        this.#log("error", reportError, msg, "report of a rejected publish failed");
+      }
     }
     if (replying) {
       try {
         const hdrs = createHeaders();
         hdrs.set(SERVICE_ERROR_HEADER, message.replace(/[\r\n]+/g, " "));
         hdrs.set(SERVICE_ERROR_CODE_HEADER, String(serviceCode));
-        msg.respond(encodeBody({ error: { code, message } }, encoding), { headers: hdrs });
+        msg.respond(encodeBody({ error: body }, encoding), { headers: hdrs });
       } catch (replyError) {
         this.#log("error", replyError, msg, "service error reply failed");
       }

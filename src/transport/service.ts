@@ -6,6 +6,7 @@ import {
   expectsReply,
   type ServiceHandler,
   type ServiceLogger,
+  type UnansweredHandler,
 } from "./service-endpoint.ts";
 import {
   type EndpointInfo,
@@ -25,6 +26,8 @@ export {
   type ServiceHandler,
   type ServiceLogger,
   type ServiceRequest,
+  type Unanswered,
+  type UnansweredHandler,
 } from "./service-endpoint.ts";
 export type {
   EndpointInfo,
@@ -73,6 +76,8 @@ export interface EndpointOptions {
   metadata?: Record<string, string>;
   /** Overrides the service's queue group. */
   queueGroup?: string | false;
+  /** Told of a plain publish (no reply subject) that failed, whose sender no reply can reach. */
+  onUnanswered?: UnansweredHandler;
 }
 
 /** A running NATS micro service (ADR-32 `io.nats.micro.v1`). */
@@ -205,7 +210,13 @@ class ServiceImpl implements Service {
       metadata: checkMetadata("metadata", options.metadata),
     };
     if (queue !== false) info.queue_group = queue;
-    const endpoint = new Endpoint(info, options.handler, this.#logger, this.#settled);
+    const endpoint = new Endpoint(
+      info,
+      options.handler,
+      this.#logger,
+      this.#settled,
+      options.onUnanswered,
+    );
     const sub = this.#nc.subscribe(subject, {
       ...(queue === false ? {} : { queue }),
       callback: (error, msg) => {

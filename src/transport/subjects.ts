@@ -37,6 +37,8 @@ export interface Names {
     chunksOf(jobId: string): string;
     worker(workerId: string): string;
     readonly allWorkers: string;
+    /** A plain publish (no reply subject) to a request subject that was refused. */
+    readonly rejected: string;
   };
   /** Internal subjects: never captured by a stream the public API publishes to (DESIGN §4). */
   readonly internal: {
@@ -109,6 +111,7 @@ export function names(prefix: string): Names {
       chunksOf: (jobId: string) => `${p}.events.chunk.${jobId}.*`,
       worker: (workerId: string) => `${p}.events.worker.${workerId}`,
       allWorkers: `${p}.events.worker.*`,
+      rejected: `${p}.events.rejected`,
     }),
     internal: Object.freeze({
       job: (jobId: string) => `${p}.internal.jobs.${jobId}`,

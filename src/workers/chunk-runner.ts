@@ -27,7 +27,7 @@ import {
 import { type DeliveryPlan, planDelivery, type RunEnd, recordOf } from "./chunk-plan.ts";
 import { ProgressCoalescer } from "./chunk-progress.ts";
 import { type JobAborts, TaskAbort } from "./job-aborts.ts";
-import type { WorkerRegistry } from "./worker-registry.ts";
+import type { TaskEnd, WorkerRegistry } from "./worker-registry.ts";
 
 /** A model larger than this is not kept with the result (KV values must fit max_payload). */
 const MAX_MODEL_BYTES = 768 * 1024;
@@ -174,6 +174,8 @@ export class ChunkRunner {
     }
     const progress = new ProgressCoalescer(this.#o.clock, (tasks) => this.announce(message, tasks));
     let record: ChunkRecord | undefined;
+    // How the planned tasks ended when no record says (a crash is retried, its attempt spent).
+    let unrecorded: TaskEnd = "RETRYING";
     try {
       this.#o.faults.maybeCrash("worker");
       const end = await this.#train(message, plan, delivery, controller.signal, progress);
@@ -182,11 +184,13 @@ export class ChunkRunner {
         ? (controller.signal.reason as TaskAbort).reason
         : undefined;
       if (reason === "job-ended") {
+        unrecorded = "CANCELLED";
         delivery.ack();
         this.#cancelled(message, plan, startedAt);
         return;
       }
       if (end.kind === "thread-died" && reason === "stopping") {
+        unrecorded = "HANDED_BACK";
         await this.#handBack(message, delivery, 0);
         return;
       }
@@ -209,8 +213,7 @@ export class ChunkRunner {
       stopping.removeEventListener("abort", onStop);
       this.#o.handBack.removeEventListener("abort", onStop);
       plan.run.forEach((task, i) => {
-        const outcome = record?.outcomes[task.task_index];
-        this.#o.registry.taskEnded(keys[i] as string, outcome?.status === "COMPLETED");
+        this.#o.registry.taskEnded(keys[i] as string, taskEnd(record, task.task_index, unrecorded));
       });
     }
   }
@@ -534,6 +537,15 @@ export class ChunkRunner {
       duration_s: (this.#o.clock.now() - startedAt) / 1000,
     });
   }
+}
+
+/** A task's end as its generation's record tells it. */
+function taskEnd(record: ChunkRecord | undefined, taskIndex: number, unrecorded: TaskEnd): TaskEnd {
+  if (!record) return unrecorded;
+  const outcome = record.outcomes[taskIndex];
+  if (outcome) return outcome.status;
+  const retry = record.retry.find((r) => r.task_index === taskIndex);
+  return retry?.error ? "RETRYING" : "HANDED_BACK";
 }
 
 function pick(p: { task_index: number; epoch: number; loss: number; accuracy: number }) {

@@ -17,14 +17,22 @@ export interface WorkerRecord {
   capabilities: WorkerCapabilities;
   /** `<job_id>.<task_index>` of the tasks running now. */
   current_task_ids: string[];
+  /** Tasks that completed here (their result recorded). */
   tasks_completed: number;
+  /** Tasks whose last attempt failed here: the task failed (its job counts it in failed_tasks). */
   tasks_failed: number;
+  /** Tasks stopped here because their job ended (cancelled, timed out or failed). */
+  tasks_cancelled: number;
+  /** Attempts that failed here and were queued again: the task may still complete. */
+  tasks_retried: number;
   /** Share of all cores this process used since the previous heartbeat, 0..1. */
   cpu_usage: number;
   /** Resident memory as a share of the machine's, 0..1. */
   memory_usage: number;
   last_activity_time: string;
   started_at: string;
+  /** This worker's HEARTBEAT_INTERVAL: it reads as STALE after two heartbeats missed. */
+  heartbeat_interval_ms: number;
 }
 
 export interface WorkerActivity {
@@ -35,14 +43,26 @@ export interface WorkerActivity {
   workers: WorkerRecord[];
 }
 
-/** A record whose heartbeat is older than `workerTimeoutMs` is stale, whatever it says. */
-export function effectiveStatus(
+/** Heartbeats a worker may miss before it reads as STALE. */
+export const MISSED_HEARTBEATS = 2;
+
+/**
+ * What a worker record stands for now, by the age of its last heartbeat: `live` (its own status
+ * holds), `stale` (two heartbeats missed: shown STALE, whatever it says — it may have died) or
+ * `gone` (silent for `workerTimeoutMs`: removed from the list). A record of a worker that did not
+ * say its heartbeat (an older version) goes by `workerTimeoutMs` alone.
+ */
+export function workerFate(
   record: WorkerRecord,
   nowMs: number,
   workerTimeoutMs: number,
-): WorkerStatus {
+): "live" | "stale" | "gone" {
   const age = nowMs - Date.parse(record.last_activity_time);
-  return age > workerTimeoutMs ? "STALE" : record.status;
+  const staleAfterMs = record.heartbeat_interval_ms
+    ? MISSED_HEARTBEATS * record.heartbeat_interval_ms
+    : workerTimeoutMs;
+  if (age > Math.max(workerTimeoutMs, staleAfterMs)) return "gone";
+  return age > staleAfterMs ? "stale" : "live";
 }
 
 export function summarize(records: WorkerRecord[]): WorkerActivity {

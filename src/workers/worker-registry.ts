@@ -5,10 +5,8 @@ import type { Clock } from "../clock.ts";
 import type { Logger } from "../log.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision, type KV } from "../transport/kv.ts";
-import { effectiveStatus, type WorkerCapabilities, type WorkerRecord } from "./worker-record.ts";
+import { type WorkerCapabilities, type WorkerRecord, workerFate } from "./worker-record.ts";
 
-/** Records of workers stale this many timeouts long are removed. */
-const FORGET_AFTER_TIMEOUTS = 10;
 /** Task start/end changes are written at most this often (the heartbeat writes the rest). */
 const ACTIVITY_FLUSH_MS = 250;
 
@@ -24,6 +22,22 @@ export interface WorkerRegistryOptions {
   log: Logger;
 }
 
+/**
+ * How a task's run on this worker ended, as its counters see it: `COMPLETED` (result recorded),
+ * `FAILED` (its last attempt failed: the task failed), `CANCELLED` (its job ended under it),
+ * `RETRYING` (an attempt failed and the task is queued again) or `HANDED_BACK` (given back
+ * unharmed, no attempt spent: the worker is draining). Hand-backs are not counted.
+ */
+export type TaskEnd = "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING" | "HANDED_BACK";
+
+const COUNTER_OF = {
+  COMPLETED: "tasks_completed",
+  FAILED: "tasks_failed",
+  CANCELLED: "tasks_cancelled",
+  RETRYING: "tasks_retried",
+  HANDED_BACK: undefined,
+} as const satisfies Record<TaskEnd, keyof WorkerRecord | undefined>;
+
 /** A process's worker id: host, pid and a random suffix, usable as a subject token. */
 export function newWorkerId(): string {
   const host = hostname()
@@ -34,8 +48,9 @@ export function newWorkerId(): string {
 
 /**
  * This process's worker: registers it, heartbeats every `heartbeatIntervalMs` (with CPU and
- * memory use), tracks its running tasks, and on every heartbeat marks peers whose heartbeat is
- * older than `workerTimeoutMs` STALE (and forgets them much later).
+ * memory use), tracks its running tasks, and on every heartbeat marks peers that missed two
+ * heartbeats STALE and removes those silent for `workerTimeoutMs` (see `workerFate`). Any live
+ * worker may do it, and whoever lists does it too (`readAll`): no leader.
  */
 export class WorkerRegistry {
   readonly workerId = newWorkerId();
@@ -62,10 +77,13 @@ export class WorkerRegistry {
       current_task_ids: [],
       tasks_completed: 0,
       tasks_failed: 0,
+      tasks_cancelled: 0,
+      tasks_retried: 0,
       cpu_usage: 0,
       memory_usage: 0,
       last_activity_time: at,
       started_at: at,
+      heartbeat_interval_ms: options.heartbeatIntervalMs,
     };
   }
 
@@ -85,10 +103,11 @@ export class WorkerRegistry {
     this.#scheduleFlush();
   }
 
-  taskEnded(taskId: string, completed: boolean): void {
+  /** The task left this worker; `end` says which counter, if any, it adds to. */
+  taskEnded(taskId: string, end: TaskEnd): void {
     if (!this.#running.delete(taskId)) return;
-    if (completed) this.#record.tasks_completed += 1;
-    else this.#record.tasks_failed += 1;
+    const counter = COUNTER_OF[end];
+    if (counter) this.#record[counter] += 1;
     this.#scheduleFlush();
   }
 
@@ -159,7 +178,7 @@ export class WorkerRegistry {
     await this.#o.kv.put(this.workerId, pack(record));
   }
 
-  /** Marks peers without a recent heartbeat STALE (once, with an event) and forgets old ones. */
+  /** Marks peers that missed two heartbeats STALE (once, with an event) and removes silent ones. */
   async #sweepPeers(): Promise<void> {
     const { kv, workerTimeoutMs, clock } = this.#o;
     const now = clock.now();
@@ -168,12 +187,12 @@ export class WorkerRegistry {
       const entry = await kv.get(key);
       if (!entry || entry.operation !== "PUT") continue;
       const record = unpack(entry.value) as WorkerRecord;
-      const age = now - Date.parse(record.last_activity_time);
+      const fate = workerFate(record, now, workerTimeoutMs);
       try {
-        if (age > FORGET_AFTER_TIMEOUTS * workerTimeoutMs) {
+        if (fate === "gone") {
           await kv.delete(key, { previousSeq: entry.revision });
           this.#o.events.worker({ event: "gone", worker_id: key, status: "STALE" });
-        } else if (record.status !== "STALE" && age > workerTimeoutMs) {
+        } else if (fate === "stale" && record.status !== "STALE") {
           await kv.update(key, pack({ ...record, status: "STALE" }), entry.revision);
           this.#o.events.worker({ event: "stale", worker_id: key, status: "STALE" });
           this.#o.log.warn(
@@ -189,19 +208,40 @@ export class WorkerRegistry {
   }
 }
 
-/** Reads every worker record; a record whose heartbeat is too old reads as STALE. */
+/**
+ * Reads every worker record: one that missed two heartbeats reads as STALE; one silent for
+ * `workerTimeoutMs` is removed from the bucket (compare-and-set: a worker that came back stays),
+ * not listed, and reported to `removed`.
+ */
 export async function readAll(
   kv: KV,
   listKeys: () => Promise<string[]>,
   nowMs: number,
   workerTimeoutMs: number,
+  removed: (workerId: string) => void,
 ): Promise<WorkerRecord[]> {
   const records: WorkerRecord[] = [];
   for (const key of await listKeys()) {
     const entry = await kv.get(key);
     if (!entry || entry.operation !== "PUT") continue;
     const record = unpack(entry.value) as WorkerRecord;
-    records.push({ ...record, status: effectiveStatus(record, nowMs, workerTimeoutMs) });
+    const fate = workerFate(record, nowMs, workerTimeoutMs);
+    if (fate === "gone") {
+      await kv.delete(key, { previousSeq: entry.revision }).then(
+        () => removed(key),
+        (error: unknown) => {
+          if (!isWrongRevision(error)) throw error; // else another lister, or a heartbeat, came first
+        },
+      );
+      continue;
+    }
+    records.push({
+      ...record,
+      // Counters a worker of an older version does not write.
+      tasks_cancelled: record.tasks_cancelled ?? 0,
+      tasks_retried: record.tasks_retried ?? 0,
+      status: fate === "stale" ? "STALE" : record.status,
+    });
   }
   return records.sort((a, b) => a.worker_id.localeCompare(b.worker_id));
 }

@@ -39,7 +39,7 @@ beforeAll(async () => {
 });
 
 describe("the users of nats.conf", () => {
-  it("lets a troupe process with the runtime user run a job the submitter submits and gets", async () => {
+  it("lets a troupe process with the runtime user run a job the submitter submits and gets, and tell it of a refused publish", async () => {
     const [troupe] = await startTroupes(1, nats.url, {
       NATS_USER: "runtime",
       NATS_PASSWORD: passwords.TROUPE_RUNTIME_PASSWORD,
@@ -50,6 +50,14 @@ describe("the users of nats.conf", () => {
     // Service discovery works for the submitter too (`nats micro ls`).
     const ping = await submitter.request<{ name: string }>("$SRV.PING.troupe", "");
     expect(ping.body.name).toBe("troupe");
+    // A refused plain publish reaches the submitter as an event (it has no reply to read).
+    const rejected = submitter.nc.subscribe("troupe.events.rejected", { max: 1 });
+    await submitter.nc.flush();
+    submitter.nc.publish("troupe.jobs.submit", JSON.stringify({ name: "no-model" }));
+    for await (const msg of rejected) {
+      expect(msg.json()).toMatchObject({ name: "no-model", code: "TROUPE_ERR_INVALID_REQUEST" });
+    }
+    expect(rejected.getProcessed()).toBe(1);
     // Nothing the process did on the way was refused (a refused ack or KV write is only logged).
     const refused = troupe?.logs.filter((line) => JSON.stringify(line).includes("Permissions"));
     expect(refused).toEqual([]);

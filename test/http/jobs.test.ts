@@ -76,6 +76,26 @@ describe("POST /api/v1/jobs", () => {
     expect(zero.body.errors.map((e: { path: string }) => e.path)).toEqual(["/tasks"]);
   });
 
+  it("names every field at fault in one answer, in JSON and in YAML", async () => {
+    const bad = {
+      model_type: "xgboost",
+      tasks: 0,
+      epochs: "ten",
+      priority: "asap",
+      hyperparameters: { max_depht: 5 },
+    };
+    const paths = ["/priority", "/epochs", "/tasks", "/hyperparameters/max_depht"];
+    for (const [text, type] of [
+      [JSON.stringify(bad), "application/json"],
+      [stringify(bad), "application/yaml"],
+    ] as const) {
+      const { res, body } = await post("/api/v1/jobs", text, { "content-type": type });
+      expectProblem(res, body, 400, "TROUPE_ERR_INVALID_REQUEST");
+      expect(body.errors.map((e: { path: string }) => e.path).sort()).toEqual([...paths].sort());
+      for (const path of paths) expect(body.detail).toContain(`${path}: `);
+    }
+  });
+
   it("refuses a spec without model_type, naming /model_type", async () => {
     const { model_type, ...rest } = spec();
     const { res, body } = await post("/api/v1/jobs", rest);
@@ -235,14 +255,27 @@ describe("GET /api/v1/jobs", () => {
 });
 
 describe("POST /api/v1/jobs/:id/cancel", () => {
-  it("cancels a job and returns its record; cancelling again returns it unchanged", async () => {
+  it("cancels a job and returns its record; cancelling again is a 409 naming the state", async () => {
     const { body: submitted } = await post("/api/v1/jobs", spec());
     const first = await post(`/api/v1/jobs/${submitted.job_id}/cancel`, undefined, {});
     expect(first.res.status).toBe(200);
     expect(first.body).toMatchObject({ job_id: submitted.job_id, status: "CANCELLED" });
     expect(first.body.finished_at).toEqual(expect.any(String));
     const again = await post(`/api/v1/jobs/${submitted.job_id}/cancel`, undefined, {});
-    expect(again.body).toEqual(first.body);
+    expectProblem(again.res, again.body, 409, "TROUPE_ERR_JOB_ENDED");
+    expect(again.body.detail).toBe(`job '${submitted.job_id}' has already ended: it is CANCELLED`);
+    const record = await get(`/api/v1/jobs/${submitted.job_id}`);
+    expect(record.body).toEqual(first.body);
+  });
+
+  it("cancels with content-type: application/json and no body, as clients send it", async () => {
+    const { body: submitted } = await post("/api/v1/jobs", spec());
+    const res = await fetch(`${url}/api/v1/jobs/${submitted.job_id}/cancel`, {
+      method: "POST",
+      headers: JSON_TYPE,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ job_id: submitted.job_id, status: "CANCELLED" });
   });
 
   it("answers 404 for an unknown job", async () => {
@@ -255,5 +288,14 @@ describe("unknown routes", () => {
   it("answer 404 as a problem", async () => {
     const { res, body } = await get("/api/v1/nothing");
     expectProblem(res, body, 404, "TROUPE_ERR_ROUTE_NOT_FOUND");
+  });
+
+  it("answer 404, not 400, whatever body comes with a JSON content type", async () => {
+    const path = "/api/v1/jobs/job_000000000aaaaaaaaaa/pause";
+    for (const text of ["", '{"reason": ', '{"reason":"lunch"}']) {
+      const { res, body } = await post(path, text);
+      expectProblem(res, body, 404, "TROUPE_ERR_ROUTE_NOT_FOUND");
+      expect(body.detail).toBe(`no route POST ${path}`);
+    }
   });
 });

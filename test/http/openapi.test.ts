@@ -1,5 +1,6 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HyperparameterSchemas } from "../../src/training/hyperparameters.ts";
 import { type HttpFixture, startHttpFixture } from "./support.ts";
 
 let fx: HttpFixture;
@@ -46,9 +47,12 @@ describe("/docs", () => {
     const doc = (await (await fetch(`${url}/docs/json`)).json()) as any;
     const submit = doc.paths["/api/v1/jobs"].post;
     for (const type of ["application/json", "application/yaml", "text/yaml"]) {
-      const schema = submit.requestBody.content[type].schema;
-      expect(schema.required).toEqual(["model_type"]);
-      expect(schema.properties.priority.enum).toEqual(["urgent", "high", "normal", "low"]);
+      const variants = submit.requestBody.content[type].schema.oneOf;
+      expect(variants).toHaveLength(4);
+      for (const variant of variants) {
+        expect(variant.required).toEqual(["model_type"]);
+        expect(variant.properties.priority.enum).toEqual(["urgent", "high", "normal", "low"]);
+      }
     }
     expect(submit.responses["202"]).toBeDefined();
     expect(
@@ -59,6 +63,41 @@ describe("/docs", () => {
     expect(Object.keys(job.properties)).toEqual(
       expect.arrayContaining(["job_id", "status", "progress", "metrics", "spec", "finished_at"]),
     );
+  });
+
+  it("documents each model type's hyperparameters, with ranges and defaults, as a oneOf keyed by model_type", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the JSON is asserted field by field
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as any;
+    const submit = doc.paths["/api/v1/jobs"].post.requestBody.content["application/json"].schema;
+    const batch = doc.paths["/api/v1/jobs/batch"].post.requestBody.content["application/json"];
+    expect(batch.schema.properties.specs.items).toEqual(submit);
+    const byModel = new Map<string, Record<string, Record<string, unknown>>>(
+      // biome-ignore lint/suspicious/noExplicitAny: read from the JSON document above
+      submit.oneOf.map((variant: { properties: Record<string, any> }) => [
+        variant.properties.model_type.enum.join(),
+        variant.properties.hyperparameters.properties,
+      ]),
+    );
+    expect([...byModel.keys()]).toEqual(Object.keys(HyperparameterSchemas));
+    for (const [model, schema] of Object.entries(HyperparameterSchemas)) {
+      const documented = byModel.get(model) ?? {};
+      expect(Object.keys(documented)).toEqual(Object.keys(schema.properties));
+      for (const [name, property] of Object.entries(schema.properties)) {
+        const field = documented[name] ?? {};
+        const { default: fallback, minimum, maximum } = property as Record<string, unknown>;
+        expect(field.default, `${model}.${name}`).toEqual(fallback);
+        if (minimum !== undefined) expect(field.minimum, `${model}.${name}`).toBe(minimum);
+        if (maximum !== undefined) expect(field.maximum, `${model}.${name}`).toBe(maximum);
+      }
+    }
+    // OpenAPI 3.0's form of an exclusive bound: learning_rate may not be 0.
+    expect(byModel.get("xgboost")?.learning_rate).toMatchObject({
+      minimum: 0,
+      exclusiveMinimum: true,
+      maximum: 1,
+      default: 0.3,
+    });
+    expect(byModel.get("neural_network")?.optimizer).toMatchObject({ enum: ["sgd", "adam"] });
   });
 
   it("serves the Swagger UI page at /docs", async () => {

@@ -49,7 +49,7 @@ export interface HttpFixture {
 
 /** One nats-server (stopped after the file), one connection, the topology, a gateway. */
 export async function startHttpFixture(
-  options: { natsArgs?: string[] } = {},
+  options: { natsArgs?: string[]; workerTimeoutMs?: number } = {},
 ): Promise<HttpFixture> {
   const nats = await startNats({ args: options.natsArgs ?? [] });
   const nc = await connectNats({ servers: [nats.url], name: "http-test", log: silentLog });
@@ -62,7 +62,7 @@ export async function startHttpFixture(
     topology,
     events,
     defaultMaxAttempts: 4,
-    workerTimeoutMs: 60_000,
+    workerTimeoutMs: options.workerTimeoutMs ?? 60_000,
     sizer: new ChunkSizer(50),
     clock: systemClock,
     log: silentLog,

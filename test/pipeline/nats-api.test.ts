@@ -44,6 +44,20 @@ describe("the NATS API, as `nats req` uses it", () => {
     expect(job.finished_at).not.toBeNull();
   });
 
+  it("refuses to cancel a completed job with 409 naming its state, and leaves it COMPLETED", async () => {
+    const jobId = await submit(client, quickSpec());
+    expect((await waitForJob(client, jobId)).status).toBe("COMPLETED");
+    const reply = await client.request<{ error: { code: string; message: string } }>(
+      "troupe.jobs.cancel",
+      { job_id: jobId },
+    );
+    expect(reply.serviceErrorCode).toBe("409");
+    expect(reply.body.error.code).toBe("TROUPE_ERR_JOB_ENDED");
+    expect(reply.body.error.message).toBe(`job '${jobId}' has already ended: it is COMPLETED`);
+    expect(reply.serviceError).toContain("COMPLETED");
+    expect((await getJob(client, jobId)).status).toBe("COMPLETED");
+  });
+
   it("answers a msgpack request in msgpack", async () => {
     const h = headers();
     h.set("Content-Type", "application/msgpack");
@@ -137,6 +151,63 @@ describe("bad input on the NATS API", () => {
     expect(reply.serviceErrorCode).toBe("400");
     expect(reply.body.error.message).toContain(named);
     expect(reply.serviceError).toContain(named);
+  });
+
+  it("names every field at fault in one error reply, as a list and in the message", async () => {
+    const reply = await client.request<{
+      error: { code: string; message: string; errors: { path: string; message: string }[] };
+    }>("troupe.jobs.submit", {
+      model_type: "xgboost",
+      tasks: 0,
+      epochs: "ten",
+      priority: "asap",
+      hyperparameters: { max_depht: 5 },
+    });
+    expect(reply.serviceErrorCode).toBe("400");
+    expect(reply.body.error.code).toBe("TROUPE_ERR_INVALID_REQUEST");
+    const paths = ["/priority", "/epochs", "/tasks", "/hyperparameters/max_depht"];
+    expect(reply.body.error.errors.map((e) => e.path).sort()).toEqual([...paths].sort());
+    expect(reply.body.error.errors).toContainEqual({
+      path: "/hyperparameters/max_depht",
+      message: "unknown field",
+    });
+    for (const path of paths) expect(reply.serviceError).toContain(`${path}: `);
+  });
+
+  it("publishes a refused plain publish on troupe.events.rejected, with its errors and its key", async () => {
+    const events = client.nc.subscribe("troupe.events.rejected");
+    await client.nc.flush();
+    const key = `bad-${Date.now()}`;
+    const before = new Date().toISOString();
+    client.nc.publish(
+      "troupe.jobs.submit",
+      JSON.stringify({ model_type: "xgboost", tasks: 0, name: "typo", idempotency_key: key }),
+    );
+    client.nc.publish("troupe.jobs.submit", "{not json");
+    const received: Record<string, unknown>[] = [];
+    for await (const msg of events) {
+      received.push(msg.json());
+      if (received.length === 2) break;
+    }
+    // The undecodable one fails at once, the spec only in the gateway: they may arrive either way.
+    const spec = received.find((event) => event.idempotency_key === key);
+    const garbage = received.find((event) => event !== spec);
+    expect(spec).toMatchObject({
+      type: "rejected",
+      subject: "troupe.jobs.submit",
+      code: "TROUPE_ERR_INVALID_REQUEST",
+      message: "invalid job spec: /tasks: must be >= 1",
+      errors: [{ path: "/tasks", message: "must be >= 1" }],
+      idempotency_key: key,
+      name: "typo",
+    });
+    expect((spec?.received_at as string) >= before).toBe(true);
+    expect(garbage).toMatchObject({ type: "rejected", code: "TROUPE_ERR_INVALID_REQUEST" });
+    expect(garbage?.message).toContain("not valid JSON");
+    expect(garbage).not.toHaveProperty("idempotency_key");
+    // Nothing was queued for the refused spec, and the process serves on.
+    const listed = await client.request<{ jobs: { name: string }[] }>("troupe.jobs.list", {});
+    expect(listed.body.jobs.some((job) => job.name === "typo")).toBe(false);
   });
 
   it("refuses a body over 1 MiB with 413", async () => {

@@ -44,6 +44,33 @@ describe("training spec validation", () => {
     ]);
   });
 
+  it("reports every field at fault at once: top level, dataset and hyperparameters together", () => {
+    const errors = errorsOf({
+      model_type: "xgboost",
+      tasks: 0,
+      epochs: "ten",
+      dataset: { samples: 10, colour: "red" },
+      hyperparameters: { max_depht: 5, n_trees: 0 },
+    });
+    expect(errors.map((e) => e.path).sort()).toEqual([
+      "/dataset/colour",
+      "/dataset/samples",
+      "/epochs",
+      "/hyperparameters/max_depht",
+      "/hyperparameters/n_trees",
+      "/tasks",
+    ]);
+  });
+
+  it("still checks the dataset when the model type is unknown, and not hyperparameters it cannot know", () => {
+    const errors = errorsOf({
+      model_type: "svm",
+      dataset: { samples: 10 },
+      hyperparameters: { max_depth: 5 },
+    });
+    expect(errors.map((e) => e.path)).toEqual(["/model_type", "/dataset/samples"]);
+  });
+
   it("rejects a hyperparameter that belongs to another model, naming it", () => {
     const errors = errorsOf({ model_type: "logistic_regression", hyperparameters: { n_trees: 5 } });
     expect(errors).toEqual([{ path: "/hyperparameters/n_trees", message: "unknown field" }]);

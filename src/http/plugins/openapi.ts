@@ -10,6 +10,8 @@ export interface OpenApiOptions {
 
 async function openApiPlugin(app: FastifyInstance, options: OpenApiOptions): Promise<void> {
   await app.register(swagger, {
+    transformObject: (document) =>
+      "openapiObject" in document ? asOpenApi30(document.openapiObject) : document.swaggerObject,
     openapi: {
       openapi: "3.0.3",
       info: {
@@ -32,6 +34,26 @@ async function openApiPlugin(app: FastifyInstance, options: OpenApiOptions): Pro
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+}
+
+/**
+ * The schemas are JSON Schema 2020-12, where `exclusiveMinimum: 0` is a bound; OpenAPI 3.0 reads
+ * `exclusiveMinimum` as a flag on `minimum`. A copy with each exclusive bound in the 3.0 form
+ * (the schemas themselves are shared with validation, so they are not touched).
+ */
+export function asOpenApi30<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(asOpenApi30) as T;
+  if (typeof value !== "object" || value === null) return value;
+  const copy: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if ((key === "exclusiveMinimum" || key === "exclusiveMaximum") && typeof item === "number") {
+      copy[key === "exclusiveMinimum" ? "minimum" : "maximum"] = item;
+      copy[key] = true;
+    } else {
+      copy[key] = asOpenApi30(item);
+    }
+  }
+  return copy as T;
 }
 
 /**

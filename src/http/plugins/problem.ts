@@ -25,7 +25,6 @@ const FASTIFY_CODES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: "TROUPE_ERR_PAYLOAD_TOO_LARGE",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "TROUPE_ERR_UNSUPPORTED_MEDIA_TYPE",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "TROUPE_ERR_INVALID_REQUEST",
-  FST_ERR_CTP_EMPTY_JSON_BODY: "TROUPE_ERR_INVALID_REQUEST",
   FST_ERR_CTP_INVALID_JSON_BODY: "TROUPE_ERR_INVALID_REQUEST",
   FST_ERR_VALIDATION: "TROUPE_ERR_INVALID_REQUEST",
 };
@@ -75,10 +74,19 @@ async function problemPlugin(app: FastifyInstance): Promise<void> {
     if (body.status >= 500) request.log.error({ err: error, url: request.url }, "request failed");
     return sendProblem(reply, error);
   });
-  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
-    const url = request.url.split("?")[0] ?? request.url;
-    return sendProblem(reply, new RouteNotFoundError(request.method, url));
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) =>
+    sendProblem(reply, routeNotFound(request)),
+  );
+  // Fastify parses the body of a request for no route before its 404 handler runs: without this,
+  // an empty or malformed JSON body sent to a route that does not exist answers 400, not 404.
+  // After onRequest, so rate limit and auth still come first.
+  app.addHook("preParsing", async (request: FastifyRequest) => {
+    if (request.is404) throw routeNotFound(request);
   });
+}
+
+function routeNotFound(request: FastifyRequest): RouteNotFoundError {
+  return new RouteNotFoundError(request.method, request.url.split("?")[0] ?? request.url);
 }
 
 /** Error handler and 404 handler for the whole server (not encapsulated). */

@@ -8,7 +8,7 @@ import {
   JobIdParamsSchema,
   JobListSchema,
   JobRecordSchema,
-  JobSpecSchema,
+  JobSpecBodySchema,
   ListQuerySchema,
   PROBLEM_RESPONSES,
   SubmitReplySchema,
@@ -37,7 +37,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
         tags: ["jobs"],
         summary: "Submit a job (JSON or YAML)",
         description: "Idempotent by `idempotency_key`: the same key yields the same job.",
-        body: bodyOf(JobSpecSchema),
+        body: bodyOf(JobSpecBodySchema),
         response: { 202: SubmitReplySchema, ...PROBLEM_RESPONSES },
       },
     },
@@ -90,7 +90,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
     {
       schema: {
         tags: ["jobs"],
-        summary: "Cancel a job that has not ended (a finished job is returned as is)",
+        summary: "Cancel a job that has not ended (409 naming its state if it has)",
         params: JobIdParamsSchema,
         response: { 200: JobRecordSchema, ...PROBLEM_RESPONSES },
       },
