@@ -1,9 +1,12 @@
 /**
  * Drives a Troupe cluster the way a user does — job specs submitted over `troupe.jobs.submit` — and
- * watches what a user can watch: each task's result appearing in the results bucket (a core
- * subscription on `$KV.troupe_results.>`) and task RUNNING events. No Troupe internals are used.
+ * watches what a user can watch: each task's outcome appearing in the results bucket (a core
+ * subscription on `$KV.troupe_results.>`: one record per chunk attempt, listing its tasks'
+ * outcomes) and task 0's RUNNING event (on its task subject, or its chunk's). No Troupe internals
+ * are used.
  */
 import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { unpack } from "msgpackr";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -54,7 +57,7 @@ export async function runTroupeLoad(
   const total = load.jobs.reduce((sum, job) => sum + Number(job.tasks ?? 4), 0);
   const submittedAt = new Map<string, number>();
   const tasksOf = new Map<string, number>();
-  const early: { jobId: string; at: number }[] = [];
+  const early: { jobId: string; at: number; tasks: number }[] = [];
   const earlyStarts: { jobId: string; at: number }[] = [];
   const completionMs: number[] = [];
   const firstStartMs: number[] = [];
@@ -65,15 +68,15 @@ export async function runTroupeLoad(
   let lastProgress = performance.now();
   let wake: (() => void) | undefined;
 
-  const onRecorded = (jobId: string, at: number) => {
+  const onRecorded = (jobId: string, at: number, tasks = 1) => {
     const sent = submittedAt.get(jobId);
     if (sent === undefined) {
-      early.push({ jobId, at });
+      early.push({ jobId, at, tasks });
       return;
     }
-    completionMs.push(at - sent);
-    recorded += 1;
-    outstanding -= 1;
+    for (let i = 0; i < tasks; i++) completionMs.push(at - sent);
+    recorded += tasks;
+    outstanding -= tasks;
     lastProgress = at;
     wake?.();
   };
@@ -91,21 +94,31 @@ export async function runTroupeLoad(
   const bucket = `$KV.${prefix.replace(/[.-]/g, "_").toLowerCase()}_results.>`;
   const results = nc.subscribe(bucket, {
     callback: (_error, msg) => {
-      // $KV.<bucket>.<job_id>.<task_index>
+      // $KV.<bucket>.<job_id>.<chunk>.<generation>
       if (msg.headers?.get("KV-Operation")) return; // a delete or purge, not a result
       // A duplicate run's create is refused by the stream but still seen here: count a key once.
       if (seen.has(msg.subject)) return;
       seen.add(msg.subject);
       const tokens = msg.subject.split(".");
-      onRecorded(tokens[2] as string, performance.now());
+      const { outcomes } = unpack(msg.data) as { outcomes: Record<string, unknown> };
+      const tasks = Object.keys(outcomes).length;
+      if (tasks > 0) onRecorded(tokens[2] as string, performance.now(), tasks);
     },
   });
-  const starts = nc.subscribe(`${prefix}.events.task.*.0`, {
-    callback: (_error, msg) => {
-      const event = JSON.parse(decoder.decode(msg.data)) as { job_id: string; status: string };
-      if (event.status === "RUNNING") onStarted(event.job_id, performance.now());
-    },
-  });
+  const onStart = (_error: Error | null, msg: { data: Uint8Array }) => {
+    const event = JSON.parse(decoder.decode(msg.data)) as {
+      job_id: string;
+      status?: string;
+      tasks?: { task_index: number; status: string; epoch?: number }[];
+    };
+    const running = event.tasks
+      ? event.tasks.some((t) => t.task_index === 0 && t.status === "RUNNING" && !t.epoch)
+      : event.status === "RUNNING";
+    if (running) onStarted(event.job_id, performance.now());
+  };
+  const starts = [`${prefix}.events.task.*.0`, `${prefix}.events.chunk.*.0`].map((subject) =>
+    nc.subscribe(subject, { callback: onStart }),
+  );
   await nc.flush();
 
   const began = performance.now();
@@ -131,14 +144,14 @@ export async function runTroupeLoad(
       submittedAt.set(body.job_id, sent);
       tasksOf.set(body.job_id, tasks);
       for (const e of early.splice(0).filter((e) => e.jobId === body.job_id)) {
-        onRecorded(e.jobId, e.at);
+        onRecorded(e.jobId, e.at, e.tasks);
       }
       for (const e of earlyStarts.splice(0)) onStarted(e.jobId, e.at);
     }
     while (recorded < total) await waitForProgress();
   } finally {
     results.unsubscribe();
-    starts.unsubscribe();
+    for (const sub of starts) sub.unsubscribe();
   }
   const seconds = (performance.now() - began) / 1000;
   return { tasks: total, seconds, perSecond: total / seconds, completionMs, firstStartMs };

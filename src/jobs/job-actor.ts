@@ -1,10 +1,11 @@
-import { DeliverPolicy } from "@nats-io/jetstream";
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
+import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { NatsConnection } from "../transport/connection.ts";
+import { onConnectionChange } from "../transport/disconnects.ts";
 import {
   type ChunkEvent,
   type EventPublisher,
@@ -40,12 +41,17 @@ export interface JobLease {
 }
 
 export type JobMessage =
+  /** Read the job and take it up (the first message of every incarnation). */
+  | { kind: "start" }
   | { kind: "tick" }
   | { kind: "flush" }
   | { kind: "timeout" }
-  | { kind: "task-event"; event: TaskEvent }
-  /** A chunk's generation was recorded (the results bucket, as watched). */
-  | { kind: "record"; chunk: number; record: ChunkRecord }
+  /** Tasks changed state (one task event, or a chunk event's tasks). */
+  | { kind: "task-events"; events: TaskEvent[] }
+  /** A chunk's generation was recorded (seen on the results bucket's subject). */
+  | { kind: "recorded"; chunk: number; generation: number }
+  /** Read every record again (the line to NATS dropped: notifications may be lost). */
+  | { kind: "reconcile" }
   /** Look at the record again (it was cancelled from outside). */
   | { kind: "nudge" };
 
@@ -106,6 +112,8 @@ class JobInstance {
   readonly #outcomes = new Map<number, TaskOutcome>();
   /** `<chunk>.<generation>` of every record seen. */
   readonly #records = new Set<string>();
+  /** A chunk was delivered more than once: it may have left delivery counts to purge. */
+  #countsWritten = false;
   readonly #running = new Set<number>();
   #liveRetries = 0;
   #ticks = 0;
@@ -129,7 +137,16 @@ class JobInstance {
     this.#log = deps.log.child({ jobId });
   }
 
-  async preStart(): Promise<void> {
+  /**
+   * Starting reads the job from NATS, so it is the actor's first message rather than its
+   * `preStart`: the jobs supervisor starts children one at a time, and a preStart that waits on
+   * several round trips made every process take at most a few dozen jobs a second.
+   */
+  preStart(): void {
+    this.#ctx.self.tell({ kind: "start" });
+  }
+
+  async #starting(): Promise<void> {
     try {
       await this.#start();
     } catch (error) {
@@ -159,14 +176,19 @@ class JobInstance {
       return;
     }
     this.#subscribeTaskEvents();
-    await this.#watchResults();
-    if (!this.#record.tasks_enqueued) await this.#enqueueTasks();
+    this.#watchResults();
+    if (this.#record.tasks_enqueued) await this.#reconcile();
+    else await this.#enqueueTasks();
     this.#scheduleTick();
     this.#scheduleTimeout();
   }
 
   async receive(message: JobMessage): Promise<void> {
     if (this.#ended) return;
+    if (message.kind === "start") {
+      await this.#starting();
+      return;
+    }
     try {
       await this.#handle(message);
     } catch (error) {
@@ -227,12 +249,15 @@ class JobInstance {
         }
         return;
       }
-      case "task-event":
+      case "task-events":
         this.#d.faults.maybeCrash("job");
-        await this.#onTaskEvent(message.event);
+        for (const event of message.events) await this.#onTaskEvent(event);
         return;
-      case "record":
-        await this.#onRecord(message.chunk, message.record);
+      case "recorded":
+        await this.#readRecord(message.chunk, message.generation);
+        return;
+      case "reconcile":
+        await this.#reconcile();
         return;
     }
   }
@@ -378,6 +403,7 @@ class JobInstance {
   }
 
   async #readRecord(chunk: number, generation: number): Promise<void> {
+    if (this.#records.has(`${chunk}.${generation}`)) return;
     const entry = await this.#d.topology.kv.results.get(recordKey(this.#jobId, chunk, generation));
     if (entry?.operation === "PUT") await this.#onRecord(chunk, decodeRecord(entry.value));
   }
@@ -387,6 +413,7 @@ class JobInstance {
     const seen = `${chunk}.${record.generation}`;
     if (this.#records.has(seen)) return;
     this.#records.add(seen);
+    if (record.redelivered) this.#countsWritten = true;
     const outcomes = Object.entries(record.outcomes);
     let trainedMs = 0;
     let trained = 0;
@@ -525,7 +552,7 @@ class JobInstance {
       });
       nc.publish(names.internal.abort(this.#jobId));
     }
-    await this.#purgeScratch();
+    await this.#purgeScratch(true);
     this.#lease.ack();
     this.#end();
   }
@@ -550,58 +577,61 @@ class JobInstance {
     }
   }
 
-  /** Checkpoints and attempt counters of a finished job are scratch: one purge each. */
-  async #purgeScratch(): Promise<void> {
+  /**
+   * Checkpoints and delivery counts of a finished job are scratch: one purge each — skipped for a
+   * completed job that cannot have left any (tasks of one epoch save no checkpoint; chunks each
+   * delivered once wrote no counts), which is most small jobs. `all`: the job's records were
+   * not followed here (a late lease of an ended job): purge both.
+   */
+  async #purgeScratch(all = false): Promise<void> {
     const { jsm } = this.#d.topology;
     const { buckets } = this.#d.names;
+    const completed = this.#record.status === "COMPLETED" && !all;
+    const scratch = [
+      ...(!completed || plannedEpochs(this.#record.spec) > 1 ? [buckets.checkpoints] : []),
+      ...(!completed || this.#countsWritten ? [buckets.tasks] : []),
+    ];
     await Promise.all(
-      [buckets.checkpoints, buckets.tasks].map((bucket) =>
+      scratch.map((bucket) =>
         jsm.streams.purge(kvStream(bucket), { filter: kvSubject(bucket, `${this.#jobId}.>`) }),
       ),
     );
   }
 
   /**
-   * Follows the job's recorded outcomes: an ordered consumer on the results bucket delivers those
-   * already there, then each new one as it is recorded — each exactly as stored, with no read per
-   * task. Should the watch ever end early, the periodic reconcile still finds every outcome.
-   *
-   * Not `kv.watch()`: its consumer is stored on disk and outlives the watch by five minutes, so a
-   * busy cluster piles up hundreds that a restarting nats-server must recover (300 of them: 1.4–2.5 s
-   * of start-up against 46 ms). This one lives in the server's memory and is deleted with the watch.
+   * Follows the job's chunk records as they are written: a core subscription on the results
+   * bucket's subjects — no consumer for the server to create, keep and delete per job. A record
+   * is read from the bucket, not taken from the notification: a create the stream refused (a
+   * duplicate run) is still seen by subscribers. What the subscription misses while the line is
+   * down, the reconcile finds: at start for a job already queued, after every reconnect, and
+   * every RECONCILE_EVERY_TICKS ticks.
    */
-  async #watchResults(): Promise<void> {
-    const { names, topology } = this.#d;
+  #watchResults(): void {
+    const { nc, names } = this.#d;
     const bucket = names.buckets.results;
-    const consumer = await topology.js.consumers.get(kvStream(bucket), {
-      filter_subjects: kvSubject(bucket, `${this.#jobId}.>`),
-      deliver_policy: DeliverPolicy.LastPerSubject,
+    const prefix = kvSubject(bucket, "");
+    const sub = nc.subscribe(kvSubject(bucket, `${this.#jobId}.>`), {
+      callback: (_error, msg) => {
+        if (msg.headers?.get(KV_OPERATION)) return; // a delete or purge, not a record
+        const [chunk, generation] = parseRecordKey(msg.subject.slice(prefix.length));
+        this.#ctx.self.tell({ kind: "recorded", chunk, generation });
+      },
     });
-    const messages = await consumer.consume();
-    this.#unsubscribes.push(() => {
-      messages.stop();
-      consumer.delete().catch(() => undefined); // else the server drops it after 5 idle minutes
-    });
-    const follow = async () => {
-      for await (const msg of messages) {
-        if (msg.headers?.get(KV_OPERATION)) continue; // a delete or purge, not a record
-        const [chunk] = parseRecordKey(msg.subject.slice(msg.subject.indexOf(this.#jobId)));
-        this.#ctx.self.tell({ kind: "record", chunk, record: decodeRecord(msg.data) });
-      }
-    };
-    follow().catch((error) =>
-      this.#log.warn({ err: error }, "results watch ended; the reconcile takes over"),
+    const unlisten = onConnectionChange(nc, ["reconnect"], () =>
+      this.#ctx.self.tell({ kind: "reconcile" }),
     );
+    this.#unsubscribes.push(() => sub.unsubscribe(), unlisten);
   }
 
   #subscribeTaskEvents(): void {
     const { nc, names } = this.#d;
     const onEvent = (_error: Error | null, msg: { data: Uint8Array }) => {
       const event = JSON.parse(decoder.decode(msg.data)) as TaskEvent | ChunkEvent;
-      for (const task of event.type === "chunk" ? taskEventsOf(event) : [event]) {
-        // Per-epoch progress does not change the job's bookkeeping.
-        if (task.epoch === undefined) this.#ctx.self.tell({ kind: "task-event", event: task });
-      }
+      // Per-epoch progress does not change the job's bookkeeping.
+      const events = (event.type === "chunk" ? taskEventsOf(event) : [event]).filter(
+        (task) => task.epoch === undefined,
+      );
+      if (events.length > 0) this.#ctx.self.tell({ kind: "task-events", events });
     };
     for (const subject of [names.events.tasksOf(this.#jobId), names.events.chunksOf(this.#jobId)]) {
       const sub = nc.subscribe(subject, { callback: onEvent });

@@ -95,6 +95,8 @@ export interface ChunkRecord {
   duration_ms: number;
   /** The chunk's worker-actor crash count (`ChunkDeliveries.failures`) this generation ran with. */
   failures: number;
+  /** Written by a redelivery: the chunk may have delivery counts in the tasks bucket. */
+  redelivered: boolean;
 }
 
 export function encodeRecord(record: ChunkRecord): Uint8Array {

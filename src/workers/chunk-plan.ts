@@ -106,6 +106,8 @@ export interface RecordContext {
   plan: Extract<DeliveryPlan, { kind: "run" }>;
   /** The chunk's worker-actor crash count this run was planned with. */
   failures: number;
+  /** The run's delivery was not the chunk's first. */
+  redelivered: boolean;
   workerId: string;
   now: number;
   startedAt: number;
@@ -130,6 +132,7 @@ export function recordOf(end: RunEnd, c: RecordContext): ChunkRecord {
     isolate: plan.isolate,
     duration_ms: c.now - c.startedAt,
     failures: c.failures,
+    redelivered: c.redelivered,
   };
   for (const given of plan.given_up) {
     record.outcomes[given.task_index] = failedOutcome(given.attempt, given.error, c, 0);

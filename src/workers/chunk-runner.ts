@@ -198,6 +198,7 @@ export class ChunkRunner {
         message,
         plan,
         failures,
+        redelivered: delivery.deliveryCount > 1,
         workerId: this.workerId,
         now: this.#o.clock.now(),
         startedAt,
@@ -283,10 +284,11 @@ export class ChunkRunner {
         );
         results.push(...run.results);
         run.results.forEach((result, i) => {
-          // The last epoch's progress travels with the result: told once the task is done.
+          // The last epoch's progress travels with the result: told once the task is done. A task
+          // of one epoch has no progress to tell beyond its outcome, which carries its metrics.
           const task = tasks[i];
           const last = result.ok ? result.value.history.at(-1) : undefined;
-          if (!task || !last || !result.ok) return;
+          if (!task || !last || !result.ok || result.value.epochs < 2) return;
           options.onProgress({ task_index: task.task_index, ...last, epochs: result.value.epochs });
         });
         if (run.timedOut) stopped = "timeout";

@@ -44,6 +44,7 @@ function context(plan: ReturnType<typeof planDelivery>): RecordContext {
     message,
     plan,
     failures: 0,
+    redelivered: false,
     workerId: "w1",
     now: 1_000,
     startedAt: 900,
