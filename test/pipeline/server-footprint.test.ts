@@ -26,7 +26,11 @@ describe("what a job leaves in nats-server", () => {
     let created = 0;
     const advisories = client.nc.subscribe(
       `$JS.EVENT.ADVISORY.CONSUMER.CREATED.${RESULTS_STREAM}.>`,
-      { callback: () => created++ },
+      {
+        callback: () => {
+          created += 1;
+        },
+      },
     );
     await client.nc.flush();
 
