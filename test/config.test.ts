@@ -63,6 +63,7 @@ describe("loadConfig", () => {
       TASK_TIMEOUT: "5m",
       WORKER_TIMEOUT: "1500ms",
       HEARTBEAT_INTERVAL: "500ms",
+      CHUNK_TARGET: "20ms",
       MAX_RETRIES: "0",
       TROUPE_API_TOKEN: "s3cret-token-0123456789",
       RATE_LIMIT_PER_MIN: "120",
@@ -99,6 +100,7 @@ describe("loadConfig", () => {
       quotaRunningPerUser: 2,
       priorityAgingMs: 2_000,
       drainTimeoutMs: 10_000,
+      chunkTargetMs: 20,
     });
   });
 
@@ -122,6 +124,7 @@ describe("loadConfig", () => {
     ["QUOTA_RUNNING_PER_USER", "0", "1 to 100000"],
     ["PRIORITY_AGING", "10ms", "at least 100ms"],
     ["DRAIN_TIMEOUT", "soon", "1500ms, 300s, 5m or 1h"],
+    ["CHUNK_TARGET", "20s", "0ms to 10s"],
     ["TROUPE_FAULTS", "worker=2", "kind=value pairs"],
     ["TROUPE_FAULTS", "disk=0.1", "worker, job, pool take a probability"],
     ["TROUPE_FAULTS", "pool=2", "Nx (the first N times)"],
