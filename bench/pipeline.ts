@@ -6,7 +6,7 @@
  * pool → KV result with no runtime logic, what any runtime keeping tasks and results in JetStream
  * and training on threads costs at least.
  * Run: `npx tsx bench/pipeline.ts` (BENCH_RUNS=n for more or fewer runs than 5).
- * Target: end to end ≥ 25 % of the bare JetStream ceiling.
+ * Target (the task-chunk issue): end to end ≥ 1.0× the bare one-message-per-task JetStream ceiling.
  */
 import { barePool } from "./lib/bare-pool.ts";
 import { durableTaskFloor } from "./lib/floor.ts";
@@ -143,7 +143,7 @@ await runBench(async () => {
   const ratio = Math.max(samples.get("ratio_1").median, samples.get("ratio_3").median);
   const floorRatio = samples.get("floor_ratio").median;
   console.log(
-    `\nTarget: end to end ≥ 25 % of the bare ceiling — ${(100 * ratio).toFixed(1)} %: ${ratio >= 0.25 ? "met" : "MISSED"} (the bare durable floor, no runtime logic at all: ${(100 * floorRatio).toFixed(1)} %)`,
+    `\nTarget: end to end ≥ 1.0× the bare ceiling — ${ratio.toFixed(2)}×: ${ratio >= 1 ? "met" : "MISSED"} (the bare durable floor, no runtime logic at all: ${(100 * floorRatio).toFixed(1)} %)`,
   );
   console.log(`load average during runs: ${Math.min(...loads)}–${Math.max(...loads)}`);
   printResult({
@@ -171,7 +171,7 @@ await runBench(async () => {
     submit_to_start_p50_ms: rounded(p50.median),
     submit_to_start_p99_ms: rounded(p99.median),
     submit_to_start_p99_ms_max: rounded(p99.max),
-    target_met: ratio >= 0.25,
+    target_met: ratio >= 1,
   });
 });
 
