@@ -76,7 +76,7 @@ export const EpochsSchema = Type.Integer({
   maximum: 1000,
   default: 10,
   description:
-    "Passes over the shard for logistic_regression and neural_network, 1..1000 (default 10); tree models use n_trees.",
+    "Passes over the shard for logistic_regression and neural_network, 1..1000 (default 10); for random_forest and xgboost, the number of trees (hyperparameters.n_trees, which it sets).",
 });
 
 const learningRate = (fallback: number, maximum: number) =>

@@ -73,18 +73,35 @@ export function validateTrainingSpec(raw: unknown): SpecValidation {
   // Hyperparameters can only be checked against a known model type.
   const modelType = faulty.has("/model_type") ? undefined : (input.model_type as ModelType);
   const schema = modelType && HyperparameterSchemas[modelType];
+  const given = structuredClone(input.hyperparameters ?? {}) as Record<string, unknown>;
+  // A tree model trains one tree (or boosting round) an epoch: `epochs` is its number of trees.
+  const trees = modelType === "random_forest" || modelType === "xgboost";
+  const epochsAsTrees = trees && input.epochs !== undefined && !faulty.has("/epochs");
+  if (epochsAsTrees && given.n_trees !== undefined && given.n_trees !== input.epochs) {
+    errors.push({
+      path: "/epochs",
+      message: `for ${modelType}, epochs is the number of trees (hyperparameters.n_trees), and they differ (${String(input.epochs)} and ${String(given.n_trees)}): give one of them`,
+    });
+  } else if (epochsAsTrees) {
+    given.n_trees = input.epochs;
+  }
   const hyperparameters =
-    schema && !faulty.has("/hyperparameters")
-      ? Value.Default(schema, structuredClone(input.hyperparameters ?? {}))
-      : undefined;
+    schema && !faulty.has("/hyperparameters") ? Value.Default(schema, given) : undefined;
   if (schema && hyperparameters !== undefined) {
-    errors.push(...schemaProblems(schema, hyperparameters, "/hyperparameters"));
+    const problems = schemaProblems(schema, hyperparameters, "/hyperparameters");
+    // A tree count that came as `epochs` is reported there.
+    for (const problem of problems) {
+      if (epochsAsTrees && problem.path === "/hyperparameters/n_trees") problem.path = "/epochs";
+    }
+    errors.push(...problems);
   }
   if (errors.length > 0) return { ok: false, errors };
   const value = {
     model_type: modelType,
     dataset,
-    epochs: input.epochs ?? DEFAULT_EPOCHS,
+    epochs: trees
+      ? (hyperparameters as { n_trees: number }).n_trees
+      : (input.epochs ?? DEFAULT_EPOCHS),
     tasks: input.tasks ?? DEFAULT_TASKS,
     hyperparameters,
   } as ResolvedTrainingSpec;

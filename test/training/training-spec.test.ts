@@ -10,6 +10,28 @@ function errorsOf(spec: unknown) {
 }
 
 describe("training spec validation", () => {
+  it("takes epochs as the number of trees of a tree model, not silently ignored", () => {
+    const result = validateTrainingSpec({ model_type: "xgboost", epochs: 10 });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    expect(result.value.epochs).toBe(10);
+    expect(result.value.hyperparameters).toMatchObject({ n_trees: 10 });
+    const forest = validateTrainingSpec({ model_type: "random_forest" });
+    if (!forest.ok) throw new Error(JSON.stringify(forest.errors));
+    expect(forest.value.epochs).toBe(30); // n_trees' default, not the gradient models' 10
+  });
+
+  it("refuses epochs and n_trees that disagree, and too many trees, naming /epochs", () => {
+    const both = errorsOf({ model_type: "xgboost", epochs: 10, hyperparameters: { n_trees: 40 } });
+    expect(both).toEqual([
+      { path: "/epochs", message: expect.stringContaining("number of trees") },
+    ]);
+    const tooMany = errorsOf({ model_type: "random_forest", epochs: 600 });
+    expect(tooMany.map((e) => e.path)).toEqual(["/epochs"]);
+    expect(
+      errorsOf({ model_type: "xgboost", epochs: 40, hyperparameters: { n_trees: 40 } }),
+    ).toEqual([]);
+  });
+
   it("fills every documented default of the dataset and the model's hyperparameters", () => {
     const result = validateTrainingSpec({ model_type: "neural_network" });
     expect(result).toEqual({
