@@ -136,6 +136,8 @@ export class Pipeline {
       faults: config.faults,
       clock,
       log,
+      recorded: (jobId, chunk, generation) =>
+        nc.publish(names.internal.recorded(jobId, chunk, generation)),
     });
     const slots = config.maxConcurrentTasks;
     const worker = workerActor({ runner, events: this.events, pipeline: this.pipelineEvents });

@@ -12,7 +12,7 @@ import {
   type TaskEvent,
   taskEventsOf,
 } from "../transport/events.ts";
-import { KV_OPERATION, kvKeys, kvStream, kvSubject } from "../transport/kv.ts";
+import { kvKeys, kvStream, kvSubject } from "../transport/kv.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
@@ -48,7 +48,7 @@ export type JobMessage =
   | { kind: "timeout" }
   /** Tasks changed state (one task event, or a chunk event's tasks). */
   | { kind: "task-events"; events: TaskEvent[] }
-  /** A chunk's generation was recorded (seen on the results bucket's subject). */
+  /** A chunk's generation was recorded (its writer said so). */
   | { kind: "recorded"; chunk: number; generation: number }
   /** Read every record again (the line to NATS dropped: notifications may be lost). */
   | { kind: "reconcile" }
@@ -599,22 +599,20 @@ class JobInstance {
   }
 
   /**
-   * Follows the job's chunk records as they are written: a core subscription on the results
-   * bucket's subjects — no consumer for the server to create, keep and delete per job. A record
-   * is read from the bucket, not taken from the notification: a create the stream refused (a
-   * duplicate run) is still seen by subscribers. What the subscription misses while the line is
-   * down, the reconcile finds: at start for a job already queued, after every reconnect, and
-   * every RECONCILE_EVERY_TICKS ticks.
+   * Follows the job's chunk records as they are written: the worker that wrote one says so on a
+   * core subject, and the record is read from the bucket — no consumer for the server to create,
+   * keep and delete per job, and no subscriber on the bucket's own subjects (one there would
+   * answer for a missing stream, so a refused write would wait out its timeout instead of failing
+   * at once). What the subscription misses while the line is down, the reconcile finds: at start
+   * for a job already queued, after every reconnect, and every RECONCILE_EVERY_TICKS ticks.
    */
   #watchResults(): void {
     const { nc, names } = this.#d;
-    const bucket = names.buckets.results;
-    const prefix = kvSubject(bucket, "");
-    const sub = nc.subscribe(kvSubject(bucket, `${this.#jobId}.>`), {
+    const prefix = names.internal.recordedOf(this.#jobId).slice(0, -1);
+    const sub = nc.subscribe(names.internal.recordedOf(this.#jobId), {
       callback: (_error, msg) => {
-        if (msg.headers?.get(KV_OPERATION)) return; // a delete or purge, not a record
-        const [chunk, generation] = parseRecordKey(msg.subject.slice(prefix.length));
-        this.#ctx.self.tell({ kind: "recorded", chunk, generation });
+        const [chunk, generation] = msg.subject.slice(prefix.length).split(".").map(Number);
+        this.#ctx.self.tell({ kind: "recorded", chunk: chunk ?? 0, generation: generation ?? 0 });
       },
     });
     const unlisten = onConnectionChange(nc, ["reconnect"], () =>

@@ -56,6 +56,10 @@ export interface Names {
     /** "Look at your job again" to whichever process owns it (cancel, new result). */
     jobNudge(jobId: string): string;
     readonly allJobNudges: string;
+    /** "A chunk's generation is recorded" to the job's actor (`recorded.<job>.<chunk>.<gen>`). */
+    recorded(jobId: string, chunk: number, generation: number): string;
+    /** Every such notice of one job. */
+    recordedOf(jobId: string): string;
     /** "Abort this job's running tasks" to every process. */
     abort(jobId: string): string;
     readonly allAborts: string;
@@ -123,6 +127,9 @@ export function names(prefix: string): Names {
       doorbell: `${p}.internal.doorbell`,
       jobNudge: (jobId: string) => `${p}.internal.nudge.${jobId}`,
       allJobNudges: `${p}.internal.nudge.*`,
+      recorded: (jobId: string, chunk: number, generation: number) =>
+        `${p}.internal.recorded.${jobId}.${chunk}.${generation}`,
+      recordedOf: (jobId: string) => `${p}.internal.recorded.${jobId}.>`,
       abort: (jobId: string) => `${p}.internal.abort.${jobId}`,
       allAborts: `${p}.internal.abort.*`,
     }),

@@ -60,6 +60,8 @@ export interface ChunkRunnerOptions {
   faults: Faults;
   clock: Clock;
   log: Logger;
+  /** Tells the job's actor that a generation of one of its chunks is recorded. */
+  recorded(jobId: string, chunk: number, generation: number): void;
 }
 
 type RunPlan = Extract<DeliveryPlan, { kind: "run" }>;
@@ -360,6 +362,7 @@ export class ChunkRunner {
     }
     if (standing.retry.length === 0) delivery.ack();
     else delivery.nak(standing.delay_ms);
+    this.#o.recorded(message.job_id, message.chunk, standing.generation);
     return standing;
   }
 
