@@ -88,5 +88,13 @@ export type {
   TrainingCheckpoint,
   TrainingProgress,
 } from "./training/types.ts";
-export type { JobEvent, RejectedEvent, TaskEvent, WorkerEvent } from "./transport/events.ts";
+export type {
+  ChunkEvent,
+  ChunkTaskState,
+  JobEvent,
+  RejectedEvent,
+  TaskEvent,
+  WorkerEvent,
+} from "./transport/events.ts";
+export { taskEventsOf } from "./transport/events.ts";
 export { createNatsRemotePort, type NatsRemotePort } from "./transport/remote-actors.ts";
