@@ -18,7 +18,6 @@ import { join } from "node:path";
 import Fastify from "fastify";
 import { pino } from "pino";
 import { systemClock } from "../src/clock.ts";
-import { natsReadiness } from "../src/http/readiness.ts";
 import { SubmitReplySchema } from "../src/http/schemas.ts";
 import { createHttpServer } from "../src/http/server.ts";
 import { ChunkSizer } from "../src/jobs/chunk-sizing.ts";
@@ -29,6 +28,7 @@ import { PipelineEvents } from "../src/pipeline-events.ts";
 import { connectNats } from "../src/transport/connection.ts";
 import { EventPublisher } from "../src/transport/events.ts";
 import { spawnNatsServer } from "../src/transport/nats-server-process.ts";
+import { natsReadiness } from "../src/transport/readiness.ts";
 import { ensureTopology } from "../src/transport/streams.ts";
 import { names } from "../src/transport/subjects.ts";
 import { freePort } from "../test/support/free-port.ts";
@@ -109,11 +109,13 @@ async function main(): Promise<void> {
     leaseMs: 30_000,
     jobLeaseMs: 30_000,
   });
+  const readiness = natsReadiness({ nc, jsm: topology.jsm, names: n });
   const gateway = new Gateway({
     nc,
     names: n,
     topology,
     events: new EventPublisher(nc, n),
+    readiness,
     defaultMaxAttempts: 4,
     workerTimeoutMs: 60_000,
     sizer: new ChunkSizer(50),
@@ -121,7 +123,6 @@ async function main(): Promise<void> {
     log,
   });
   const metrics = createMetrics({ pipelineEvents: new PipelineEvents() });
-  const readiness = natsReadiness({ nc, jsm: topology.jsm, names: n });
   const stub = process.env.BENCH_STUB === "1";
   const facade = createHttpServer({
     gateway: stub
@@ -134,10 +135,7 @@ async function main(): Promise<void> {
           }),
         })
       : gateway,
-    nc,
-    names: n,
     metrics,
-    isReady: readiness.isReady,
     config: { port: 0, host: "127.0.0.1", rateLimitPerMin: 100_000_000 },
     log,
   });

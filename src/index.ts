@@ -33,6 +33,15 @@ export type { RemoteHandler, RemotePort } from "./actors/remote.ts";
 export { ACTOR_DEFAULTS } from "./actors/settings.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { loadConfig, type TroupeConfig } from "./config.ts";
+export type {
+  ChunkEvent,
+  ChunkTaskState,
+  JobEvent,
+  RejectedEvent,
+  TaskEvent,
+  WorkerEvent,
+} from "./contract/events.ts";
+export { taskEventsOf } from "./contract/events.ts";
 export {
   ActorCrashedError,
   ActorNameTakenError,
@@ -88,13 +97,4 @@ export type {
   TrainingCheckpoint,
   TrainingProgress,
 } from "./training/types.ts";
-export type {
-  ChunkEvent,
-  ChunkTaskState,
-  JobEvent,
-  RejectedEvent,
-  TaskEvent,
-  WorkerEvent,
-} from "./transport/events.ts";
-export { taskEventsOf } from "./transport/events.ts";
 export { createNatsRemotePort, type NatsRemotePort } from "./transport/remote-actors.ts";

@@ -17,6 +17,7 @@ import type { NatsConnection } from "./transport/connection.ts";
 import { EventPublisher } from "./transport/events.ts";
 import { kvKeys } from "./transport/kv.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
+import { type NatsReadiness, natsReadiness } from "./transport/readiness.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
 import { type Names, names as namesFor } from "./transport/subjects.ts";
@@ -71,6 +72,7 @@ export class Pipeline {
   readonly #o: PipelineOptions;
   readonly #pool: TrainingPool;
   readonly #aborts: JobAborts;
+  readonly #readiness: NatsReadiness;
   readonly #workers: Supervisor;
   readonly #jobs: Supervisor;
   readonly #dispatcher: Dispatcher;
@@ -157,18 +159,22 @@ export class Pipeline {
         shutdownMs: config.drainTimeoutMs + 5_000,
       })),
     });
+    const slotRefs = this.#workers
+      .children()
+      .map((child) => this.#workers.child<RunTask, void>(child.id) as LocalActorRef<RunTask, void>);
     this.#dispatcher = new Dispatcher({
       nc,
       names,
-      slots: this.#workers
-        .children()
-        .map(
-          (child) => this.#workers.child<RunTask, void>(child.id) as LocalActorRef<RunTask, void>,
+      slots: slotRefs.length,
+      // A slot's ask never waits longer than the task timeout plus margin.
+      runTask: (slot, delivery) =>
+        (slotRefs[slot] as LocalActorRef<RunTask, void>).ask(
+          { delivery },
+          { timeoutMs: config.taskTimeoutMs + 60_000 },
         ),
       agingMs: config.priorityAgingMs,
       idlePollMs: IDLE_POLL_MS,
       handBack: (delivery) => runner.handBack(delivery),
-      slotTimeoutMs: config.taskTimeoutMs + 60_000,
       clock,
       log,
     });
@@ -181,11 +187,13 @@ export class Pipeline {
       maxBackoffMs: 2_000,
     });
     const sizer = new ChunkSizer(config.chunkTargetMs);
+    this.#readiness = natsReadiness({ nc, jsm: topology.jsm, names });
     this.gateway = new Gateway({
       nc,
       names,
       topology,
       events: this.events,
+      readiness: this.#readiness,
       defaultMaxAttempts: config.maxRetries + 1,
       workerTimeoutMs: config.workerTimeoutMs,
       sizer,
@@ -193,6 +201,7 @@ export class Pipeline {
       log,
     });
     this.#owner = new JobOwner({
+      nc,
       names,
       topology,
       supervisor: this.#jobs,
@@ -264,6 +273,7 @@ export class Pipeline {
       ["hand back job leases", () => this.#owner.stop()],
       ["stop actors", () => this.system.shutdown()],
       ["stop abort listener", () => this.#aborts.close()],
+      ["stop readiness checks", () => this.#readiness.close()],
       ["leave the worker registry", () => this.registry.close()],
       ["close the pool", () => this.#pool.close({ force: true })],
     ];

@@ -1,14 +1,13 @@
 import { hostname } from "node:os";
 import { systemClock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
-import { type NatsReadiness, natsReadiness } from "./http/readiness.ts";
 import { createHttpServer, type HttpAddress, type HttpServer } from "./http/server.ts";
 import type { Gateway } from "./jobs/gateway.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { serveApi } from "./nats-api/endpoints.ts";
 import { packageVersion } from "./package-root.ts";
 import { Pipeline } from "./pipeline.ts";
-import { serveApi } from "./transport/api-endpoints.ts";
 import { connectNats, type NatsConnection } from "./transport/connection.ts";
 import { joinLocalNats, type LocalNats } from "./transport/local-nats.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
@@ -54,7 +53,6 @@ class TroupeRuntime implements Runtime {
   #pipeline: Pipeline | undefined;
   #service: Service | undefined;
   #metrics: Metrics | undefined;
-  #readiness: NatsReadiness | undefined;
   #http: HttpServer | undefined;
   #httpAddress: HttpAddress | undefined;
   #starting: Promise<void> | undefined;
@@ -141,19 +139,15 @@ class TroupeRuntime implements Runtime {
     void this.#pipeline.system.closed().then((error) => {
       if (error && !this.#closing) void this.#fail(error);
     });
-    const { names, gateway, topology, pipelineEvents, system } = this.#pipeline;
+    const { names, gateway, pipelineEvents, system } = this.#pipeline;
     this.#service = await untilNatsAnswers(
       () => serveApi({ nc, names, gateway, version: VERSION, log: this.#log }),
       { step: "serve the NATS API", log: this.#log, signal: this.#abortStart.signal },
     );
     this.#metrics = createMetrics({ pipelineEvents, actorSystem: system });
-    this.#readiness = natsReadiness({ nc, jsm: topology.jsm, names });
     this.#http = createHttpServer({
       gateway,
-      nc,
-      names,
       metrics: this.#metrics,
-      isReady: this.#readiness.isReady,
       config: {
         port: this.#config.httpPort,
         apiToken: this.#config.apiToken,
@@ -183,7 +177,6 @@ class TroupeRuntime implements Runtime {
       ["stop the NATS API", () => this.#service?.stop()],
       ["stop the pipeline", () => this.#pipeline?.close()],
       ["stop metrics", () => this.#metrics?.close()],
-      ["stop readiness checks", () => this.#readiness?.close()],
       ["drain NATS connection", () => (this.#nc?.isClosed() ? undefined : this.#nc?.drain())],
       ["stop embedded nats-server", () => this.#local?.close()],
     ];

@@ -1,7 +1,7 @@
 import type { Gateway } from "../jobs/gateway.ts";
 
-/** What the HTTP facade calls: the gateway functions the NATS service uses, nothing more. */
+/** What the HTTP facade calls: the gateway, nothing deeper. */
 export type GatewayApi = Pick<
   Gateway,
-  "submit" | "get" | "list" | "cancel" | "workers" | "worker" | "queueStatus"
+  "submit" | "get" | "list" | "cancel" | "workers" | "worker" | "queueStatus" | "watch" | "isReady"
 >;

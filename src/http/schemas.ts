@@ -4,6 +4,7 @@
  * fields) and for OpenAPI.
  */
 import Type from "typebox";
+import { PRIORITIES } from "../contract/priorities.ts";
 import { JobIdQuerySchema, ListQuerySchema, WorkerIdQuerySchema } from "../jobs/gateway.ts";
 import { type JobSpecInput, JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
 import { JOB_STATES } from "../jobs/job-state.ts";
@@ -13,7 +14,6 @@ import {
   ModelTypeSchema,
 } from "../training/hyperparameters.ts";
 import { MODEL_TYPES } from "../training/limits.ts";
-import { PRIORITIES } from "../transport/subjects.ts";
 import { WORKER_STATUSES } from "../workers/worker-record.ts";
 
 export { ListQuerySchema };

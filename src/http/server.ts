@@ -2,9 +2,6 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
-import type { NatsConnection } from "../transport/connection.ts";
-import { subscribeJobEvents } from "../transport/events.ts";
-import type { Names } from "../transport/subjects.ts";
 import type { GatewayApi } from "./gateway-api.ts";
 import { bearerAuth } from "./plugins/auth.ts";
 import { jsonBodies } from "./plugins/json.ts";
@@ -42,12 +39,7 @@ export interface HttpServerConfig {
 
 export interface HttpServerOptions {
   gateway: GatewayApi;
-  /** For the job event streams (core NATS subscriptions). */
-  nc: NatsConnection;
-  names: Names;
   metrics: Pick<Metrics, "render" | "contentType">;
-  /** `/readyz`: NATS connected and streams present (see `natsReadiness`). */
-  isReady: () => Promise<boolean>;
   config: HttpServerConfig;
   log: Logger;
 }
@@ -109,13 +101,12 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(jobRoutes, { gateway });
   app.register(jobEventRoutes, {
     gateway,
-    subscribe: (jobId, signal) => subscribeJobEvents(options.nc, options.names, jobId, signal),
     keepAliveMs: config.sseKeepAliveMs ?? DEFAULTS.sseKeepAliveMs,
     streams,
   });
   app.register(workerRoutes, { gateway });
   app.register(queueRoutes, { gateway });
-  app.register(healthRoutes, { isReady: options.isReady });
+  app.register(healthRoutes, { isReady: () => gateway.isReady() });
   app.register(metricsRoutes, { metrics: options.metrics });
   // Event streams never end on their own: end them first, or close() would wait for them.
   app.addHook("preClose", async () => {

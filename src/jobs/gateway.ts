@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import Type, { type Static, type TSchema } from "typebox";
 import type { Clock } from "../clock.ts";
+import type { JobEvent, TaskEvent } from "../contract/events.ts";
+import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import {
   InvalidRequestError,
   JobEndedError,
@@ -9,10 +11,11 @@ import {
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
-import type { EventPublisher } from "../transport/events.ts";
+import { type EventPublisher, subscribeJobEvents } from "../transport/events.ts";
 import { kvKeys } from "../transport/kv.ts";
+import type { NatsReadiness } from "../transport/readiness.ts";
 import type { Topology } from "../transport/streams.ts";
-import { type Names, PRIORITIES, type Priority } from "../transport/subjects.ts";
+import type { Names } from "../transport/subjects.ts";
 import { schemaProblems } from "../validation.ts";
 import { summarize, type WorkerActivity, type WorkerRecord } from "../workers/worker-record.ts";
 import { readAll } from "../workers/worker-registry.ts";
@@ -66,6 +69,8 @@ export interface GatewayOptions {
   names: Names;
   topology: Topology;
   events: EventPublisher;
+  /** Whether NATS answers and the streams are there (`/readyz`). */
+  readiness: Pick<NatsReadiness, "isReady">;
   /** Attempts of a task when its spec does not say (MAX_RETRIES + 1). */
   defaultMaxAttempts: number;
   workerTimeoutMs: number;
@@ -186,6 +191,19 @@ export class Gateway {
       pending: lanes.reduce((sum, lane) => sum + lane.num_pending, 0),
       running: lanes.reduce((sum, lane) => sum + lane.num_ack_pending, 0),
     };
+  }
+
+  /**
+   * A job's live events (its state changes, its tasks' states and progress) until `signal` aborts;
+   * subscribed at once, so a caller that reads the record next misses nothing in between.
+   */
+  watch(jobId: string, signal: AbortSignal): AsyncIterable<JobEvent | TaskEvent> {
+    return subscribeJobEvents(this.#o.nc, this.#o.names, jobId, signal);
+  }
+
+  /** Ready to serve: connected to NATS, the streams present. */
+  isReady(): Promise<boolean> {
+    return this.#o.readiness.isReady();
   }
 
   /** Every worker record, one stale by its heartbeat reading as STALE; long-silent ones removed. */

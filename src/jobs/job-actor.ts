@@ -1,4 +1,5 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
+import { type ChunkEvent, type TaskEvent, taskEventsOf } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
@@ -6,13 +7,9 @@ import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { onConnectionChange } from "../transport/disconnects.ts";
-import {
-  type ChunkEvent,
-  type EventPublisher,
-  type TaskEvent,
-  taskEventsOf,
-} from "../transport/events.ts";
+import type { EventPublisher } from "../transport/events.ts";
 import { kvKeys, kvStream, kvSubject } from "../transport/kv.ts";
+import type { Lease } from "../transport/leases.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
@@ -31,14 +28,6 @@ import type { JobRecord } from "./job-record.ts";
 import { trainingSpecOf } from "./job-spec.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
-
-/** The lease on a job: the job's un-acked message in the jobs stream. */
-export interface JobLease {
-  readonly info: { readonly deliveryCount: number };
-  working(): void;
-  ack(): void;
-  nak(delayMs?: number): void;
-}
 
 export type JobMessage =
   /** Read the job and take it up (the first message of every incarnation). */
@@ -97,7 +86,7 @@ const decoder = new TextDecoder();
 export function jobActor(
   deps: JobActorDeps,
   jobId: string,
-  lease: JobLease,
+  lease: Lease,
 ): Behavior<JobMessage, void> {
   return (ctx) => new JobInstance(deps, jobId, lease, ctx);
 }
@@ -105,7 +94,7 @@ export function jobActor(
 class JobInstance {
   readonly #d: JobActorDeps;
   readonly #jobId: string;
-  readonly #lease: JobLease;
+  readonly #lease: Lease;
   readonly #ctx: ActorContext<JobMessage, void>;
   readonly #log: Logger;
   #record!: JobRecord;
@@ -127,7 +116,7 @@ class JobInstance {
   constructor(
     deps: JobActorDeps,
     jobId: string,
-    lease: JobLease,
+    lease: Lease,
     ctx: ActorContext<JobMessage, void>,
   ) {
     this.#d = deps;
@@ -160,7 +149,7 @@ class JobInstance {
     if (!stored) {
       // Submit writes the record and the lease together: the record may still be on its way.
       // Past a few looks it never will be (its write failed, and the submit said so).
-      if (this.#lease.info.deliveryCount < RECORD_LOOKS) {
+      if (this.#lease.deliveryCount < RECORD_LOOKS) {
         this.#log.debug("job record not there yet; looking again");
         this.#lease.nak(RECORD_LOOK_EVERY_MS);
       } else {

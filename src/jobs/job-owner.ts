@@ -1,14 +1,13 @@
-import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Logger } from "../log.ts";
 import type { Supervisor } from "../supervisor/supervisor.ts";
-import { outboundOf } from "../transport/outbound.ts";
+import type { NatsConnection } from "../transport/connection.ts";
+import { consumeJobLeases, type Lease, type LeaseFeed } from "../transport/leases.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
-import { type JobActorDeps, type JobLease, type JobMessage, jobActor } from "./job-actor.ts";
-
-const decoder = new TextDecoder();
+import { type JobActorDeps, type JobMessage, jobActor } from "./job-actor.ts";
 
 export interface JobOwnerOptions {
+  nc: NatsConnection;
   names: Names;
   topology: Topology;
   /** The dynamic supervisor the job actors live under. */
@@ -24,8 +23,8 @@ export interface JobOwnerOptions {
  */
 export class JobOwner {
   readonly #o: JobOwnerOptions;
-  readonly #leases = new Map<string, JsMsg>();
-  #messages: ConsumerMessages | undefined;
+  readonly #leases = new Map<string, Lease>();
+  #feed: LeaseFeed | undefined;
   #loop: Promise<void> | undefined;
 
   constructor(options: JobOwnerOptions) {
@@ -38,10 +37,9 @@ export class JobOwner {
   }
 
   async start(): Promise<void> {
-    const { topology, names } = this.#o;
-    const consumer = await topology.js.consumers.get(names.jobsStream, names.jobOwnersConsumer);
-    this.#messages = await consumer.consume({ max_messages: 64 });
-    this.#loop = this.#consume(this.#messages);
+    const { nc, topology, names } = this.#o;
+    this.#feed = await consumeJobLeases(nc, topology, names);
+    this.#loop = this.#consume(this.#feed);
   }
 
   /** The job actor of `jobId` in this process, if this process owns the job. */
@@ -54,7 +52,7 @@ export class JobOwner {
    * Leases already delivered to this process are still taken, to be handed back by `stop`.
    */
   async stopTaking(): Promise<void> {
-    await this.#messages?.close();
+    await this.#feed?.close();
     await this.#loop;
   }
 
@@ -70,14 +68,13 @@ export class JobOwner {
     for (const [, lease] of owned) lease.nak();
   }
 
-  async #consume(messages: ConsumerMessages): Promise<void> {
-    for await (const msg of messages) {
-      const jobId = decoder.decode(msg.data);
+  async #consume(feed: LeaseFeed): Promise<void> {
+    for await (const { jobId, lease } of feed) {
       if (this.#leases.has(jobId)) {
-        msg.working(); // a redelivery of a lease we hold: our actor is alive, keep it
+        lease.working(); // a redelivery of a lease we hold: our actor is alive, keep it
         continue;
       }
-      this.#leases.set(jobId, msg);
+      this.#leases.set(jobId, lease);
       try {
         await this.#o.supervisor.startChild<JobMessage, void>({
           id: jobId,
@@ -88,30 +85,15 @@ export class JobOwner {
           behavior: jobActor(
             { ...this.#o.actorDeps, onEnded: (id) => this.#ended(id) },
             jobId,
-            this.#leaseOf(msg),
+            lease,
           ),
         });
       } catch (error) {
         this.#leases.delete(jobId);
-        msg.nak(1_000);
+        lease.nak(1_000);
         this.#o.log.error({ err: error, jobId }, "could not start a job actor");
       }
     }
-  }
-
-  /**
-   * The job's message as its actor's lease. Renewals go out in the connection's batch: the ticks
-   * of every live job fall together (job-actor.ts), and nats.js' own `working()` would write each
-   * to the socket on its own.
-   */
-  #leaseOf(msg: JsMsg): JobLease {
-    const outbound = outboundOf(this.#o.actorDeps.nc);
-    return {
-      info: msg.info,
-      working: () => outbound.defer(() => msg.working()),
-      ack: () => msg.ack(),
-      nak: (delayMs) => msg.nak(delayMs),
-    };
   }
 
   #ended(jobId: string): void {

@@ -1,9 +1,9 @@
 import Type, { type Static } from "typebox";
+import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import { InvalidRequestError } from "../errors.ts";
 import { DatasetSchema, EpochsSchema, ModelTypeSchema } from "../training/hyperparameters.ts";
 import { TasksSchema, validateTrainingSpec } from "../training/training-spec.ts";
 import type { ResolvedTrainingSpec } from "../training/types.ts";
-import { PRIORITIES, type Priority } from "../transport/subjects.ts";
 import { schemaProblems } from "../validation.ts";
 
 /** Ids and user names become subject tokens and KV keys: no dots, spaces or wildcards. */

@@ -1,25 +1,24 @@
-import type { LocalActorRef } from "../actors/behavior.ts";
 import type { Clock } from "../clock.ts";
+import type { Priority } from "../contract/priorities.ts";
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { type Delivery, LanePuller } from "../transport/lane-pull.ts";
-import type { Names, Priority } from "../transport/subjects.ts";
-import type { RunTask } from "../workers/worker-actor.ts";
+import type { Names } from "../transport/subjects.ts";
 import { freshLanes, laneOrder } from "./priority.ts";
 
 export interface DispatcherOptions {
   nc: NatsConnection;
   names: Names;
-  /** The worker actors, one per slot. */
-  slots: readonly LocalActorRef<RunTask, void>[];
+  /** Execution slots of this process. */
+  slots: number;
+  /** Runs a delivery on an idle slot; resolves (or rejects) once the slot is free again. */
+  runTask(slot: number, delivery: Delivery): Promise<void>;
   /** A lane waiting this long gains one priority rank. */
   agingMs: number;
   /** With every lane empty, look again after this long (retries come back after their delay). */
   idlePollMs: number;
   /** Returns a pulled delivery that will not start here (stopping) without spending an attempt. */
   handBack(delivery: Delivery): Promise<void>;
-  /** A slot's ask never waits longer than this (the task timeout plus margin). */
-  slotTimeoutMs: number;
   clock: Clock;
   log: Logger;
 }
@@ -34,7 +33,7 @@ export interface DispatcherOptions {
  */
 export class Dispatcher {
   readonly #o: DispatcherOptions;
-  readonly #idle: LocalActorRef<RunTask, void>[];
+  readonly #idle: number[];
   readonly #lastServed: Record<Priority, number>;
   /** Until when a lane found empty is skipped. */
   readonly #emptyUntil: Record<Priority, number> = freshLanes(0);
@@ -49,7 +48,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#o = options;
-    this.#idle = [...options.slots];
+    this.#idle = Array.from({ length: options.slots }, (_, slot) => slot);
     this.#lastServed = freshLanes(options.clock.now());
   }
 
@@ -113,12 +112,10 @@ export class Dispatcher {
   }
 
   #dispatch(delivery: Delivery): void {
-    const slot = this.#idle.pop() as LocalActorRef<RunTask, void>;
-    const done = slot
-      .ask({ delivery }, { timeoutMs: this.#o.slotTimeoutMs })
-      .catch((error) =>
-        this.#o.log.warn({ err: error, slot: slot.path }, "task ended with an error"),
-      )
+    const slot = this.#idle.pop() as number;
+    const done = this.#o
+      .runTask(slot, delivery)
+      .catch((error) => this.#o.log.warn({ err: error, slot }, "task ended with an error"))
       .finally(() => {
         this.#busy.delete(done);
         this.#idle.push(slot);

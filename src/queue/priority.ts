@@ -1,4 +1,4 @@
-import { PRIORITIES, type Priority } from "../transport/subjects.ts";
+import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 
 /**
  * The order in which a free slot tries the priority lanes: urgent, high, normal, low — except that

@@ -13,13 +13,14 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
+import { PRIORITIES } from "../contract/priorities.ts";
 import { ConfigError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "./connection.ts";
 import { JetStreamPublisher } from "./js-publisher.ts";
 import { KvWriter, kvStream } from "./kv.ts";
 import { untilNatsAnswers } from "./nats-errors.ts";
-import { type Names, PRIORITIES } from "./subjects.ts";
+import type { Names } from "./subjects.ts";
 
 export interface TopologyOptions {
   /** Stream and bucket replicas (TROUPE_REPLICAS); 1 on a single server. */

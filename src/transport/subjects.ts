@@ -1,3 +1,5 @@
+import type { Priority } from "../contract/priorities.ts";
+
 /**
  * Every NATS subject, stream, consumer and bucket name Troupe uses, derived from the prefix
  * (TROUPE_PREFIX, default `troupe`). Nothing else in the code spells a subject.
@@ -8,9 +10,6 @@
  * read, and a submitter must not read a process's task deliveries or KV replies.
  */
 export const RUNTIME_INBOX_PREFIX = "_INBOX_troupe";
-
-export const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
-export type Priority = (typeof PRIORITIES)[number];
 
 export interface Names {
   readonly prefix: string;

@@ -1,6 +1,6 @@
 import { pack, unpack } from "msgpackr";
+import type { Priority } from "../contract/priorities.ts";
 import type { ResolvedTrainingSpec } from "../training/types.ts";
-import type { Priority } from "../transport/subjects.ts";
 
 /**
  * A queued chunk: up to a few hundred tasks of one job that travel, run and are recorded together

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.ts";
-import type { ChunkTaskState } from "../transport/events.ts";
+import type { ChunkTaskState } from "../contract/events.ts";
 
 /** Per-epoch progress of a chunk's tasks goes out at most this often, in one event. */
 export const PROGRESS_EVERY_MS = 250;

@@ -1,5 +1,6 @@
 import { pack, unpack } from "msgpackr";
 import type { Clock } from "../clock.ts";
+import type { ChunkTaskState } from "../contract/events.ts";
 import { TroupeError } from "../errors.ts";
 import { type Faults, InjectedFault } from "../faults.ts";
 import type { Logger } from "../log.ts";
@@ -8,7 +9,7 @@ import type { UserQuota } from "../queue/quota.ts";
 import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { ChunkResult } from "../training/types.ts";
-import type { ChunkTaskState, EventPublisher } from "../transport/events.ts";
+import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision } from "../transport/kv.ts";
 import type { Delivery } from "../transport/lane-pull.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";

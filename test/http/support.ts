@@ -1,6 +1,5 @@
 import { pino } from "pino";
 import { systemClock } from "../../src/clock.ts";
-import { type NatsReadiness, natsReadiness } from "../../src/http/readiness.ts";
 import { createHttpServer, type HttpServer, type HttpServerConfig } from "../../src/http/server.ts";
 import { ChunkSizer } from "../../src/jobs/chunk-sizing.ts";
 import { Gateway } from "../../src/jobs/gateway.ts";
@@ -8,6 +7,7 @@ import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import { PipelineEvents } from "../../src/pipeline-events.ts";
 import { connectNats, type NatsConnection } from "../../src/transport/connection.ts";
 import { EventPublisher } from "../../src/transport/events.ts";
+import { type NatsReadiness, natsReadiness } from "../../src/transport/readiness.ts";
 import { ensureTopology, type Topology } from "../../src/transport/streams.ts";
 import { type Names, names } from "../../src/transport/subjects.ts";
 import { type NatsServer, startNats } from "../support/nats.ts";
@@ -56,11 +56,13 @@ export async function startHttpFixture(
   const n = names("troupe");
   const topology = await ensureTopology(nc, n, { replicas: 1, leaseMs: 3000, jobLeaseMs: 3000 });
   const events = new EventPublisher(nc, n);
+  const readiness = natsReadiness({ nc, jsm: topology.jsm, names: n, timeoutMs: 1_000 });
   const gateway = new Gateway({
     nc,
     names: n,
     topology,
     events,
+    readiness,
     defaultMaxAttempts: 4,
     workerTimeoutMs: options.workerTimeoutMs ?? 60_000,
     sizer: new ChunkSizer(50),
@@ -69,7 +71,6 @@ export async function startHttpFixture(
   });
   const pipeline = new PipelineEvents();
   const metrics = createMetrics({ pipelineEvents: pipeline });
-  const readiness = natsReadiness({ nc, jsm: topology.jsm, names: n, timeoutMs: 1_000 });
   const servers: HttpServer[] = [];
 
   return {
@@ -85,10 +86,7 @@ export async function startHttpFixture(
     async serve({ metrics: own, ...config } = {}) {
       const server = createHttpServer({
         gateway,
-        nc,
-        names: n,
         metrics: own ?? metrics,
-        isReady: readiness.isReady,
         config: { port: 0, host: "127.0.0.1", rateLimitPerMin: 100_000, ...config },
         log: silentLog,
       });

@@ -2,9 +2,9 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.ts";
 import { loadConfig } from "../../src/config.ts";
+import { serveApi } from "../../src/nats-api/endpoints.ts";
 import { Pipeline } from "../../src/pipeline.ts";
 import { createTrainingPool, type TrainingPool } from "../../src/training/pool.ts";
-import { serveApi } from "../../src/transport/api-endpoints.ts";
 import { connectNats } from "../../src/transport/connection.ts";
 import { apiClient } from "../support/api-client.ts";
 import {

@@ -1,7 +1,7 @@
 import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { describe, expect, it } from "vitest";
-import type { JobEvent } from "../../src/transport/events.ts";
+import type { JobEvent } from "../../src/contract/events.ts";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
 import {
   collectTaskEvents,

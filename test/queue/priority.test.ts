@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { PRIORITIES } from "../../src/contract/priorities.ts";
 import { freshLanes, laneOrder } from "../../src/queue/priority.ts";
-import { PRIORITIES } from "../../src/transport/subjects.ts";
 
 describe("laneOrder", () => {
   it("tries urgent, high, normal, low when every lane was served just now", () => {

@@ -1,4 +1,4 @@
-import { type ChunkEvent, taskEventsOf } from "../../src/transport/events.ts";
+import { type ChunkEvent, taskEventsOf } from "../../src/contract/events.ts";
 import type { ApiClient } from "./api-client.ts";
 
 export const TERMINAL = ["COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"];

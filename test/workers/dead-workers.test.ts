@@ -64,6 +64,7 @@ describe("a worker whose process was killed", () => {
       names: fx.names,
       topology: fx.topology,
       events: fx.events,
+      readiness: fx.readiness,
       defaultMaxAttempts: 4,
       workerTimeoutMs: 2_000,
       sizer: new ChunkSizer(50),

@@ -3,14 +3,11 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { JobRecord } from "../../jobs/job-record.ts";
 import { isTerminalJobState, type JobState } from "../../jobs/job-state.ts";
-import type { JobEvent, TaskEvent } from "../../transport/events.ts";
 import type { GatewayApi } from "../gateway-api.ts";
 import { JobIdParamsSchema, JobRecordSchema, PROBLEM_RESPONSES } from "../schemas.ts";
 
 export interface JobEventRoutesOptions {
   gateway: GatewayApi;
-  /** The job's live events until `signal` aborts (`subscribeJobEvents` bound to the connection). */
-  subscribe: (jobId: string, signal: AbortSignal) => AsyncIterable<JobEvent | TaskEvent>;
   /** Comment lines that keep proxies from closing an idle stream. */
   keepAliveMs: number;
   /** Every open stream registers here, so closing the server ends them. */
@@ -24,7 +21,7 @@ export interface JobEventRoutesOptions {
  */
 export const jobEventRoutes: FastifyPluginAsyncTypebox<JobEventRoutesOptions> = async (
   app,
-  { gateway, subscribe, keepAliveMs, streams },
+  { gateway, keepAliveMs, streams },
 ) => {
   app.get(
     "/api/v1/jobs/:id/events",
@@ -47,7 +44,7 @@ export const jobEventRoutes: FastifyPluginAsyncTypebox<JobEventRoutesOptions> = 
       const jobId = request.params.id;
       const abort = new AbortController();
       // Subscribe before reading the record, so nothing that happens in between is missed.
-      const events = subscribe(jobId, abort.signal)[Symbol.asyncIterator]();
+      const events = gateway.watch(jobId, abort.signal)[Symbol.asyncIterator]();
       let record: JobRecord;
       try {
         record = await gateway.get({ job_id: jobId }); // 404 as a problem, before any byte is sent

@@ -1,10 +1,11 @@
+import type { RejectedEvent } from "../contract/events.ts";
 import type { Gateway } from "../jobs/gateway.ts";
 import type { Logger } from "../log.ts";
-import { decodeBody, MAX_REQUEST_BYTES } from "./codec.ts";
-import type { NatsConnection } from "./connection.ts";
-import { EventPublisher, type RejectedEvent } from "./events.ts";
-import { type Service, startService, type Unanswered } from "./service.ts";
-import type { Names } from "./subjects.ts";
+import { decodeBody, MAX_REQUEST_BYTES } from "../transport/codec.ts";
+import type { NatsConnection } from "../transport/connection.ts";
+import { EventPublisher } from "../transport/events.ts";
+import { type Service, startService, type Unanswered } from "../transport/service.ts";
+import type { Names } from "../transport/subjects.ts";
 
 /**
  * Serves the public request subjects (DESIGN §2.3) as the NATS micro service `troupe`, each a

@@ -1,6 +1,6 @@
-import type { NatsConnection } from "../transport/connection.ts";
-import type { Topology } from "../transport/streams.ts";
-import type { Names } from "../transport/subjects.ts";
+import type { NatsConnection } from "./connection.ts";
+import type { Topology } from "./streams.ts";
+import type { Names } from "./subjects.ts";
 
 export interface NatsReadinessOptions {
   nc: NatsConnection;
