@@ -4,6 +4,7 @@
  * fields) and for OpenAPI.
  */
 import Type from "typebox";
+import { HYPERPARAMETER_ALIASES } from "../contract/aliases.ts";
 import { PRIORITIES } from "../contract/priorities.ts";
 import { JobIdQuerySchema, ListQuerySchema, WorkerIdQuerySchema } from "../jobs/gateway.ts";
 import { type JobSpecInput, JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
@@ -30,13 +31,33 @@ export const JobSpecBodySchema = Type.Unsafe<JobSpecInput>({
       {
         ...JobSpecSchema.properties,
         model_type: Type.Enum([model], { description: `This variant's model family.` }),
-        hyperparameters: Type.Optional(HyperparameterSchemas[model]),
+        hyperparameters: Type.Optional(withAliases(HyperparameterSchemas[model])),
       },
       { additionalProperties: false, title: `${model} job spec` },
     ),
   ),
-  description: "A job spec; its hyperparameters depend on model_type.",
+  description:
+    "A job spec; its hyperparameters depend on model_type. The seed services' names are accepted too (parameters, dependencies, retry_policy.retry_delay, n_estimators, max_epochs, C), each resolved into this one schema.",
 });
+
+/** A model's hyperparameters as OpenAPI shows them: with the seeds' names of its fields. */
+function withAliases(schema: Type.TObject): Type.TObject {
+  const aliases = Object.fromEntries(
+    HYPERPARAMETER_ALIASES.flatMap(({ alias, canonical, seed }) => {
+      const known = canonical.startsWith("/") || canonical in schema.properties;
+      const where = canonical.startsWith("/") ? canonical.slice(1) : canonical;
+      return known
+        ? [
+            [
+              alias,
+              Type.Optional(Type.Unknown({ description: `Seed ${seed}'s name for ${where}.` })),
+            ],
+          ]
+        : [];
+    }),
+  );
+  return Type.Object({ ...schema.properties, ...aliases }, { additionalProperties: false });
+}
 
 /** Most specs a batch may hold. */
 export const MAX_BATCH_SPECS = 1000;
@@ -64,6 +85,7 @@ export const SubmitReplySchema = Type.Object({
   duplicate: Type.Boolean({
     description: "True when the idempotency_key named an existing job, which is returned instead.",
   }),
+  message: Type.String({ description: "For people: submitted, or the existing job returned." }),
 });
 
 /** A job spec with every default applied, as stored in the job record. */
@@ -81,6 +103,7 @@ const ResolvedSpecSchema = Type.Object(
       cpu_cores: Type.Number(),
       memory_gb: Type.Number(),
       gpu_count: Type.Number(),
+      storage_gb: Type.Optional(Type.Number()),
     }),
     retry_policy: Type.Object({ max_attempts: Type.Integer(), backoff_ms: Type.Integer() }),
     timeout_s: Type.Optional(Type.Integer()),

@@ -53,6 +53,8 @@ export interface SubmitReply {
   total_tasks: number;
   /** True when the idempotency_key named an existing job, which is returned instead. */
   duplicate: boolean;
+  /** For people (seed 001's reply has it). */
+  message: string;
 }
 
 export interface QueueStatus {
@@ -245,6 +247,9 @@ function reply(record: JobRecord, duplicate: boolean): SubmitReply {
     status: record.status,
     total_tasks: record.total_tasks,
     duplicate,
+    message: duplicate
+      ? "Job already submitted with this idempotency_key: this is that job"
+      : "Job submitted successfully",
   };
 }
 
