@@ -169,11 +169,14 @@ export const WorkerRecordSchema = Type.Object({
   pid: Type.Integer(),
   capabilities: Type.Object({
     cpu_cores: Type.Number(),
-    memory_gb: Type.Number(),
-    gpu_count: Type.Number(),
+    memory_gb: Type.Number({ description: "The machine's memory." }),
+    gpu_count: Type.Number({ description: "WORKER_GPUS." }),
     max_concurrent_tasks: Type.Integer(),
   }),
   current_task_ids: Type.Array(Type.String(), { description: "`<job_id>.<task_index>` each." }),
+  current_task_id: Type.String({
+    description: "The first of current_task_ids, or empty when idle (seed 000).",
+  }),
   tasks_completed: Type.Integer({ description: "Tasks that completed here." }),
   tasks_failed: Type.Integer({
     description: "Tasks whose last attempt failed here (the job counts them in failed_tasks).",
@@ -184,9 +187,21 @@ export const WorkerRecordSchema = Type.Object({
   tasks_retried: Type.Integer({
     description: "Attempts that failed here and were queued again (the task may still complete).",
   }),
-  cpu_usage: Type.Number({ description: "Share of all cores since the previous heartbeat, 0..1." }),
-  memory_usage: Type.Number({ description: "Resident memory as a share of the machine's, 0..1." }),
-  last_activity_time: Timestamp("Last heartbeat"),
+  cpu_usage: Type.Number({
+    description: "Percent of all cores since the previous heartbeat, 0..100 (seed 000's unit).",
+  }),
+  memory_usage: Type.Number({
+    description: "Resident memory, percent of the machine's, 0..100 (seed 000's unit).",
+  }),
+  cpu_share: Type.Number({ description: "cpu_usage as a share, 0..1." }),
+  memory_share: Type.Number({ description: "memory_usage as a share, 0..1." }),
+  last_activity_time: Type.Integer({
+    description: "Last heartbeat or task change, unix seconds (seed 000's unit).",
+  }),
+  last_activity_at: Timestamp("Last heartbeat or task change"),
+  last_seen: Timestamp("last_activity_at, by seed 003's name"),
+  is_active: Type.Boolean({ description: "Not stale (seed 000)." }),
+  stale: Type.Boolean({ description: "Two heartbeats missed (seed 003)." }),
   started_at: Timestamp("When the worker registered"),
   heartbeat_interval_ms: Type.Optional(
     Type.Integer({
@@ -194,6 +209,39 @@ export const WorkerRecordSchema = Type.Object({
         "The worker's HEARTBEAT_INTERVAL: it reads as STALE after two heartbeats missed.",
     }),
   ),
+  worker_timeout_ms: Type.Optional(
+    Type.Integer({
+      description:
+        "The worker's WORKER_TIMEOUT (HEARTBEAT_TTL_SEC): silent this long, it leaves the list.",
+    }),
+  ),
+});
+
+/** Seed 003's `GET /workers`: the workers alone, without the totals. */
+export const WorkerListSchema = Type.Array(WorkerRecordSchema);
+
+/** Seed 004's `GET /health`. */
+export const WorkerHealthSchema = Type.Object({
+  status: Type.Enum([...WORKER_STATUSES]),
+  worker_id: Type.String(),
+  uptime: Type.String({ description: "Since the worker registered, as Go prints it: 2h15m30s." }),
+  uptime_s: Type.Integer(),
+  active_tasks: Type.Integer(),
+  completed_tasks: Type.Integer(),
+  cpu_usage: Type.Number({ description: "Percent of all cores since the previous heartbeat." }),
+  memory_usage: Type.Integer({ description: "Resident memory, bytes." }),
+  last_heartbeat: Nullable(Timestamp("When a heartbeat last reached NATS")),
+  orchestrator_connection: Type.Enum(["connected", "disconnected"], {
+    description: "connected while NATS answers and the streams are there.",
+  }),
+});
+
+export const CleanupReplySchema = Type.Object({
+  ok: Type.Literal(true),
+  removed: Type.Integer({ description: "How many things were removed." }),
+  workers_removed: Type.Array(Type.String(), {
+    description: "Stale workers (two heartbeats missed) removed from the list.",
+  }),
 });
 
 export const WorkerActivitySchema = Type.Object({

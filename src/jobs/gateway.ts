@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
   JobEndedError,
   JobNotFoundError,
+  NotReadyError,
   WorkerNotFoundError,
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -17,8 +18,15 @@ import type { NatsReadiness } from "../transport/readiness.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
 import { schemaProblems } from "../validation.ts";
-import { summarize, type WorkerActivity, type WorkerRecord } from "../workers/worker-record.ts";
-import { readAll } from "../workers/worker-registry.ts";
+import { type WorkerHealth, workerHealth } from "../workers/worker-health.ts";
+import {
+  summarize,
+  type WorkerActivity,
+  type WorkerRecord,
+  type WorkerView,
+  workerView,
+} from "../workers/worker-record.ts";
+import { type LocalWorker, readAll, removeStale } from "../workers/worker-registry.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
 import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
 import { parseJobSpec } from "./job-spec.ts";
@@ -66,6 +74,14 @@ export interface QueueStatus {
   running: number;
 }
 
+export interface CleanupReply {
+  ok: true;
+  /** How many things were removed (seed 003's answer). */
+  removed: number;
+  /** The ids of the stale workers removed. */
+  workers_removed: string[];
+}
+
 export interface GatewayOptions {
   nc: NatsConnection;
   names: Names;
@@ -78,6 +94,8 @@ export interface GatewayOptions {
   workerTimeoutMs: number;
   /** Sizes each job's chunks at submit. */
   sizer: ChunkSizer;
+  /** This process's worker, for `/health`; a gateway without one answers 503 there. */
+  worker?: LocalWorker | undefined;
   clock: Clock;
   log: Logger;
 }
@@ -172,11 +190,37 @@ export class Gateway {
     return summarize(await this.#readWorkers());
   }
 
-  async worker(body: unknown): Promise<WorkerRecord> {
+  async worker(body: unknown): Promise<WorkerView> {
     const { worker_id } = check(WorkerIdQuerySchema, body, "worker query");
     const found = (await this.#readWorkers()).find((w) => w.worker_id === worker_id);
     if (!found) throw new WorkerNotFoundError(worker_id);
-    return found;
+    return workerView(found);
+  }
+
+  /** This process's worker, in seed 004's `/health` shape. */
+  async health(): Promise<WorkerHealth> {
+    const worker = this.#o.worker;
+    if (!worker) throw new NotReadyError("this process runs no worker");
+    const connected = await this.#o.readiness.isReady().catch(() => false);
+    return workerHealth(worker, this.#o.clock.now(), connected);
+  }
+
+  /**
+   * Removes what is left over now: the records of stale workers (two heartbeats missed; seed 003's
+   * `/admin/cleanup`). Finished jobs join this once retention exists.
+   */
+  async cleanup(body: unknown): Promise<CleanupReply> {
+    check(EmptyQuerySchema, body ?? {}, "cleanup request");
+    const { topology, names, clock, workerTimeoutMs, events } = this.#o;
+    const removed = await removeStale(
+      topology.kv.workers,
+      () => kvKeys(topology.jsm, names.buckets.workers),
+      clock.now(),
+      workerTimeoutMs,
+    );
+    for (const workerId of removed)
+      events.worker({ event: "gone", worker_id: workerId, status: "STALE" });
+    return { ok: true, removed: removed.length, workers_removed: removed };
   }
 
   async queueStatus(body: unknown): Promise<QueueStatus> {

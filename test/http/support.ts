@@ -10,6 +10,7 @@ import { EventPublisher } from "../../src/transport/events.ts";
 import { type NatsReadiness, natsReadiness } from "../../src/transport/readiness.ts";
 import { ensureTopology, type Topology } from "../../src/transport/streams.ts";
 import { type Names, names } from "../../src/transport/subjects.ts";
+import type { LocalWorker } from "../../src/workers/worker-registry.ts";
 import { type NatsServer, startNats } from "../support/nats.ts";
 
 export const silentLog = pino({ level: "silent" });
@@ -49,7 +50,7 @@ export interface HttpFixture {
 
 /** One nats-server (stopped after the file), one connection, the topology, a gateway. */
 export async function startHttpFixture(
-  options: { natsArgs?: string[]; workerTimeoutMs?: number } = {},
+  options: { natsArgs?: string[]; workerTimeoutMs?: number; worker?: LocalWorker } = {},
 ): Promise<HttpFixture> {
   const nats = await startNats({ args: options.natsArgs ?? [] });
   const nc = await connectNats({ servers: [nats.url], name: "http-test", log: silentLog });
@@ -66,6 +67,7 @@ export async function startHttpFixture(
     defaultMaxAttempts: 4,
     workerTimeoutMs: options.workerTimeoutMs ?? 60_000,
     sizer: new ChunkSizer(50),
+    worker: options.worker,
     clock: systemClock,
     log: silentLog,
   });
