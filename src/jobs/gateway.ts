@@ -110,7 +110,10 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     this.#o = options;
-    this.jobs = new JobStore(options.topology.kv.jobs, options.topology.writers.jobs);
+    const { topology, names } = options;
+    this.jobs = new JobStore(topology.kv.jobs, topology.writers.jobs, () =>
+      kvKeys(topology.jsm, names.buckets.jobs),
+    );
   }
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */

@@ -27,10 +27,17 @@ export interface ListQuery {
 export class JobStore {
   readonly #kv: KV;
   readonly #writer: KvWriter;
+  readonly #listKeys: () => Promise<string[]>;
 
-  constructor(kv: KV, writer: KvWriter) {
+  /**
+   * @param listKeys the bucket's keys (`kvKeys` in transport/kv.ts): not `kv.keys()`, which makes
+   *   a consumer per call — a burst of list requests piled them up and one list stalled past 10 s
+   *   (found by the NATS fuzz test)
+   */
+  constructor(kv: KV, writer: KvWriter, listKeys: () => Promise<string[]>) {
     this.#kv = kv;
     this.#writer = writer;
+    this.#listKeys = listKeys;
   }
 
   /** Writes a new record; false if the id exists already. */
@@ -82,8 +89,7 @@ export class JobStore {
 
   /** Newest first, filtered, one page at a time. */
   async list(query: ListQuery): Promise<{ jobs: JobRecord[]; next_cursor: string | null }> {
-    const ids: string[] = [];
-    for await (const key of await this.#kv.keys()) ids.push(key);
+    const ids = await this.#listKeys();
     ids.sort().reverse();
     const start =
       query.cursor === undefined ? 0 : ids.findIndex((id) => id < (query.cursor as string));
