@@ -1,6 +1,6 @@
 import { pack, unpack } from "msgpackr";
 import { InvalidTransitionError } from "../errors.ts";
-import { isWrongRevision, type KV, type KvWriter } from "../transport/kv.ts";
+import type { Bucket } from "../transport/ports.ts";
 import type { JobRecord } from "./job-record.ts";
 import { canTransitionJob, type JobState } from "./job-state.ts";
 
@@ -25,28 +25,26 @@ export interface ListQuery {
  * read, retried on conflict; a status change is checked against the transition table.
  */
 export class JobStore {
-  readonly #kv: KV;
-  readonly #writer: KvWriter;
+  readonly #bucket: Bucket;
 
-  constructor(kv: KV, writer: KvWriter) {
-    this.#kv = kv;
-    this.#writer = writer;
+  constructor(bucket: Bucket) {
+    this.#bucket = bucket;
   }
 
   /** Writes a new record; false if the id exists already. */
   async create(record: JobRecord): Promise<boolean> {
     try {
-      await this.#writer.create(record.job_id, pack(record));
-      return true;
+      return await this.#bucket.create(record.job_id, pack(record));
     } catch (error) {
+      // A write whose acknowledgement was lost may have landed: the record tells.
       if (await this.get(record.job_id)) return false;
       throw error;
     }
   }
 
   async get(jobId: string): Promise<Versioned<JobRecord> | undefined> {
-    const entry = await this.#kv.get(jobId);
-    if (!entry || entry.operation !== "PUT") return undefined;
+    const entry = await this.#bucket.get(jobId);
+    if (!entry) return undefined;
     return { value: unpack(entry.value) as JobRecord, revision: entry.revision };
   }
 
@@ -70,21 +68,14 @@ export class JobStore {
       ) {
         throw new InvalidTransitionError("job", current.value.status, next.status);
       }
-      try {
-        await this.#kv.update(jobId, pack(next), current.revision);
-        return next;
-      } catch (error) {
-        if (!isWrongRevision(error)) throw error;
-      }
+      if (await this.#bucket.update(jobId, pack(next), current.revision)) return next;
     }
     throw new Error(`job ${jobId}: gave up after ${MAX_CAS_TRIES} conflicting updates`);
   }
 
   /** Newest first, filtered, one page at a time. */
   async list(query: ListQuery): Promise<{ jobs: JobRecord[]; next_cursor: string | null }> {
-    const ids: string[] = [];
-    for await (const key of await this.#kv.keys()) ids.push(key);
-    ids.sort().reverse();
+    const ids = (await this.#bucket.keys()).sort().reverse();
     const start =
       query.cursor === undefined ? 0 : ids.findIndex((id) => id < (query.cursor as string));
     const jobs: JobRecord[] = [];
