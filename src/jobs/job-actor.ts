@@ -3,7 +3,6 @@ import type { TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
-import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { Lease } from "../transport/leases.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
@@ -15,11 +14,12 @@ import type {
   TaskEventFeed,
   TaskQueue,
 } from "../transport/ports.ts";
-import { chunkKey, decodeRecord, encodeChunk } from "../workers/chunk-message.ts";
-import { type ChunkSizer, chunksOf } from "./chunk-sizing.ts";
+import { decodeRecord } from "../workers/chunk-message.ts";
+import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
+import { queuedChunks } from "./job-chunks.ts";
+import { aggregateMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
 import type { JobRecord } from "./job-record.ts";
-import { trainingSpecOf } from "./job-spec.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
 import { JobTally, withCounts } from "./job-tally.ts";
@@ -64,7 +64,7 @@ export interface JobActorDeps {
 
 /** Record changes are written at most this often (terminal states at once). */
 const FLUSH_MS = 100;
-/** Every this many ticks, results are re-read from KV in case the results watch missed one. */
+/** Every this many ticks, records are re-read in case an announcement was missed. */
 const RECONCILE_EVERY_TICKS = 10;
 /** A lease whose job record is not there yet is looked at this many times, this far apart. */
 const RECORD_LOOKS = 5;
@@ -76,8 +76,8 @@ const HAND_BACK_TICKS = 1;
  * The job actor: one per live job, in the process holding the job's lease. It queues the job's
  * tasks once, follows them through task events (and, as a safety net, the results bucket), keeps
  * the job record current, enforces `timeout_s`, and at the end aggregates the models, cleans up
- * and releases the lease. All its state is rebuilt from JetStream in `preStart`, so a restart —
- * or another process taking the lease over — simply picks up where the record and results are.
+ * and releases the lease. All its state is rebuilt from the record and the result log as it
+ * starts, so a restart — or another process taking the lease over — simply picks up where they are.
  */
 export function jobActor(
   deps: JobActorDeps,
@@ -283,21 +283,7 @@ class JobInstance {
   async #enqueueTasks(): Promise<void> {
     const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
     const { spec } = this.#record;
-    const training = trainingSpecOf(spec);
-    const chunks = chunksOf(spec.tasks, size).map((tasks, chunk) => ({
-      id: chunkKey(this.#jobId, chunk),
-      data: encodeChunk({
-        job_id: this.#jobId,
-        chunk,
-        tasks,
-        priority: spec.priority,
-        user_id: spec.user_id,
-        spec: training,
-        max_attempts: spec.retry_policy.max_attempts,
-        backoff_ms: spec.retry_policy.backoff_ms,
-      }),
-    }));
-    await this.#d.queue.enqueue(spec.priority, this.#jobId, chunks);
+    await this.#d.queue.enqueue(spec.priority, this.#jobId, queuedChunks(this.#jobId, spec, size));
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
         ? undefined
@@ -393,30 +379,25 @@ class JobInstance {
   async #finalize(status: JobState, error: string | null): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
-    if (status !== "COMPLETED") await this.#stopTasks();
+    if (status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
     const now = new Date(this.#ctx.clock.now()).toISOString();
     // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
     if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
     const complete = status === "COMPLETED" && this.#tally.complete;
-    const metrics = complete ? await this.#aggregate() : undefined;
+    const metrics = complete
+      ? await aggregateMetrics(this.#d.pool, this.#record, this.#tally.outcomes(), this.#log)
+      : undefined;
     const counts = this.#tally.counts(this.#record.metrics);
-    const final = await this.#d.store.update(this.#jobId, (job) => {
-      const counted = withCounts(job, counts);
-      // Ended from outside (cancelled, or completed by another owner): keep its state.
-      if (isTerminalJobState(job.status)) return { ...counted, running_tasks: 0 };
-      return {
-        ...counted,
-        running_tasks: 0,
-        status,
-        error,
-        finished_at: now,
-        metrics: metrics ?? counted.metrics,
-      };
-    });
+    const final = await this.#d.store.update(this.#jobId, (job) =>
+      finalRecord(job, { status, error, at: now, counts }, metrics),
+    );
     this.#record = final ?? this.#record;
-    await this.#purgeScratch();
+    await purgeScratch(this.#d, this.#record, {
+      followed: true,
+      countsWritten: this.#tally.countsWritten,
+    });
     this.#d.events.job(jobEventOf(this.#record));
     const created = Date.parse(this.#record.created_at);
     const finished = Date.parse(this.#record.finished_at ?? now);
@@ -439,51 +420,10 @@ class JobInstance {
    */
   async #releaseEnded(): Promise<void> {
     this.#ended = true;
-    if (this.#record.status !== "COMPLETED") await this.#stopTasks();
-    await this.#purgeScratch(true);
+    if (this.#record.status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
+    await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();
-  }
-
-  /** Queued tasks are dropped, running ones aborted wherever they run. */
-  async #stopTasks(): Promise<void> {
-    await this.#d.queue.purge(this.#jobId);
-    this.#d.signals.abort(this.#jobId);
-  }
-
-  /** The job-level model from every task's model, evaluated on the shared held-out split. */
-  async #aggregate(): Promise<JobRecord["metrics"] | undefined> {
-    const models: Uint8Array[] = [];
-    for (const outcome of this.#tally.outcomes()) {
-      if (!outcome.model) return undefined; // a model too large to keep: task metrics stand in
-      models.push(outcome.model);
-    }
-    try {
-      const result = await this.#d.pool.aggregate({
-        model_type: this.#record.model_type,
-        dataset: this.#record.spec.dataset,
-        models,
-      });
-      return { loss: result.metrics.loss, accuracy: result.metrics.accuracy };
-    } catch (error) {
-      this.#log.warn({ err: error }, "aggregation failed; reporting the tasks' mean metrics");
-      return undefined;
-    }
-  }
-
-  /**
-   * Checkpoints and delivery counts of a finished job are scratch: one purge each — skipped for a
-   * completed job that cannot have left any (tasks of one epoch save no checkpoint; chunks each
-   * delivered once wrote no counts), which is most small jobs. `all`: the job's records were
-   * not followed here (a late lease of an ended job): purge both.
-   */
-  async #purgeScratch(all = false): Promise<void> {
-    const completed = this.#record.status === "COMPLETED" && !all;
-    const scratch = [
-      ...(!completed || plannedEpochs(this.#record.spec) > 1 ? [this.#d.checkpoints] : []),
-      ...(!completed || this.#tally.countsWritten ? [this.#d.counts] : []),
-    ];
-    await Promise.all(scratch.map((bucket) => bucket.purge(`${this.#jobId}.>`)));
   }
 
   /**

@@ -1,16 +1,12 @@
 import type { Clock } from "../clock.ts";
 import type { ChunkTaskState } from "../contract/events.ts";
-import { TroupeError } from "../errors.ts";
-import { type Faults, InjectedFault } from "../faults.ts";
+import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
 import type { UserQuota } from "../queue/quota.ts";
-import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
-import type { ChunkResult } from "../training/types.ts";
 import type { Delivery } from "../transport/lane-pull.ts";
 import type { Bucket, EventSink, ResultLog } from "../transport/ports.ts";
-import { CheckpointSaver } from "./checkpoint-saver.ts";
 import { ChunkLedger } from "./chunk-ledger.ts";
 import {
   type ChunkDeliveries,
@@ -20,9 +16,10 @@ import {
   decodeChunk,
   taskKey,
 } from "./chunk-message.ts";
-import { type DeliveryPlan, planDelivery, type RunEnd, recordOf } from "./chunk-plan.ts";
+import { type DeliveryPlan, planDelivery, recordOf } from "./chunk-plan.ts";
 import { ProgressCoalescer } from "./chunk-progress.ts";
 import { finishedStates, taskEnd } from "./chunk-states.ts";
+import { ChunkTrainer } from "./chunk-training.ts";
 import { type JobAborts, TaskAbort } from "./job-aborts.ts";
 import type { TaskEnd, WorkerRegistry } from "./worker-registry.ts";
 
@@ -70,10 +67,12 @@ type FinishedStatus = "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING";
 export class ChunkRunner {
   readonly #o: ChunkRunnerOptions;
   readonly #ledger: ChunkLedger;
+  readonly #trainer: ChunkTrainer;
 
   constructor(options: ChunkRunnerOptions) {
     this.#o = options;
     this.#ledger = new ChunkLedger(options.results, options.counts, options.clock, options.log);
+    this.#trainer = new ChunkTrainer(options);
   }
 
   get workerId(): string {
@@ -178,7 +177,11 @@ export class ChunkRunner {
     let unrecorded: TaskEnd = "RETRYING";
     try {
       this.#o.faults.maybeCrash("worker");
-      const end = await this.#train(message, plan, delivery, controller.signal, progress);
+      const end = await this.#trainer.train(message, plan, {
+        redelivered: delivery.deliveryCount > 1,
+        signal: controller.signal,
+        progress,
+      });
       progress.flush();
       const reason = controller.signal.aborted
         ? (controller.signal.reason as TaskAbort).reason
@@ -217,122 +220,6 @@ export class ChunkRunner {
         this.#o.registry.taskEnded(keys[i] as string, taskEnd(record, task.task_index, unrecorded));
       });
     }
-  }
-
-  /**
-   * Trains the planned tasks: one pool post for the chunk, or one each when a thread died under
-   * several. Training errors are the tasks' own and come back as results; a dead thread is
-   * reported as such; anything else (an injected fault, the pool closed) propagates.
-   */
-  async #train(
-    message: ChunkMessage,
-    plan: RunPlan,
-    delivery: Delivery,
-    signal: AbortSignal,
-    progress: ProgressCoalescer,
-  ): Promise<RunEnd> {
-    const checkpoints = await this.#checkpoints(message, plan, delivery);
-    const saver = new CheckpointSaver(this.#o.checkpoints, message.job_id, this.#o.log);
-    const attempts = new Map(plan.run.map((task) => [task.task_index, task.attempt]));
-    const options = {
-      signal,
-      taskTimeoutMs: this.#o.taskTimeoutMs,
-      onProgress: (p: {
-        task_index: number;
-        epoch: number;
-        epochs: number;
-        loss: number;
-        accuracy: number;
-      }) => {
-        progress.add({
-          task_index: p.task_index,
-          status: "RUNNING",
-          attempt: attempts.get(p.task_index) ?? 1,
-          epoch: p.epoch,
-          epochs: p.epochs,
-          loss: p.loss,
-          accuracy: p.accuracy,
-        });
-        this.#o.pipeline.emit({ kind: "task_progress", job_id: message.job_id, ...pick(p) });
-      },
-      // A retry resumes after the last saved epoch (the pool sends none for the last epoch).
-      onCheckpoint: (c: { task_index: number; bytes: Uint8Array }) =>
-        saver.save(c.task_index, c.bytes),
-    };
-    const posts = plan.isolate ? plan.run.map((task) => [task]) : [plan.run];
-    const results: ChunkResult = [];
-    let stopped: "timeout" | "stopping" | undefined;
-    for (const tasks of posts) {
-      const crashThread = this.#o.faults.crashPoolThread();
-      if (crashThread)
-        this.#o.log.warn(
-          { fault: "pool", job: message.job_id },
-          "injected fault: a pool thread dies",
-        );
-      try {
-        const run = await this.#o.pool.runChunk(
-          {
-            spec: message.spec,
-            tasks: tasks.map((task) => {
-              const checkpoint = checkpoints.get(task.task_index);
-              return checkpoint
-                ? { task_index: task.task_index, checkpoint }
-                : { task_index: task.task_index };
-            }),
-          },
-          { ...options, crashThread },
-        );
-        results.push(...run.results);
-        run.results.forEach((result, i) => {
-          // The last epoch's progress travels with the result: told once the task is done. A task
-          // of one epoch has no progress to tell beyond its outcome, which carries its metrics.
-          const task = tasks[i];
-          const last = result.ok ? result.value.history.at(-1) : undefined;
-          if (!task || !last || !result.ok || result.value.epochs < 2) return;
-          options.onProgress({ task_index: task.task_index, ...last, epochs: result.value.epochs });
-        });
-        if (run.timedOut) stopped = "timeout";
-        else if (signal.aborted) stopped = "stopping";
-        if (run.results.length < tasks.length) break;
-      } catch (error) {
-        if (error instanceof InjectedFault || !(error instanceof TroupeError)) throw error;
-        if (!/^TROUPE_ERR_TRAINING/.test(error.code)) throw error;
-        if (signal.aborted) {
-          stopped = "stopping";
-          break;
-        }
-        if (!plan.isolate) {
-          await saver.idle();
-          return { kind: "thread-died", error: error.message };
-        }
-        // Isolated, a dead thread names its task: it spends an attempt, the others run on.
-        results.push({
-          ok: false,
-          error: { code: error.code, message: `training thread died: ${error.message}` },
-        });
-      }
-    }
-    await saver.idle();
-    return stopped ? { kind: "results", results, stopped } : { kind: "results", results };
-  }
-
-  /** Checkpoints saved by earlier deliveries of the planned tasks (a first delivery has none). */
-  async #checkpoints(
-    message: ChunkMessage,
-    plan: RunPlan,
-    delivery: Delivery,
-  ): Promise<Map<number, Uint8Array>> {
-    const found = new Map<number, Uint8Array>();
-    if (delivery.deliveryCount === 1 || plan.run.length === 0 || plannedEpochs(message.spec) < 2) {
-      return found;
-    }
-    await Promise.all(
-      plan.run.map(async ({ task_index }) => {
-        const entry = await this.#o.checkpoints.get(taskKey(message.job_id, task_index));
-        if (entry) found.set(task_index, entry.value);
-      }),
-    );
-    return found;
   }
 
   /**
@@ -438,10 +325,6 @@ export class ChunkRunner {
       duration_s: (this.#o.clock.now() - startedAt) / 1000,
     });
   }
-}
-
-function pick(p: { task_index: number; epoch: number; loss: number; accuracy: number }) {
-  return { task_index: p.task_index, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy };
 }
 
 /** Test-only (TROUPE_FAULTS ack-delay): the same delivery, its acks sent `ms` late. */
