@@ -284,6 +284,7 @@ class JobInstance {
     const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
     const { spec } = this.#record;
     await this.#d.queue.enqueue(spec.priority, this.#jobId, queuedChunks(this.#jobId, spec, size));
+    this.#d.queue.ring(); // at once: the record's update below is not on the tasks' way
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
         ? undefined
@@ -294,7 +295,6 @@ class JobInstance {
           },
     );
     if (updated) this.#record = updated;
-    this.#d.queue.ring();
     this.#d.events.job(jobEventOf(this.#record));
   }
 

@@ -32,11 +32,9 @@ export function natsBucket(topology: Topology, name: string, kv: KV, writer?: Kv
     },
     async create(key, value) {
       try {
-        if (writer) await writer.create(key, value);
-        else await kv.create(key, value);
-        return true;
+        return writer ? (await writer.create(key, value)).seq : await kv.create(key, value);
       } catch (error) {
-        if (isWrongRevision(error)) return false;
+        if (isWrongRevision(error)) return undefined;
         throw error;
       }
     },
@@ -46,10 +44,9 @@ export function natsBucket(topology: Topology, name: string, kv: KV, writer?: Kv
     },
     async update(key, value, revision) {
       try {
-        await kv.update(key, value, revision);
-        return true;
+        return await kv.update(key, value, revision);
       } catch (error) {
-        if (isWrongRevision(error)) return false;
+        if (isWrongRevision(error)) return undefined;
         throw error;
       }
     },
@@ -100,8 +97,8 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
   const key = (jobId: string, chunk: number, generation: number) =>
     `${jobId}.${chunk}.${generation}`;
   return {
-    create: (jobId, chunk, generation, record) =>
-      bucket.create(key(jobId, chunk, generation), record),
+    create: async (jobId, chunk, generation, record) =>
+      (await bucket.create(key(jobId, chunk, generation), record)) !== undefined,
     async read(jobId, chunk, generation) {
       return (await bucket.get(key(jobId, chunk, generation)))?.value;
     },

@@ -16,11 +16,14 @@ export interface BucketEntry {
 export interface Bucket {
   /** The value, or undefined when the key has none (never written, or deleted). */
   get(key: string): Promise<BucketEntry | undefined>;
-  /** Stores `value` unless `key` has one already: false then (another writer was first). */
-  create(key: string, value: Uint8Array): Promise<boolean>;
+  /**
+   * Stores `value` unless `key` has one already. Resolves with the new revision, or undefined
+   * when another writer was first.
+   */
+  create(key: string, value: Uint8Array): Promise<number | undefined>;
   put(key: string, value: Uint8Array): Promise<void>;
-  /** Stores `value` if `revision` is still the key's latest; false when it is not. */
-  update(key: string, value: Uint8Array, revision: number): Promise<boolean>;
+  /** Stores `value` if `revision` is still the key's latest: the new revision, else undefined. */
+  update(key: string, value: Uint8Array, revision: number): Promise<number | undefined>;
   /** Keys matching a pattern (`job_1.>`, `>`); deleted ones may be listed (their `get` says). */
   keys(pattern?: string): Promise<string[]>;
   /** Removes every key matching the pattern. */

@@ -63,7 +63,7 @@ export class ChunkLedger {
       const written = entry
         ? await this.#counts.update(key, pack(counts), entry.revision)
         : await this.#counts.create(key, pack(counts));
-      if (written) return;
+      if (written !== undefined) return;
     }
     throw new Error(`chunk ${key}: its delivery counts kept conflicting`);
   }

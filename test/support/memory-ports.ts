@@ -36,25 +36,25 @@ export class MemoryBucket implements Bucket {
   readonly entries = new Map<string, BucketEntry>();
   /** Writes (create, put, update) that stored a value. */
   writes = 0;
+  reads = 0;
 
   async get(key: string): Promise<BucketEntry | undefined> {
+    this.reads += 1;
     return this.entries.get(key);
   }
 
-  async create(key: string, value: Uint8Array): Promise<boolean> {
-    if (this.entries.has(key)) return false;
-    this.#store(key, value);
-    return true;
+  async create(key: string, value: Uint8Array): Promise<number | undefined> {
+    if (this.entries.has(key)) return undefined;
+    return this.#store(key, value);
   }
 
   async put(key: string, value: Uint8Array): Promise<void> {
     this.#store(key, value);
   }
 
-  async update(key: string, value: Uint8Array, revision: number): Promise<boolean> {
-    if (this.entries.get(key)?.revision !== revision) return false;
-    this.#store(key, value);
-    return true;
+  async update(key: string, value: Uint8Array, revision: number): Promise<number | undefined> {
+    if (this.entries.get(key)?.revision !== revision) return undefined;
+    return this.#store(key, value);
   }
 
   async keys(pattern = ">"): Promise<string[]> {
@@ -65,9 +65,11 @@ export class MemoryBucket implements Bucket {
     for (const key of await this.keys(pattern)) this.entries.delete(key);
   }
 
-  #store(key: string, value: Uint8Array): void {
+  #store(key: string, value: Uint8Array): number {
     this.writes += 1;
-    this.entries.set(key, { value, revision: ++revisions });
+    const revision = ++revisions;
+    this.entries.set(key, { value, revision });
+    return revision;
   }
 }
 
@@ -169,8 +171,8 @@ export class MemoryResultLog implements ResultLog {
   /** While true, announcements are lost (a line that dropped them). */
   deaf = false;
 
-  create(jobId: string, chunk: number, generation: number, record: Uint8Array) {
-    return this.bucket.create(`${jobId}.${chunk}.${generation}`, record);
+  async create(jobId: string, chunk: number, generation: number, record: Uint8Array) {
+    return (await this.bucket.create(`${jobId}.${chunk}.${generation}`, record)) !== undefined;
   }
 
   async read(jobId: string, chunk: number, generation: number) {
