@@ -33,7 +33,7 @@ export type JobMessage =
   /** Tasks changed state (one task event, or a chunk event's tasks). */
   | { kind: "task-events"; events: TaskEvent[] }
   /** A chunk's generation was recorded (its writer said so). */
-  | { kind: "recorded"; chunk: number; generation: number }
+  | { kind: "recorded"; chunk: number; generation: number; record?: Uint8Array | undefined }
   /** Read every record again (the line to NATS dropped: notifications may be lost). */
   | { kind: "reconcile" }
   /** Look at the record again (it was cancelled from outside). */
@@ -234,7 +234,9 @@ class JobInstance {
         for (const event of message.events) await this.#onTaskEvent(event);
         return;
       case "recorded":
-        await this.#readRecord(message.chunk, message.generation);
+        if (this.#tally.hasRecord(message.chunk, message.generation)) return;
+        if (message.record) await this.#onRecord(message.chunk, message.record);
+        else await this.#readRecord(message.chunk, message.generation);
         return;
       case "reconcile":
         await this.#reconcile();
@@ -435,7 +437,8 @@ class JobInstance {
     this.#unsubscribes.push(
       this.#d.results.follow(
         this.#jobId,
-        (chunk, generation) => this.#ctx.self.tell({ kind: "recorded", chunk, generation }),
+        (chunk, generation, record) =>
+          this.#ctx.self.tell({ kind: "recorded", chunk, generation, record }),
         () => this.#ctx.self.tell({ kind: "reconcile" }),
       ),
     );

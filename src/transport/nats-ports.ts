@@ -18,6 +18,8 @@ import type { Names } from "./subjects.ts";
 
 /** Chunk messages in flight at once while queueing a job. */
 const PUBLISH_WINDOW = 256;
+/** A record larger than this is announced without it (the follower reads it from the bucket). */
+const ANNOUNCED_RECORD_BYTES = 256 * 1024;
 /** One decoder for every event (not one per message). */
 const decoder = new TextDecoder();
 
@@ -112,15 +114,17 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
         return [chunk ?? 0, generation ?? 0];
       });
     },
-    announce(jobId, chunk, generation) {
-      nc.publish(names.internal.recorded(jobId, chunk, generation));
+    announce(jobId, chunk, generation, record) {
+      const subject = names.internal.recorded(jobId, chunk, generation);
+      if (record && record.byteLength <= ANNOUNCED_RECORD_BYTES) nc.publish(subject, record);
+      else nc.publish(subject);
     },
     follow(jobId, onRecorded, onGap) {
       const prefix = names.internal.recordedOf(jobId).slice(0, -1);
       const sub = nc.subscribe(names.internal.recordedOf(jobId), {
         callback: (_error, msg) => {
           const [chunk, generation] = msg.subject.slice(prefix.length).split(".").map(Number);
-          onRecorded(chunk ?? 0, generation ?? 0);
+          onRecorded(chunk ?? 0, generation ?? 0, msg.data.length > 0 ? msg.data : undefined);
         },
       });
       const unlisten = onConnectionChange(nc, ["reconnect"], onGap);

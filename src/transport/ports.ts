@@ -56,15 +56,18 @@ export interface ResultLog {
   read(jobId: string, chunk: number, generation: number): Promise<Uint8Array | undefined>;
   /** Every `[chunk, generation]` recorded for the job. */
   recorded(jobId: string): Promise<[number, number][]>;
-  /** Tells the job's follower that a generation is recorded (fire and forget). */
-  announce(jobId: string, chunk: number, generation: number): void;
+  /**
+   * Tells the job's follower that a generation is recorded (fire and forget), with the record
+   * itself when it is small enough to travel along (the follower then need not read it).
+   */
+  announce(jobId: string, chunk: number, generation: number, record?: Uint8Array): void;
   /**
    * Calls `onRecorded` for each announcement of the job's records, and `onGap` when some may
    * have been missed (the line was down): the follower then reads `recorded` again.
    */
   follow(
     jobId: string,
-    onRecorded: (chunk: number, generation: number) => void,
+    onRecorded: (chunk: number, generation: number, record?: Uint8Array) => void,
     onGap: () => void,
   ): () => void;
 }

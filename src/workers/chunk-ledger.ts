@@ -72,7 +72,10 @@ export class ChunkLedger {
    * Writes the generation's record unless one stands. Returns the record that stands: this one, or the one another writer created first (a
    * redelivered chunk that ran twice), which the caller then acts on instead.
    */
-  async record(message: ChunkMessage, record: ChunkRecord): Promise<ChunkRecord> {
+  async record(
+    message: ChunkMessage,
+    record: ChunkRecord,
+  ): Promise<{ record: ChunkRecord; bytes: Uint8Array }> {
     const { job_id, chunk } = message;
     let bytes = encodeRecord(record);
     if (bytes.byteLength > MAX_RECORD_BYTES) {
@@ -83,18 +86,15 @@ export class ChunkLedger {
       for (const outcome of Object.values(record.outcomes)) outcome.model = null;
       bytes = encodeRecord(record);
     }
-    let standing = record;
-    if (!(await this.#create(message, record.generation, bytes))) {
-      const stored = await this.#results.read(job_id, chunk, record.generation);
-      if (stored) standing = decodeRecord(stored);
-      this.#log.debug({ job_id, chunk }, "generation already recorded; this run was a duplicate");
-    }
-    return standing;
+    if (await this.#create(message, record.generation, bytes)) return { record, bytes };
+    this.#log.debug({ job_id, chunk }, "generation already recorded; this run was a duplicate");
+    const stored = await this.#results.read(job_id, chunk, record.generation);
+    return stored ? { record: decodeRecord(stored), bytes: stored } : { record, bytes };
   }
 
-  /** Tells the job's actor that the generation is recorded. */
-  announce(message: ChunkMessage, generation: number): void {
-    this.#results.announce(message.job_id, message.chunk, generation);
+  /** Tells the job's actor that the generation is recorded, handing it the record. */
+  announce(message: ChunkMessage, generation: number, bytes: Uint8Array): void {
+    this.#results.announce(message.job_id, message.chunk, generation, bytes);
   }
 
   /**

@@ -231,10 +231,10 @@ export class ChunkRunner {
     record: ChunkRecord,
     delivery: Delivery,
   ): Promise<ChunkRecord> {
-    const standing = await this.#ledger.record(message, record);
+    const { record: standing, bytes } = await this.#ledger.record(message, record);
     if (standing.retry.length === 0) delivery.ack();
     else delivery.nak(standing.delay_ms);
-    this.#ledger.announce(message, standing.generation);
+    this.#ledger.announce(message, standing.generation, bytes);
     return standing;
   }
 

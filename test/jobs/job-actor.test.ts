@@ -95,9 +95,10 @@ async function startJob(spec: Record<string, unknown>, chunkSize: number) {
   await settle();
   const job = async () => (await store.get(JOB))?.value;
   /** A worker's record of a chunk generation, announced as a worker announces it. */
-  const record = async (chunk: number, r: ChunkRecord) => {
-    await ports.results.create(JOB, chunk, r.generation, encodeRecord(r));
-    ports.results.announce(JOB, chunk, r.generation);
+  const record = async (chunk: number, r: ChunkRecord, along = true) => {
+    const bytes = encodeRecord(r);
+    await ports.results.create(JOB, chunk, r.generation, bytes);
+    ports.results.announce(JOB, chunk, r.generation, along ? bytes : undefined);
     await settle();
   };
   return { clock, ports, store, lease: held, ended, job, record };
@@ -160,6 +161,14 @@ describe("the job actor, on in-memory ports", () => {
     await settle();
     await record(0, recordOf(1, { 1: completed(2) }));
     expect(await job()).toMatchObject({ status: "COMPLETED", completed_tasks: 2, retries: 1 });
+    expect(ports.results.bucket.reads).toBe(0); // each record came with its announcement
+  });
+
+  it("reads a record announced without it (too large to travel along)", async () => {
+    const { ports, job, record } = await startJob(tiny(1), 1);
+    await record(0, recordOf(0, { 0: completed() }), false);
+    expect(await job()).toMatchObject({ status: "COMPLETED", completed_tasks: 1 });
+    expect(ports.results.bucket.reads).toBe(1);
   });
 
   it("fails the job on a task failed for good: its queued chunks purged, its running tasks aborted", async () => {

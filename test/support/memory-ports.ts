@@ -163,7 +163,10 @@ export class MemoryDelivery implements Delivery {
   }
 }
 
-type Follower = { onRecorded: (chunk: number, generation: number) => void; onGap: () => void };
+type Follower = {
+  onRecorded: (chunk: number, generation: number, record?: Uint8Array) => void;
+  onGap: () => void;
+};
 
 export class MemoryResultLog implements ResultLog {
   readonly bucket = new MemoryBucket();
@@ -186,9 +189,11 @@ export class MemoryResultLog implements ResultLog {
     });
   }
 
-  announce(jobId: string, chunk: number, generation: number): void {
+  announce(jobId: string, chunk: number, generation: number, record?: Uint8Array): void {
     if (this.deaf) return;
-    for (const follower of this.#followers.get(jobId) ?? []) follower.onRecorded(chunk, generation);
+    for (const follower of this.#followers.get(jobId) ?? []) {
+      follower.onRecorded(chunk, generation, record);
+    }
   }
 
   follow(jobId: string, onRecorded: Follower["onRecorded"], onGap: () => void): () => void {
