@@ -42,7 +42,11 @@ const RENEWALS_PER_LEASE = 5;
  * way, ~0.26 core when job leases were renewed like task leases (measured).
  */
 export const JOB_LEASE_HEARTBEATS = 3;
-const IDLE_POLL_MS = 200;
+/**
+ * With every lane empty, a process looks again this often: a task whose lease ran out (its process
+ * died) rings no doorbell, so this bounds how long it waits for an idle slot after that.
+ */
+const IDLE_POLL_MS = 100;
 /** After the drain timeout, how long aborted tasks get to be handed back (pool abort grace: 1 s). */
 const HAND_BACK_MS = 5_000;
 
