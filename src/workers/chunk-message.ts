@@ -107,9 +107,3 @@ export interface ChunkDeliveries {
   /** Deliveries handed back without an attempt (a quota wait, a drain). */
   hand_backs: number;
 }
-
-/** Back-off before attempt `attempt + 1`: base × 2^(attempt-1), ±25 % jitter, capped at 10 min. */
-export function retryDelayMs(baseMs: number, attempt: number, random = Math.random): number {
-  const exponential = Math.min(baseMs * 2 ** (attempt - 1), 600_000);
-  return Math.round(exponential * (0.75 + random() * 0.5));
-}
