@@ -46,7 +46,9 @@ export function natsBucket(topology: Topology, name: string, kv: KV, writer?: Kv
     },
     async update(key, value, revision) {
       try {
-        return await kv.update(key, value, revision);
+        return writer
+          ? (await writer.update(key, value, revision)).seq
+          : await kv.update(key, value, revision);
       } catch (error) {
         if (isWrongRevision(error)) return undefined;
         throw error;
