@@ -13,7 +13,7 @@ import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { type EventPublisher, subscribeJobEvents } from "../transport/events.ts";
 import { kvKeys } from "../transport/kv.ts";
-import type { TaskPorts } from "../transport/nats-ports.ts";
+import type { TaskPorts } from "../transport/ports.ts";
 import type { NatsReadiness } from "../transport/readiness.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";

@@ -6,14 +6,7 @@ import type { PipelineEvents } from "../pipeline-events.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { Lease } from "../transport/leases.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
-import type {
-  Bucket,
-  EventSink,
-  JobSignals,
-  ResultLog,
-  TaskEventFeed,
-  TaskQueue,
-} from "../transport/ports.ts";
+import type { EventSink, TaskPorts } from "../transport/ports.ts";
 import { decodeRecord } from "../workers/chunk-message.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
@@ -39,15 +32,8 @@ export type JobMessage =
   /** Look at the record again (it was cancelled from outside). */
   | { kind: "nudge" };
 
-export interface JobActorDeps {
+export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   store: JobStore;
-  queue: TaskQueue;
-  results: ResultLog;
-  checkpoints: Bucket;
-  /** Chunks' delivery counts. */
-  counts: Bucket;
-  signals: JobSignals;
-  taskEvents: TaskEventFeed;
   /** Aggregates the tasks' models at the end. */
   pool: Pick<TrainingPool, "aggregate">;
   events: EventSink;
@@ -267,7 +253,7 @@ class JobInstance {
         ? { ...job, status: "RUNNING", started_at: job.started_at ?? at }
         : undefined,
     );
-    if (!updated || updated.status !== "RUNNING" || this.#record.status === "RUNNING") return;
+    if (updated?.status !== "RUNNING" || this.#record.status === "RUNNING") return;
     this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
     this.#d.pipeline.emit({
       kind: "job_started",

@@ -11,6 +11,7 @@ import type {
   QueuedChunk,
   ResultLog,
   TaskEventFeed,
+  TaskPorts,
   TaskQueue,
 } from "./ports.ts";
 import type { Topology } from "./streams.ts";
@@ -172,17 +173,6 @@ export function natsTaskEvents(nc: NatsConnection, names: Names): TaskEventFeed 
 }
 
 /** Every port of the task path, on one connection. */
-export interface TaskPorts {
-  jobs: Bucket;
-  queue: TaskQueue;
-  results: ResultLog;
-  checkpoints: Bucket;
-  /** Delivery counts of chunks (failures, hand-backs). */
-  counts: Bucket;
-  signals: JobSignals;
-  taskEvents: TaskEventFeed;
-}
-
 export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topology): TaskPorts {
   const { kv, writers } = topology;
   const { buckets } = names;

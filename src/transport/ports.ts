@@ -91,3 +91,15 @@ export interface EventSink {
   task(event: Omit<TaskEvent, "type" | "at">): void;
   chunk(event: Omit<ChunkEvent, "type" | "at">): void;
 }
+
+/** Every port of the task path. */
+export interface TaskPorts {
+  jobs: Bucket;
+  queue: TaskQueue;
+  results: ResultLog;
+  checkpoints: Bucket;
+  /** Delivery counts of chunks (failures, hand-backs). */
+  counts: Bucket;
+  signals: JobSignals;
+  taskEvents: TaskEventFeed;
+}

@@ -185,7 +185,7 @@ export class WorkerRegistry {
     for (const key of await this.#o.listKeys()) {
       if (key === this.workerId) continue;
       const entry = await kv.get(key);
-      if (!entry || entry.operation !== "PUT") continue;
+      if (entry?.operation !== "PUT") continue;
       const record = unpack(entry.value) as WorkerRecord;
       const fate = workerFate(record, now, workerTimeoutMs);
       try {
@@ -223,7 +223,7 @@ export async function readAll(
   const records: WorkerRecord[] = [];
   for (const key of await listKeys()) {
     const entry = await kv.get(key);
-    if (!entry || entry.operation !== "PUT") continue;
+    if (entry?.operation !== "PUT") continue;
     const record = unpack(entry.value) as WorkerRecord;
     const fate = workerFate(record, nowMs, workerTimeoutMs);
     if (fate === "gone") {

@@ -7,7 +7,6 @@ import type { ChunkEvent, JobEvent, TaskEvent } from "../../src/contract/events.
 import { taskEventsOf } from "../../src/contract/events.ts";
 import type { Priority } from "../../src/contract/priorities.ts";
 import type { Delivery } from "../../src/transport/lane-pull.ts";
-import type { TaskPorts } from "../../src/transport/nats-ports.ts";
 import type {
   Bucket,
   BucketEntry,
@@ -16,6 +15,7 @@ import type {
   QueuedChunk,
   ResultLog,
   TaskEventFeed,
+  TaskPorts,
   TaskQueue,
 } from "../../src/transport/ports.ts";
 

@@ -1,7 +1,8 @@
 import { connect } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NatsConnection } from "../../src/transport/connection.ts";
-import { natsTaskPorts, type TaskPorts } from "../../src/transport/nats-ports.ts";
+import { natsTaskPorts } from "../../src/transport/nats-ports.ts";
+import type { TaskPorts } from "../../src/transport/ports.ts";
 import { ensureTopology } from "../../src/transport/streams.ts";
 import { names } from "../../src/transport/subjects.ts";
 import { MemoryBucket } from "../support/memory-ports.ts";
