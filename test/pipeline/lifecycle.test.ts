@@ -66,8 +66,13 @@ describe("job lifecycle", () => {
         .map((e) => e.task_index),
     );
     expect(started.size).toBe(2);
+    // Each running task is told CANCELLED once its thread stopped (one may still be stopping
+    // when the next job, in the other freed slot, has completed).
+    await seen.until(
+      (events) => events.filter((e) => e.job_id === jobId && e.status === "CANCELLED").length >= 2,
+    );
     const aborted = seen.events.filter((e) => e.job_id === jobId && e.status === "CANCELLED");
-    expect(aborted).toHaveLength(2);
+    expect(aborted.map((e) => e.task_index).sort()).toEqual([...started].sort());
   });
 
   it("ends a job past its timeout_s as TIMEOUT and aborts its running tasks", async () => {
