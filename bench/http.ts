@@ -27,6 +27,7 @@ import { createMetrics } from "../src/metrics.ts";
 import { PipelineEvents } from "../src/pipeline-events.ts";
 import { connectNats } from "../src/transport/connection.ts";
 import { EventPublisher } from "../src/transport/events.ts";
+import { natsTaskPorts } from "../src/transport/nats-ports.ts";
 import { spawnNatsServer } from "../src/transport/nats-server-process.ts";
 import { natsReadiness } from "../src/transport/readiness.ts";
 import { ensureTopology } from "../src/transport/streams.ts";
@@ -115,6 +116,7 @@ async function main(): Promise<void> {
     names: n,
     topology,
     events: new EventPublisher(nc, n),
+    ports: natsTaskPorts(nc, n, topology),
     readiness,
     defaultMaxAttempts: 4,
     workerTimeoutMs: 60_000,

@@ -17,6 +17,7 @@ import type { NatsConnection } from "./transport/connection.ts";
 import { EventPublisher } from "./transport/events.ts";
 import { kvKeys } from "./transport/kv.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
+import { natsTaskPorts } from "./transport/nats-ports.ts";
 import { type NatsReadiness, natsReadiness } from "./transport/readiness.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
@@ -41,7 +42,11 @@ const RENEWALS_PER_LEASE = 5;
  * way, ~0.26 core when job leases were renewed like task leases (measured).
  */
 export const JOB_LEASE_HEARTBEATS = 3;
-const IDLE_POLL_MS = 200;
+/**
+ * With every lane empty, a process looks again this often: a task whose lease ran out (its process
+ * died) rings no doorbell, so this bounds how long it waits for an idle slot after that.
+ */
+const IDLE_POLL_MS = 100;
 /** After the drain timeout, how long aborted tasks get to be handed back (pool abort grace: 1 s). */
 const HAND_BACK_MS = 5_000;
 
@@ -90,6 +95,7 @@ export class Pipeline {
     // Every running task listens for the hand-back: as many listeners as slots, not a leak.
     setMaxListeners(config.maxConcurrentTasks + 1, this.#handBack.signal);
     this.events = new EventPublisher(nc, names);
+    const ports = natsTaskPorts(nc, names, topology);
     this.pipelineEvents = new PipelineEvents();
     this.#pool =
       o.pool ??
@@ -115,10 +121,11 @@ export class Pipeline {
       clock,
       log,
     });
-    this.#aborts = new JobAborts(nc, names);
+    this.#aborts = new JobAborts(ports.signals);
     const runner = new ChunkRunner({
-      kv: topology.kv,
-      writers: topology.writers,
+      results: ports.results,
+      checkpoints: ports.checkpoints,
+      counts: ports.counts,
       pool: this.#pool,
       events: this.events,
       pipeline: this.pipelineEvents,
@@ -139,8 +146,6 @@ export class Pipeline {
       faults: config.faults,
       clock,
       log,
-      recorded: (jobId, chunk, generation) =>
-        nc.publish(names.internal.recorded(jobId, chunk, generation)),
     });
     const slots = config.maxConcurrentTasks;
     const worker = workerActor({ runner, events: this.events, pipeline: this.pipelineEvents });
@@ -194,6 +199,7 @@ export class Pipeline {
       names,
       topology,
       events: this.events,
+      ports,
       readiness: this.#readiness,
       defaultMaxAttempts: config.maxRetries + 1,
       workerTimeoutMs: config.workerTimeoutMs,
@@ -208,9 +214,7 @@ export class Pipeline {
       topology,
       supervisor: this.#jobs,
       actorDeps: {
-        nc,
-        names,
-        topology,
+        ...ports,
         store: this.gateway.jobs,
         pool: this.#pool,
         events: this.events,

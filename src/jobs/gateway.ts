@@ -14,6 +14,7 @@ import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { type EventPublisher, subscribeJobEvents } from "../transport/events.ts";
 import { kvKeys } from "../transport/kv.ts";
+import type { TaskPorts } from "../transport/ports.ts";
 import type { NatsReadiness } from "../transport/readiness.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
@@ -87,6 +88,8 @@ export interface GatewayOptions {
   names: Names;
   topology: Topology;
   events: EventPublisher;
+  /** The job records, the task queue, the abort signal. */
+  ports: Pick<TaskPorts, "jobs" | "queue" | "signals">;
   /** Whether NATS answers and the streams are there (`/readyz`). */
   readiness: Pick<NatsReadiness, "isReady">;
   /** Attempts of a task when its spec does not say (MAX_RETRIES + 1). */
@@ -110,10 +113,7 @@ export class Gateway {
 
   constructor(options: GatewayOptions) {
     this.#o = options;
-    const { topology, names } = options;
-    this.jobs = new JobStore(topology.kv.jobs, topology.writers.jobs, () =>
-      kvKeys(topology.jsm, names.buckets.jobs),
-    );
+    this.jobs = new JobStore(options.ports.jobs);
   }
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
@@ -179,10 +179,8 @@ export class Gateway {
     });
     if (!record) throw new JobNotFoundError(job_id);
     if (ended) throw new JobEndedError(job_id, ended);
-    await this.#o.topology.jsm.streams.purge(this.#o.names.tasksStream, {
-      filter: this.#o.names.internal.tasksOf(job_id),
-    });
-    this.#o.nc.publish(this.#o.names.internal.abort(job_id));
+    await this.#o.ports.queue.purge(job_id);
+    this.#o.ports.signals.abort(job_id);
     this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
     this.#o.events.job(jobEventOf(record));
     return record;

@@ -1,33 +1,21 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
-import { type ChunkEvent, type TaskEvent, taskEventsOf } from "../contract/events.ts";
+import type { TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
-import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
-import type { NatsConnection } from "../transport/connection.ts";
-import { onConnectionChange } from "../transport/disconnects.ts";
-import type { EventPublisher } from "../transport/events.ts";
-import { kvKeys, kvStream, kvSubject } from "../transport/kv.ts";
 import type { Lease } from "../transport/leases.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
-import type { Topology } from "../transport/streams.ts";
-import type { Names } from "../transport/subjects.ts";
-import {
-  type ChunkRecord,
-  chunkKey,
-  decodeRecord,
-  encodeChunk,
-  parseRecordKey,
-  recordKey,
-  type TaskOutcome,
-} from "../workers/chunk-message.ts";
-import { type ChunkSizer, chunksOf } from "./chunk-sizing.ts";
+import type { EventSink, TaskPorts } from "../transport/ports.ts";
+import { decodeRecord } from "../workers/chunk-message.ts";
+import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
+import { queuedChunks } from "./job-chunks.ts";
+import { aggregateMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
 import type { JobRecord } from "./job-record.ts";
-import { trainingSpecOf } from "./job-spec.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
+import { JobTally, withCounts } from "./job-tally.ts";
 
 export type JobMessage =
   /** Read the job and take it up (the first message of every incarnation). */
@@ -38,19 +26,17 @@ export type JobMessage =
   /** Tasks changed state (one task event, or a chunk event's tasks). */
   | { kind: "task-events"; events: TaskEvent[] }
   /** A chunk's generation was recorded (its writer said so). */
-  | { kind: "recorded"; chunk: number; generation: number }
+  | { kind: "recorded"; chunk: number; generation: number; record?: Uint8Array | undefined }
   /** Read every record again (the line to NATS dropped: notifications may be lost). */
   | { kind: "reconcile" }
   /** Look at the record again (it was cancelled from outside). */
   | { kind: "nudge" };
 
-export interface JobActorDeps {
-  nc: NatsConnection;
-  names: Names;
-  topology: Topology;
+export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   store: JobStore;
-  pool: TrainingPool;
-  events: EventPublisher;
+  /** Aggregates the tasks' models at the end. */
+  pool: Pick<TrainingPool, "aggregate">;
+  events: EventSink;
   pipeline: PipelineEvents;
   faults: Faults;
   /** Tasks per chunk, for jobs whose record does not say yet. */
@@ -64,24 +50,20 @@ export interface JobActorDeps {
 
 /** Record changes are written at most this often (terminal states at once). */
 const FLUSH_MS = 100;
-/** Every this many ticks, results are re-read from KV in case the results watch missed one. */
+/** Every this many ticks, records are re-read in case an announcement was missed. */
 const RECONCILE_EVERY_TICKS = 10;
-/** Chunk messages in flight at once while queueing a job. */
-const PUBLISH_WINDOW = 256;
 /** A lease whose job record is not there yet is looked at this many times, this far apart. */
 const RECORD_LOOKS = 5;
 const RECORD_LOOK_EVERY_MS = 200;
 /** A job handed back during a NATS outage is offered again after this many ticks. */
 const HAND_BACK_TICKS = 1;
-/** One decoder for every task event (not one per message). */
-const decoder = new TextDecoder();
 
 /**
  * The job actor: one per live job, in the process holding the job's lease. It queues the job's
  * tasks once, follows them through task events (and, as a safety net, the results bucket), keeps
  * the job record current, enforces `timeout_s`, and at the end aggregates the models, cleans up
- * and releases the lease. All its state is rebuilt from JetStream in `preStart`, so a restart —
- * or another process taking the lease over — simply picks up where the record and results are.
+ * and releases the lease. All its state is rebuilt from the record and the result log as it
+ * starts, so a restart — or another process taking the lease over — simply picks up where they are.
  */
 export function jobActor(
   deps: JobActorDeps,
@@ -98,13 +80,7 @@ class JobInstance {
   readonly #ctx: ActorContext<JobMessage, void>;
   readonly #log: Logger;
   #record!: JobRecord;
-  readonly #outcomes = new Map<number, TaskOutcome>();
-  /** `<chunk>.<generation>` of every record seen. */
-  readonly #records = new Set<string>();
-  /** A chunk was delivered more than once: it may have left delivery counts to purge. */
-  #countsWritten = false;
-  readonly #running = new Set<number>();
-  #liveRetries = 0;
+  #tally!: JobTally;
   #ticks = 0;
   #ended = false;
   #dirty = false;
@@ -160,6 +136,7 @@ class JobInstance {
       return;
     }
     this.#record = stored.value;
+    this.#tally = new JobTally(this.#record.total_tasks);
     if (isTerminalJobState(this.#record.status)) {
       await this.#releaseEnded();
       return;
@@ -243,7 +220,9 @@ class JobInstance {
         for (const event of message.events) await this.#onTaskEvent(event);
         return;
       case "recorded":
-        await this.#readRecord(message.chunk, message.generation);
+        if (this.#tally.hasRecord(message.chunk, message.generation)) return;
+        if (message.record) await this.#onRecord(message.chunk, message.record);
+        else await this.#readRecord(message.chunk, message.generation);
         return;
       case "reconcile":
         await this.#reconcile();
@@ -260,30 +239,11 @@ class JobInstance {
   }
 
   async #onTaskEvent(event: TaskEvent): Promise<void> {
-    const index = event.task_index;
-    switch (event.status) {
-      case "RUNNING":
-        this.#running.add(index);
-        if (this.#record.status === "QUEUED") await this.#markStarted(event.at);
-        this.#markDirty();
-        return;
-      case "RETRYING":
-        this.#running.delete(index);
-        this.#liveRetries += 1;
-        this.#markDirty();
-        return;
-      case "QUEUED": // handed back by a draining worker: not a retry, it simply waits again
-        this.#running.delete(index);
-        this.#markDirty();
-        return;
-      case "COMPLETED":
-      case "FAILED": // the outcome itself arrives from the results watch
-        if (!this.#outcomes.has(index)) this.#running.delete(index);
-        this.#markDirty();
-        return;
-      default:
-        return;
+    if (!this.#tally.onTaskState(event.task_index, event.status)) return;
+    if (event.status === "RUNNING" && this.#record.status === "QUEUED") {
+      await this.#markStarted(event.at);
     }
+    this.#markDirty();
   }
 
   /** QUEUED → RUNNING, once: the first task started. */
@@ -293,7 +253,7 @@ class JobInstance {
         ? { ...job, status: "RUNNING", started_at: job.started_at ?? at }
         : undefined,
     );
-    if (!updated || updated.status !== "RUNNING" || this.#record.status === "RUNNING") return;
+    if (updated?.status !== "RUNNING" || this.#record.status === "RUNNING") return;
     this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
     this.#d.pipeline.emit({
       kind: "job_started",
@@ -311,29 +271,8 @@ class JobInstance {
   async #enqueueTasks(): Promise<void> {
     const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
     const { spec } = this.#record;
-    const { publisher } = this.#d.topology;
-    const subject = this.#d.names.internal.task(spec.priority, this.#jobId);
-    const chunks = chunksOf(spec.tasks, size);
-    const training = trainingSpecOf(spec);
-    for (let start = 0; start < chunks.length; start += PUBLISH_WINDOW) {
-      const batch = chunks.slice(start, start + PUBLISH_WINDOW).map((tasks, i) =>
-        publisher.publish(
-          subject,
-          encodeChunk({
-            job_id: this.#jobId,
-            chunk: start + i,
-            tasks,
-            priority: spec.priority,
-            user_id: spec.user_id,
-            spec: training,
-            max_attempts: spec.retry_policy.max_attempts,
-            backoff_ms: spec.retry_policy.backoff_ms,
-          }),
-          { msgId: chunkKey(this.#jobId, start + i) },
-        ),
-      );
-      await Promise.all(batch);
-    }
+    await this.#d.queue.enqueue(spec.priority, this.#jobId, queuedChunks(this.#jobId, spec, size));
+    this.#d.queue.ring(); // at once: the record's update below is not on the tasks' way
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
         ? undefined
@@ -344,7 +283,6 @@ class JobInstance {
           },
     );
     if (updated) this.#record = updated;
-    this.#d.nc.publish(this.#d.names.internal.doorbell);
     this.#d.events.job(jobEventOf(this.#record));
   }
 
@@ -361,12 +299,32 @@ class JobInstance {
     return this.#record.chunk_size ?? size;
   }
 
-  async #onOutcome(index: number, outcome: TaskOutcome): Promise<void> {
-    if (this.#outcomes.has(index)) return;
-    this.#outcomes.set(index, outcome);
-    this.#running.delete(index);
+  /** Re-reads every chunk record of this job from the result log. */
+  async #reconcile(): Promise<void> {
+    for (const [chunk, generation] of await this.#d.results.recorded(this.#jobId)) {
+      await this.#readRecord(chunk, generation);
+      if (this.#ended) return;
+    }
+    await this.#checkEnd();
+  }
+
+  async #readRecord(chunk: number, generation: number): Promise<void> {
+    if (this.#tally.hasRecord(chunk, generation)) return;
+    const bytes = await this.#d.results.read(this.#jobId, chunk, generation);
+    if (bytes) await this.#onRecord(chunk, bytes);
+  }
+
+  /** A chunk generation's record: its tasks' outcomes, and its failed attempts to be retried. */
+  async #onRecord(chunk: number, bytes: Uint8Array): Promise<void> {
+    const fresh = this.#tally.onRecord(chunk, decodeRecord(bytes));
+    if (!fresh) return;
     this.#markDirty();
-    if (outcome.status === "FAILED") {
+    const completed = fresh.filter(([, outcome]) => outcome.status === "COMPLETED");
+    const trainedMs = completed.reduce((sum, [, outcome]) => sum + outcome.duration_ms, 0);
+    this.#d.sizer.observe(this.#record.spec, completed.length, trainedMs);
+    const failed = fresh.find(([, outcome]) => outcome.status === "FAILED");
+    if (failed) {
+      const [index, outcome] = failed;
       await this.#finalize(
         "FAILED",
         `task ${index} failed after ${outcome.attempt} attempt(s): ${outcome.error}`,
@@ -376,82 +334,9 @@ class JobInstance {
     await this.#checkEnd();
   }
 
-  /** Re-reads every chunk record of this job from the results bucket. */
-  async #reconcile(): Promise<void> {
-    const keys = await kvKeys(
-      this.#d.topology.jsm,
-      this.#d.names.buckets.results,
-      `${this.#jobId}.>`,
-    );
-    for (const key of keys) {
-      const [chunk, generation] = parseRecordKey(key);
-      if (!this.#records.has(`${chunk}.${generation}`)) await this.#readRecord(chunk, generation);
-      if (this.#ended) return;
-    }
-    await this.#checkEnd();
-  }
-
-  async #readRecord(chunk: number, generation: number): Promise<void> {
-    if (this.#records.has(`${chunk}.${generation}`)) return;
-    const entry = await this.#d.topology.kv.results.get(recordKey(this.#jobId, chunk, generation));
-    if (entry?.operation === "PUT") await this.#onRecord(chunk, decodeRecord(entry.value));
-  }
-
-  /** A chunk generation's record: its tasks' outcomes, and its failed attempts to be retried. */
-  async #onRecord(chunk: number, record: ChunkRecord): Promise<void> {
-    const seen = `${chunk}.${record.generation}`;
-    if (this.#records.has(seen)) return;
-    this.#records.add(seen);
-    if (record.redelivered) this.#countsWritten = true;
-    const outcomes = Object.entries(record.outcomes);
-    let trainedMs = 0;
-    let trained = 0;
-    for (const [, outcome] of outcomes) {
-      if (outcome.status !== "COMPLETED") continue;
-      trainedMs += outcome.duration_ms;
-      trained += 1;
-    }
-    this.#d.sizer.observe(this.#record.spec, trained, trainedMs);
-    for (const retry of record.retry) this.#running.delete(retry.task_index);
-    this.#markDirty();
-    for (const [index, outcome] of outcomes) {
-      await this.#onOutcome(Number(index), outcome);
-      if (this.#ended) return;
-    }
-  }
-
   async #checkEnd(): Promise<void> {
-    if (this.#ended || this.#outcomes.size < this.#record.total_tasks) return;
+    if (this.#ended || !this.#tally.complete) return;
     await this.#finalize("COMPLETED", null);
-  }
-
-  #counts(): Counts {
-    let completed = 0;
-    let failed = 0;
-    let retries = 0;
-    let samples = 0;
-    let loss = 0;
-    let accuracy = 0;
-    for (const outcome of this.#outcomes.values()) {
-      retries += outcome.attempt - 1;
-      if (outcome.status === "FAILED") failed += 1;
-      else completed += 1;
-      if (outcome.metrics) {
-        const weight = outcome.metrics.train_samples || 1;
-        samples += weight;
-        loss += outcome.metrics.heldout_loss * weight;
-        accuracy += outcome.metrics.accuracy * weight;
-      }
-    }
-    return {
-      completed_tasks: completed,
-      failed_tasks: failed,
-      running_tasks: this.#running.size,
-      progress: this.#record.total_tasks === 0 ? 1 : completed / this.#record.total_tasks,
-      retries: Math.max(retries, this.#liveRetries),
-      metrics:
-        samples > 0 ? { loss: loss / samples, accuracy: accuracy / samples } : this.#record.metrics,
-    };
   }
 
   #markDirty(): void {
@@ -465,7 +350,7 @@ class JobInstance {
 
   async #flush(): Promise<void> {
     this.#dirty = false;
-    const counts = this.#counts();
+    const counts = this.#tally.counts(this.#record.metrics);
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       isTerminalJobState(job.status) ? undefined : withCounts(job, counts),
     );
@@ -482,36 +367,25 @@ class JobInstance {
   async #finalize(status: JobState, error: string | null): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
-    const { names, topology, nc } = this.#d;
-    if (status !== "COMPLETED") {
-      await topology.jsm.streams.purge(names.tasksStream, {
-        filter: names.internal.tasksOf(this.#jobId),
-      });
-      nc.publish(names.internal.abort(this.#jobId));
-    }
+    if (status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
     const now = new Date(this.#ctx.clock.now()).toISOString();
     // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
     if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
-    const complete = status === "COMPLETED" && this.#outcomes.size >= this.#record.total_tasks;
-    const metrics = complete ? await this.#aggregate() : undefined;
-    const counts = this.#counts();
-    const final = await this.#d.store.update(this.#jobId, (job) => {
-      const counted = withCounts(job, counts);
-      // Ended from outside (cancelled, or completed by another owner): keep its state.
-      if (isTerminalJobState(job.status)) return { ...counted, running_tasks: 0 };
-      return {
-        ...counted,
-        running_tasks: 0,
-        status,
-        error,
-        finished_at: now,
-        metrics: metrics ?? counted.metrics,
-      };
-    });
+    const complete = status === "COMPLETED" && this.#tally.complete;
+    const metrics = complete
+      ? await aggregateMetrics(this.#d.pool, this.#record, this.#tally.outcomes(), this.#log)
+      : undefined;
+    const counts = this.#tally.counts(this.#record.metrics);
+    const final = await this.#d.store.update(this.#jobId, (job) =>
+      finalRecord(job, { status, error, at: now, counts }, metrics),
+    );
     this.#record = final ?? this.#record;
-    await this.#purgeScratch();
+    await purgeScratch(this.#d, this.#record, {
+      followed: true,
+      countsWritten: this.#tally.countsWritten,
+    });
     this.#d.events.job(jobEventOf(this.#record));
     const created = Date.parse(this.#record.created_at);
     const finished = Date.parse(this.#record.finished_at ?? now);
@@ -534,96 +408,36 @@ class JobInstance {
    */
   async #releaseEnded(): Promise<void> {
     this.#ended = true;
-    const { names, topology, nc } = this.#d;
-    if (this.#record.status !== "COMPLETED") {
-      await topology.jsm.streams.purge(names.tasksStream, {
-        filter: names.internal.tasksOf(this.#jobId),
-      });
-      nc.publish(names.internal.abort(this.#jobId));
-    }
-    await this.#purgeScratch(true);
+    if (this.#record.status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
+    await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();
   }
 
-  /** The job-level model from every task's model, evaluated on the shared held-out split. */
-  async #aggregate(): Promise<JobRecord["metrics"] | undefined> {
-    const models: Uint8Array[] = [];
-    for (const outcome of this.#outcomes.values()) {
-      if (!outcome.model) return undefined; // a model too large to keep: task metrics stand in
-      models.push(outcome.model);
-    }
-    try {
-      const result = await this.#d.pool.aggregate({
-        model_type: this.#record.model_type,
-        dataset: this.#record.spec.dataset,
-        models,
-      });
-      return { loss: result.metrics.loss, accuracy: result.metrics.accuracy };
-    } catch (error) {
-      this.#log.warn({ err: error }, "aggregation failed; reporting the tasks' mean metrics");
-      return undefined;
-    }
-  }
-
   /**
-   * Checkpoints and delivery counts of a finished job are scratch: one purge each — skipped for a
-   * completed job that cannot have left any (tasks of one epoch save no checkpoint; chunks each
-   * delivered once wrote no counts), which is most small jobs. `all`: the job's records were
-   * not followed here (a late lease of an ended job): purge both.
+   * Follows the job's chunk records as their writers announce them. What is missed while the line
+   * is down, the reconcile finds: at start for a job already queued, after every gap, and every
+   * RECONCILE_EVERY_TICKS ticks.
    */
-  async #purgeScratch(all = false): Promise<void> {
-    const { jsm } = this.#d.topology;
-    const { buckets } = this.#d.names;
-    const completed = this.#record.status === "COMPLETED" && !all;
-    const scratch = [
-      ...(!completed || plannedEpochs(this.#record.spec) > 1 ? [buckets.checkpoints] : []),
-      ...(!completed || this.#countsWritten ? [buckets.tasks] : []),
-    ];
-    await Promise.all(
-      scratch.map((bucket) =>
-        jsm.streams.purge(kvStream(bucket), { filter: kvSubject(bucket, `${this.#jobId}.>`) }),
+  #watchResults(): void {
+    this.#unsubscribes.push(
+      this.#d.results.follow(
+        this.#jobId,
+        (chunk, generation, record) =>
+          this.#ctx.self.tell({ kind: "recorded", chunk, generation, record }),
+        () => this.#ctx.self.tell({ kind: "reconcile" }),
       ),
     );
   }
 
-  /**
-   * Follows the job's chunk records as they are written: the worker that wrote one says so on a
-   * core subject, and the record is read from the bucket — no consumer for the server to create,
-   * keep and delete per job, and no subscriber on the bucket's own subjects (one there would
-   * answer for a missing stream, so a refused write would wait out its timeout instead of failing
-   * at once). What the subscription misses while the line is down, the reconcile finds: at start
-   * for a job already queued, after every reconnect, and every RECONCILE_EVERY_TICKS ticks.
-   */
-  #watchResults(): void {
-    const { nc, names } = this.#d;
-    const prefix = names.internal.recordedOf(this.#jobId).slice(0, -1);
-    const sub = nc.subscribe(names.internal.recordedOf(this.#jobId), {
-      callback: (_error, msg) => {
-        const [chunk, generation] = msg.subject.slice(prefix.length).split(".").map(Number);
-        this.#ctx.self.tell({ kind: "recorded", chunk: chunk ?? 0, generation: generation ?? 0 });
-      },
-    });
-    const unlisten = onConnectionChange(nc, ["reconnect"], () =>
-      this.#ctx.self.tell({ kind: "reconcile" }),
-    );
-    this.#unsubscribes.push(() => sub.unsubscribe(), unlisten);
-  }
-
   #subscribeTaskEvents(): void {
-    const { nc, names } = this.#d;
-    const onEvent = (_error: Error | null, msg: { data: Uint8Array }) => {
-      const event = JSON.parse(decoder.decode(msg.data)) as TaskEvent | ChunkEvent;
-      // Per-epoch progress does not change the job's bookkeeping.
-      const events = (event.type === "chunk" ? taskEventsOf(event) : [event]).filter(
-        (task) => task.epoch === undefined,
-      );
-      if (events.length > 0) this.#ctx.self.tell({ kind: "task-events", events });
-    };
-    for (const subject of [names.events.tasksOf(this.#jobId), names.events.chunksOf(this.#jobId)]) {
-      const sub = nc.subscribe(subject, { callback: onEvent });
-      this.#unsubscribes.push(() => sub.unsubscribe());
-    }
+    this.#unsubscribes.push(
+      this.#d.taskEvents.follow(this.#jobId, (events) => {
+        // Per-epoch progress does not change the job's bookkeeping.
+        const changes = events.filter((task) => task.epoch === undefined);
+        if (changes.length > 0) this.#ctx.self.tell({ kind: "task-events", events: changes });
+      }),
+    );
   }
 
   /**
@@ -657,20 +471,4 @@ class JobInstance {
     this.#ctx.stop();
     this.#d.onEnded(this.#jobId);
   }
-}
-
-type Counts = Pick<
-  JobRecord,
-  "completed_tasks" | "failed_tasks" | "running_tasks" | "progress" | "retries" | "metrics"
->;
-
-/**
- * The record with this actor's counts — unless the stored ones have seen more outcomes. Two owners
- * can follow one job for a while (a lease that expired during a NATS outage went to another
- * process), and the one still catching up must not write its smaller counts over the other's.
- */
-function withCounts(job: JobRecord, counts: Counts): JobRecord {
-  const seen = counts.completed_tasks + counts.failed_tasks;
-  const stored = job.completed_tasks + job.failed_tasks;
-  return seen < stored ? { ...job, running_tasks: counts.running_tasks } : { ...job, ...counts };
 }

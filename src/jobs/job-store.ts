@@ -1,10 +1,12 @@
 import { pack, unpack } from "msgpackr";
 import { InvalidTransitionError } from "../errors.ts";
-import { isWrongRevision, type KV, type KvWriter } from "../transport/kv.ts";
+import type { Bucket } from "../transport/ports.ts";
 import type { JobRecord } from "./job-record.ts";
 import { canTransitionJob, type JobState } from "./job-state.ts";
 
 const MAX_CAS_TRIES = 20;
+/** Records whose latest known revision is kept, so that their next change needs no read. */
+const KNOWN = 4_096;
 
 /** A record and the KV revision it was read at (the compare-and-set token). */
 export interface Versioned<T> {
@@ -22,39 +24,39 @@ export interface ListQuery {
 
 /**
  * Job records in the jobs bucket (msgpack). Every change is a compare-and-set on the revision it
- * read, retried on conflict; a status change is checked against the transition table.
+ * read, retried on conflict; a status change is checked against the transition table. The last
+ * version this process read or wrote of each live record is kept: a job's actor is nearly always
+ * its only writer, so its next change is tried on that version at once, a read saved; a version
+ * gone stale only fails its compare-and-set, and the change is retried on a fresh read.
  */
 export class JobStore {
-  readonly #kv: KV;
-  readonly #writer: KvWriter;
-  readonly #listKeys: () => Promise<string[]>;
+  readonly #bucket: Bucket;
+  readonly #known = new Map<string, Versioned<JobRecord>>();
 
-  /**
-   * @param listKeys the bucket's keys (`kvKeys` in transport/kv.ts): not `kv.keys()`, which makes
-   *   a consumer per call — a burst of list requests piled them up and one list stalled past 10 s
-   *   (found by the NATS fuzz test)
-   */
-  constructor(kv: KV, writer: KvWriter, listKeys: () => Promise<string[]>) {
-    this.#kv = kv;
-    this.#writer = writer;
-    this.#listKeys = listKeys;
+  constructor(bucket: Bucket) {
+    this.#bucket = bucket;
   }
 
   /** Writes a new record; false if the id exists already. */
   async create(record: JobRecord): Promise<boolean> {
     try {
-      await this.#writer.create(record.job_id, pack(record));
+      const revision = await this.#bucket.create(record.job_id, pack(record));
+      if (revision === undefined) return false;
+      this.#remember(record.job_id, { value: record, revision });
       return true;
     } catch (error) {
+      // A write whose acknowledgement was lost may have landed: the record tells.
       if (await this.get(record.job_id)) return false;
       throw error;
     }
   }
 
   async get(jobId: string): Promise<Versioned<JobRecord> | undefined> {
-    const entry = await this.#kv.get(jobId);
-    if (!entry || entry.operation !== "PUT") return undefined;
-    return { value: unpack(entry.value) as JobRecord, revision: entry.revision };
+    const entry = await this.#bucket.get(jobId);
+    if (!entry) return undefined;
+    const read = { value: unpack(entry.value) as JobRecord, revision: entry.revision };
+    this.#remember(jobId, read);
+    return read;
   }
 
   /**
@@ -67,30 +69,34 @@ export class JobStore {
     change: (current: JobRecord) => JobRecord | undefined,
   ): Promise<JobRecord | undefined> {
     for (let attempt = 0; attempt < MAX_CAS_TRIES; attempt++) {
-      const current = await this.get(jobId);
+      // First on the version known here; a write that it proves stale is redone on a fresh read.
+      const known = attempt === 0 ? this.#known.get(jobId) : undefined;
+      const current = known ?? (await this.get(jobId));
       if (!current) return undefined;
       const next = change(structuredClone(current.value));
-      if (!next) return current.value;
+      if (!next) {
+        if (!known) return current.value;
+        continue; // "no change" decided on a version that may be stale: decide on the latest
+      }
       if (
         next.status !== current.value.status &&
         !canTransitionJob(current.value.status, next.status)
       ) {
         throw new InvalidTransitionError("job", current.value.status, next.status);
       }
-      try {
-        await this.#kv.update(jobId, pack(next), current.revision);
+      const revision = await this.#bucket.update(jobId, pack(next), current.revision);
+      if (revision !== undefined) {
+        this.#remember(jobId, { value: next, revision });
         return next;
-      } catch (error) {
-        if (!isWrongRevision(error)) throw error;
       }
+      this.#known.delete(jobId);
     }
     throw new Error(`job ${jobId}: gave up after ${MAX_CAS_TRIES} conflicting updates`);
   }
 
   /** Newest first, filtered, one page at a time. */
   async list(query: ListQuery): Promise<{ jobs: JobRecord[]; next_cursor: string | null }> {
-    const ids = await this.#listKeys();
-    ids.sort().reverse();
+    const ids = (await this.#bucket.keys()).sort().reverse();
     const start =
       query.cursor === undefined ? 0 : ids.findIndex((id) => id < (query.cursor as string));
     const jobs: JobRecord[] = [];
@@ -108,5 +114,14 @@ export class JobStore {
       jobs.push(job);
     }
     return { jobs, next_cursor: next };
+  }
+
+  #remember(jobId: string, version: Versioned<JobRecord>): void {
+    this.#known.delete(jobId); // re-inserted as the newest
+    this.#known.set(jobId, version);
+    if (this.#known.size > KNOWN) {
+      const oldest = this.#known.keys().next().value;
+      if (oldest !== undefined) this.#known.delete(oldest);
+    }
   }
 }

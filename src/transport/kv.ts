@@ -56,6 +56,13 @@ export class KvWriter {
   put(key: string, value: Uint8Array): Promise<PubAck> {
     return this.#publisher.publish(this.#prefix + key, value);
   }
+
+  /** Stores `value` if `revision` is still the key's latest (else rejects: `isWrongRevision`). */
+  update(key: string, value: Uint8Array, revision: number): Promise<PubAck> {
+    return this.#publisher.publish(this.#prefix + key, value, {
+      expectLastSubjectSequence: revision,
+    });
+  }
 }
 
 /** A KV `create` or `update` lost the compare-and-set: someone else wrote first. */

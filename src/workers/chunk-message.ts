@@ -29,20 +29,9 @@ export function decodeChunk(data: Uint8Array): ChunkMessage {
   return unpack(data) as ChunkMessage;
 }
 
-/** A chunk's key in the tasks bucket (its delivery counts); its records are under it too. */
+/** A chunk's key in the tasks bucket (its delivery counts) and its queue message id. */
 export function chunkKey(jobId: string, chunk: number): string {
   return `${jobId}.${chunk}`;
-}
-
-/** The results-bucket key of a chunk's record of generation `generation` (written once). */
-export function recordKey(jobId: string, chunk: number, generation: number): string {
-  return `${jobId}.${chunk}.${generation}`;
-}
-
-/** `[chunk, generation]` of a results-bucket key (`<job>.<chunk>.<generation>`). */
-export function parseRecordKey(key: string): [number, number] {
-  const [, chunk, generation] = key.split(".");
-  return [Number(chunk), Number(generation)];
 }
 
 /** A task's checkpoints bucket key. */
@@ -117,10 +106,4 @@ export interface ChunkDeliveries {
   failures: number;
   /** Deliveries handed back without an attempt (a quota wait, a drain). */
   hand_backs: number;
-}
-
-/** Back-off before attempt `attempt + 1`: base × 2^(attempt-1), ±25 % jitter, capped at 10 min. */
-export function retryDelayMs(baseMs: number, attempt: number, random = Math.random): number {
-  const exponential = Math.min(baseMs * 2 ** (attempt - 1), 600_000);
-  return Math.round(exponential * (0.75 + random() * 0.5));
 }

@@ -5,14 +5,14 @@
  */
 import type { ErrorData } from "../errors.ts";
 import type { ChunkResult, TaskResult } from "../training/types.ts";
-import {
-  type ChunkDeliveries,
-  type ChunkMessage,
-  type ChunkRecord,
-  retryDelayMs,
-  type TaskOutcome,
-  type TaskRetry,
+import type {
+  ChunkDeliveries,
+  ChunkMessage,
+  ChunkRecord,
+  TaskOutcome,
+  TaskRetry,
 } from "./chunk-message.ts";
+import { RetryPolicy } from "./retry-policy.ts";
 
 /**
  * A chunk whose lease runs out more often than this without an attempt failing fails its tasks:
@@ -74,7 +74,7 @@ export function planDelivery(
         attempt,
         error: `its lease ran out ${stalls} times (the process running it died or lost NATS each time)`,
       });
-    } else if (attempt > message.max_attempts) {
+    } else if (!RetryPolicy.of(message).allows(attempt)) {
       plan.given_up.push({
         task_index: task.task_index,
         attempt: attempt - 1,
@@ -137,13 +137,12 @@ export function recordOf(end: RunEnd, c: RecordContext): ChunkRecord {
   for (const given of plan.given_up) {
     record.outcomes[given.task_index] = failedOutcome(given.attempt, given.error, c, 0);
   }
+  const policy = RetryPolicy.of(message, c.random);
   const failAttempt = (task: PlannedTask, error: string) => {
-    if (task.attempt < message.max_attempts) {
+    const next = policy.afterFailure(task.attempt);
+    if (next.retry) {
       record.retry.push({ task_index: task.task_index, attempts: task.attempt, error });
-      record.delay_ms = Math.max(
-        record.delay_ms,
-        retryDelayMs(message.backoff_ms, task.attempt, c.random),
-      );
+      record.delay_ms = Math.max(record.delay_ms, next.delayMs);
     } else {
       record.outcomes[task.task_index] = failedOutcome(task.attempt, error, c, c.now - c.startedAt);
     }

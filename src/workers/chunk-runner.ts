@@ -1,53 +1,43 @@
-import { pack, unpack } from "msgpackr";
 import type { Clock } from "../clock.ts";
 import type { ChunkTaskState } from "../contract/events.ts";
-import { TroupeError } from "../errors.ts";
-import { type Faults, InjectedFault } from "../faults.ts";
+import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
 import type { UserQuota } from "../queue/quota.ts";
-import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
-import type { ChunkResult } from "../training/types.ts";
-import type { EventPublisher } from "../transport/events.ts";
-import { isWrongRevision } from "../transport/kv.ts";
 import type { Delivery } from "../transport/lane-pull.ts";
-import { isNatsUnavailable } from "../transport/nats-errors.ts";
-import type { Buckets, Topology } from "../transport/streams.ts";
+import type { Bucket, EventSink, ResultLog } from "../transport/ports.ts";
+import { ChunkLedger } from "./chunk-ledger.ts";
 import {
   type ChunkDeliveries,
   type ChunkMessage,
   type ChunkRecord,
   chunkKey,
   decodeChunk,
-  decodeRecord,
-  encodeRecord,
-  recordKey,
   taskKey,
 } from "./chunk-message.ts";
-import { type DeliveryPlan, planDelivery, type RunEnd, recordOf } from "./chunk-plan.ts";
+import { type DeliveryPlan, planDelivery, recordOf } from "./chunk-plan.ts";
 import { ProgressCoalescer } from "./chunk-progress.ts";
+import { finishedStates, taskEnd } from "./chunk-states.ts";
+import { ChunkTrainer } from "./chunk-training.ts";
 import { type JobAborts, TaskAbort } from "./job-aborts.ts";
 import type { TaskEnd, WorkerRegistry } from "./worker-registry.ts";
 
 /** A model larger than this is not kept with the result (KV values must fit max_payload). */
 const MAX_MODEL_BYTES = 768 * 1024;
-/** A record larger than this keeps no models (the job then reports its tasks' mean metrics). */
-const MAX_RECORD_BYTES = 900 * 1024;
 /** A chunk of a user over quota goes back to the queue for this long. */
 const QUOTA_RETRY_MS = 250;
-const MAX_CAS_TRIES = 10;
-/** A record write that met NATS unavailable is tried this often, RECORD_RETRY_MS × n apart. */
-const RECORD_TRIES = 4;
-const RECORD_RETRY_MS = 250;
 
 export interface ChunkRunnerOptions {
-  kv: Buckets;
-  writers: Topology["writers"];
+  results: ResultLog;
+  checkpoints: Bucket;
+  /** Chunks' delivery counts. */
+  counts: Bucket;
   pool: TrainingPool;
-  events: EventPublisher;
+  events: EventSink;
   pipeline: PipelineEvents;
-  registry: WorkerRegistry;
+  /** Where this process counts its running and finished tasks. */
+  registry: Pick<WorkerRegistry, "workerId" | "taskStarted" | "taskEnded">;
   aborts: JobAborts;
   quota: UserQuota | undefined;
   /** A running chunk renews its lease (AckWait) this often ("working"). */
@@ -61,11 +51,10 @@ export interface ChunkRunnerOptions {
   faults: Faults;
   clock: Clock;
   log: Logger;
-  /** Tells the job's actor that a generation of one of its chunks is recorded. */
-  recorded(jobId: string, chunk: number, generation: number): void;
 }
 
 type RunPlan = Extract<DeliveryPlan, { kind: "run" }>;
+type FinishedStatus = "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING";
 
 /**
  * Runs one delivered chunk, end to end: skip it if its job ended or its tasks are recorded, take a
@@ -77,9 +66,13 @@ type RunPlan = Extract<DeliveryPlan, { kind: "run" }>;
  */
 export class ChunkRunner {
   readonly #o: ChunkRunnerOptions;
+  readonly #ledger: ChunkLedger;
+  readonly #trainer: ChunkTrainer;
 
   constructor(options: ChunkRunnerOptions) {
     this.#o = options;
+    this.#ledger = new ChunkLedger(options.results, options.counts, options.clock, options.log);
+    this.#trainer = new ChunkTrainer(options);
   }
 
   get workerId(): string {
@@ -98,7 +91,10 @@ export class ChunkRunner {
     let records: ChunkRecord[] = [];
     let counts: ChunkDeliveries = { failures: 0, hand_backs: 0 };
     if (delivery.deliveryCount > 1) {
-      [records, counts] = await Promise.all([this.#records(message), this.#counts(message)]);
+      [records, counts] = await Promise.all([
+        this.#ledger.records(message),
+        this.#ledger.counts(message),
+      ]);
     }
     const plan = planDelivery(message, records, counts, delivery.deliveryCount);
     if (plan.kind === "done") {
@@ -138,7 +134,7 @@ export class ChunkRunner {
 
   /** Counts a failed attempt of the delivery's chunk (its worker actor crashed running it). */
   async countFailure(delivery: Delivery): Promise<void> {
-    await this.#count(decodeChunk(delivery.data), "failures");
+    await this.#ledger.count(decodeChunk(delivery.data), "failures");
   }
 
   async #attempt(
@@ -181,7 +177,11 @@ export class ChunkRunner {
     let unrecorded: TaskEnd = "RETRYING";
     try {
       this.#o.faults.maybeCrash("worker");
-      const end = await this.#train(message, plan, delivery, controller.signal, progress);
+      const end = await this.#trainer.train(message, plan, {
+        redelivered: delivery.deliveryCount > 1,
+        signal: controller.signal,
+        progress,
+      });
       progress.flush();
       const reason = controller.signal.aborted
         ? (controller.signal.reason as TaskAbort).reason
@@ -223,195 +223,19 @@ export class ChunkRunner {
   }
 
   /**
-   * Trains the planned tasks: one pool post for the chunk, or one each when a thread died under
-   * several. Training errors are the tasks' own and come back as results; a dead thread is
-   * reported as such; anything else (an injected fault, the pool closed) propagates.
-   */
-  async #train(
-    message: ChunkMessage,
-    plan: RunPlan,
-    delivery: Delivery,
-    signal: AbortSignal,
-    progress: ProgressCoalescer,
-  ): Promise<RunEnd> {
-    const checkpoints = await this.#checkpoints(message, plan, delivery);
-    const saver = new CheckpointSaver(this.#o, message.job_id);
-    const attempts = new Map(plan.run.map((task) => [task.task_index, task.attempt]));
-    const options = {
-      signal,
-      taskTimeoutMs: this.#o.taskTimeoutMs,
-      onProgress: (p: {
-        task_index: number;
-        epoch: number;
-        epochs: number;
-        loss: number;
-        accuracy: number;
-        heldout_loss: number;
-        samples_per_s?: number;
-      }) => {
-        progress.add({
-          task_index: p.task_index,
-          status: "RUNNING",
-          attempt: attempts.get(p.task_index) ?? 1,
-          epoch: p.epoch,
-          epochs: p.epochs,
-          loss: p.loss,
-          accuracy: p.accuracy,
-          validation_loss: p.heldout_loss,
-        });
-        this.#o.pipeline.emit({
-          kind: "task_progress",
-          job_id: message.job_id,
-          model_type: message.spec.model_type,
-          ...pick(p),
-        });
-      },
-      // A retry resumes after the last saved epoch (the pool sends none for the last epoch).
-      onCheckpoint: (c: { task_index: number; bytes: Uint8Array }) =>
-        saver.save(c.task_index, c.bytes),
-    };
-    const posts = plan.isolate ? plan.run.map((task) => [task]) : [plan.run];
-    const results: ChunkResult = [];
-    let stopped: "timeout" | "stopping" | undefined;
-    for (const tasks of posts) {
-      const crashThread = this.#o.faults.crashPoolThread();
-      if (crashThread)
-        this.#o.log.warn(
-          { fault: "pool", job: message.job_id },
-          "injected fault: a pool thread dies",
-        );
-      try {
-        const run = await this.#o.pool.runChunk(
-          {
-            spec: message.spec,
-            tasks: tasks.map((task) => {
-              const checkpoint = checkpoints.get(task.task_index);
-              return checkpoint
-                ? { task_index: task.task_index, checkpoint }
-                : { task_index: task.task_index };
-            }),
-          },
-          { ...options, crashThread },
-        );
-        results.push(...run.results);
-        run.results.forEach((result, i) => {
-          // The last epoch's progress travels with the result: told once the task is done. A task
-          // of one epoch has no progress to tell beyond its outcome, which carries its metrics.
-          const task = tasks[i];
-          const last = result.ok ? result.value.history.at(-1) : undefined;
-          if (!task || !last || !result.ok || result.value.epochs < 2) return;
-          options.onProgress({ task_index: task.task_index, ...last, epochs: result.value.epochs });
-        });
-        if (run.timedOut) stopped = "timeout";
-        else if (signal.aborted) stopped = "stopping";
-        if (run.results.length < tasks.length) break;
-      } catch (error) {
-        if (error instanceof InjectedFault || !(error instanceof TroupeError)) throw error;
-        if (!/^TROUPE_ERR_TRAINING/.test(error.code)) throw error;
-        if (signal.aborted) {
-          stopped = "stopping";
-          break;
-        }
-        if (!plan.isolate) {
-          await saver.idle();
-          return { kind: "thread-died", error: error.message };
-        }
-        // Isolated, a dead thread names its task: it spends an attempt, the others run on.
-        results.push({
-          ok: false,
-          error: { code: error.code, message: `training thread died: ${error.message}` },
-        });
-      }
-    }
-    await saver.idle();
-    return stopped ? { kind: "results", results, stopped } : { kind: "results", results };
-  }
-
-  /** Checkpoints saved by earlier deliveries of the planned tasks (a first delivery has none). */
-  async #checkpoints(
-    message: ChunkMessage,
-    plan: RunPlan,
-    delivery: Delivery,
-  ): Promise<Map<number, Uint8Array>> {
-    const found = new Map<number, Uint8Array>();
-    if (delivery.deliveryCount === 1 || plan.run.length === 0 || plannedEpochs(message.spec) < 2) {
-      return found;
-    }
-    await Promise.all(
-      plan.run.map(async ({ task_index }) => {
-        const entry = await this.#o.kv.checkpoints.get(taskKey(message.job_id, task_index));
-        if (entry?.operation === "PUT") found.set(task_index, entry.value);
-      }),
-    );
-    return found;
-  }
-
-  /**
-   * Writes the generation's record (KV create) and acts on it: ack when nothing is left to retry,
-   * else nak with its back-off. A create that lost to another writer (a redelivered chunk that
-   * ran twice) acts on the record that won instead. Returns the record that stands.
+   * Writes the generation's record and acts on the one that stands (this one, or another
+   * writer's): ack when nothing is left to retry, else nak with its back-off.
    */
   async #settle(
     message: ChunkMessage,
     record: ChunkRecord,
     delivery: Delivery,
   ): Promise<ChunkRecord> {
-    const key = recordKey(message.job_id, message.chunk, record.generation);
-    let bytes = encodeRecord(record);
-    if (bytes.byteLength > MAX_RECORD_BYTES) {
-      this.#o.log.warn({ key, bytes: bytes.byteLength }, "chunk record too large: models not kept");
-      for (const outcome of Object.values(record.outcomes)) outcome.model = null;
-      bytes = encodeRecord(record);
-    }
-    let standing = record;
-    if (!(await this.#create(key, bytes))) {
-      const entry = await this.#o.kv.results.get(key);
-      if (entry?.operation === "PUT") standing = decodeRecord(entry.value);
-      this.#o.log.debug({ key }, "chunk generation already recorded; this run was a duplicate");
-    }
+    const { record: standing, bytes } = await this.#ledger.record(message, record);
     if (standing.retry.length === 0) delivery.ack();
     else delivery.nak(standing.delay_ms);
-    this.#o.recorded(message.job_id, message.chunk, standing.generation);
+    this.#ledger.announce(message, standing.generation, bytes);
     return standing;
-  }
-
-  /**
-   * Records a generation (KV create); false when another writer's stands. A write that met a NATS
-   * blip is tried again: a create is idempotent, and trained models are not thrown away, nor an
-   * attempt spent, for want of one acknowledgement. A longer outage propagates.
-   */
-  async #create(key: string, bytes: Uint8Array): Promise<boolean> {
-    for (let tries = 1; ; tries++) {
-      try {
-        await this.#o.writers.results.create(key, bytes);
-        return true;
-      } catch (error) {
-        if (isWrongRevision(error)) return false;
-        if (!isNatsUnavailable(error) || tries >= RECORD_TRIES) throw error;
-        await new Promise<void>((resolve) =>
-          this.#o.clock.schedule(resolve, RECORD_RETRY_MS * tries),
-        );
-      }
-    }
-  }
-
-  /** The chunk's records, generation 0 upwards, as far as they go. */
-  async #records(message: ChunkMessage): Promise<ChunkRecord[]> {
-    const records: ChunkRecord[] = [];
-    for (;;) {
-      const entry = await this.#o.kv.results.get(
-        recordKey(message.job_id, message.chunk, records.length),
-      );
-      if (entry?.operation !== "PUT") return records;
-      records.push(decodeRecord(entry.value));
-    }
-  }
-
-  async #counts(message: ChunkMessage): Promise<ChunkDeliveries> {
-    const entry = await this.#o.kv.tasks.get(chunkKey(message.job_id, message.chunk));
-    return entry?.operation === "PUT"
-      ? (unpack(entry.value) as ChunkDeliveries)
-      : { failures: 0, hand_backs: 0 };
   }
 
   /**
@@ -420,7 +244,7 @@ export class ChunkRunner {
    */
   async #handBack(message: ChunkMessage, delivery: Delivery, delayMs: number): Promise<void> {
     try {
-      await this.#count(message, "hand_backs");
+      await this.#ledger.count(message, "hand_backs");
     } finally {
       // Handed back even when NATS could not count it (nats.js sends it once reconnected): its
       // next delivery then passes for a stall, rather than waiting a whole lease to come back.
@@ -439,28 +263,6 @@ export class ChunkRunner {
     }
   }
 
-  /** Adds one to a count of the chunk's deliveries (tasks bucket, compare-and-set). */
-  async #count(message: ChunkMessage, what: keyof ChunkDeliveries): Promise<void> {
-    const { tasks } = this.#o.kv;
-    const key = chunkKey(message.job_id, message.chunk);
-    for (let i = 0; i < MAX_CAS_TRIES; i++) {
-      const entry = await tasks.get(key);
-      const record: ChunkDeliveries =
-        entry?.operation === "PUT"
-          ? (unpack(entry.value) as ChunkDeliveries)
-          : { failures: 0, hand_backs: 0 };
-      record[what] += 1;
-      try {
-        if (entry) await tasks.update(key, pack(record), entry.revision);
-        else await tasks.create(key, pack(record));
-        return;
-      } catch (error) {
-        if (!isWrongRevision(error)) throw error;
-      }
-    }
-    throw new Error(`chunk ${key}: its delivery counts kept conflicting`);
-  }
-
   #cancelled(message: ChunkMessage, plan: RunPlan, startedAt: number): void {
     this.announce(
       message,
@@ -475,46 +277,18 @@ export class ChunkRunner {
 
   /** Events for what the standing record says of each planned task. */
   #finished(message: ChunkMessage, plan: RunPlan, record: ChunkRecord, startedAt: number): void {
-    const states: ChunkTaskState[] = [];
-    const retries = new Map(record.retry.map((retry) => [retry.task_index, retry]));
-    for (const task of [...plan.run, ...plan.given_up]) {
-      const outcome = record.outcomes[task.task_index];
-      const retry = retries.get(task.task_index);
-      if (outcome) {
-        states.push({
-          task_index: task.task_index,
-          status: outcome.status,
-          attempt: outcome.attempt,
-          ...(outcome.error ? { error: outcome.error } : {}),
-          ...(outcome.metrics
-            ? { loss: outcome.metrics.loss, accuracy: outcome.metrics.accuracy }
-            : {}),
-        });
-        this.#taskFinished(message, task, outcome.status, startedAt);
-      } else if (retry?.error) {
-        states.push({
-          task_index: task.task_index,
-          status: "RETRYING",
-          attempt: retry.attempts,
-          error: retry.error,
-        });
+    const states = finishedStates(plan, record);
+    for (const state of states) {
+      if (state.status === "QUEUED") continue;
+      if (state.status === "RETRYING") {
         this.#o.pipeline.emit({
           kind: "task_retried",
           job_id: message.job_id,
-          task_index: task.task_index,
-          attempt: retry.attempts,
-        });
-        this.#taskFinished(message, task, "RETRYING", startedAt);
-      } else if (retry) {
-        states.push({
-          task_index: task.task_index,
-          status: "QUEUED",
-          attempt: retry.attempts,
-          reason: record.isolate
-            ? "handed back: its chunk's thread died"
-            : "handed back: worker draining",
+          task_index: state.task_index,
+          attempt: state.attempt,
         });
       }
+      this.#taskFinished(message, state, state.status as FinishedStatus, startedAt);
     }
     this.announce(message, states);
   }
@@ -539,7 +313,7 @@ export class ChunkRunner {
   #taskFinished(
     message: ChunkMessage,
     task: { task_index: number },
-    status: "COMPLETED" | "FAILED" | "CANCELLED" | "RETRYING",
+    status: FinishedStatus,
     startedAt: number,
   ) {
     this.#o.pipeline.emit({
@@ -550,65 +324,6 @@ export class ChunkRunner {
       status,
       duration_s: (this.#o.clock.now() - startedAt) / 1000,
     });
-  }
-}
-
-/** A task's end as its generation's record tells it. */
-function taskEnd(record: ChunkRecord | undefined, taskIndex: number, unrecorded: TaskEnd): TaskEnd {
-  if (!record) return unrecorded;
-  const outcome = record.outcomes[taskIndex];
-  if (outcome) return outcome.status;
-  const retry = record.retry.find((r) => r.task_index === taskIndex);
-  return retry?.error ? "RETRYING" : "HANDED_BACK";
-}
-
-function pick(p: {
-  task_index: number;
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  samples_per_s?: number;
-}) {
-  const { task_index, epoch, loss, accuracy, samples_per_s } = p;
-  return samples_per_s === undefined
-    ? { task_index, epoch, loss, accuracy }
-    : { task_index, epoch, loss, accuracy, samples_per_s };
-}
-
-/**
- * Saves the newest checkpoint of each task, one write at a time per task: epochs that end while a
- * write is under way replace each other, so fast epochs cost a write per round trip, not one each.
- */
-class CheckpointSaver {
-  readonly #o: ChunkRunnerOptions;
-  readonly #jobId: string;
-  readonly #newest = new Map<number, Uint8Array>();
-  readonly #saving = new Map<number, Promise<void>>();
-
-  constructor(options: ChunkRunnerOptions, jobId: string) {
-    this.#o = options;
-    this.#jobId = jobId;
-  }
-
-  save(taskIndex: number, bytes: Uint8Array): void {
-    this.#newest.set(taskIndex, bytes);
-    if (!this.#saving.has(taskIndex)) this.#saving.set(taskIndex, this.#drain(taskIndex));
-  }
-
-  /** Resolves once every checkpoint handed in is written (or failed to be). */
-  async idle(): Promise<void> {
-    await Promise.all(this.#saving.values());
-  }
-
-  async #drain(taskIndex: number): Promise<void> {
-    const key = taskKey(this.#jobId, taskIndex);
-    for (let bytes = this.#newest.get(taskIndex); bytes; bytes = this.#newest.get(taskIndex)) {
-      this.#newest.delete(taskIndex);
-      await this.#o.writers.checkpoints
-        .put(key, bytes)
-        .catch((error) => this.#o.log.warn({ err: error, key }, "checkpoint not saved"));
-    }
-    this.#saving.delete(taskIndex);
   }
 }
 

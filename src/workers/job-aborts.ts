@@ -1,5 +1,4 @@
-import type { NatsConnection } from "../transport/connection.ts";
-import type { Names } from "../transport/subjects.ts";
+import type { JobSignals } from "../transport/ports.ts";
 
 /** How many ended job ids a process remembers, to skip their tasks it may still pull. */
 const REMEMBERED = 10_000;
@@ -27,14 +26,8 @@ export class JobAborts {
   readonly #ended = new Set<string>();
   readonly #unsubscribe: () => void;
 
-  constructor(nc: NatsConnection, names: Names) {
-    const sub = nc.subscribe(names.internal.allAborts, {
-      callback: (_error, msg) => {
-        const jobId = msg.subject.slice(msg.subject.lastIndexOf(".") + 1);
-        this.abortJob(jobId);
-      },
-    });
-    this.#unsubscribe = () => sub.unsubscribe();
+  constructor(signals: Pick<JobSignals, "onAbort">) {
+    this.#unsubscribe = signals.onAbort((jobId) => this.abortJob(jobId));
   }
 
   hasEnded(jobId: string): boolean {

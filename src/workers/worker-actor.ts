@@ -3,8 +3,9 @@ import type { PipelineEvents } from "../pipeline-events.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import type { Delivery } from "../transport/lane-pull.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
-import { decodeChunk, retryDelayMs } from "./chunk-message.ts";
+import { decodeChunk } from "./chunk-message.ts";
 import type { ChunkRunner } from "./chunk-runner.ts";
+import { RetryPolicy } from "./retry-policy.ts";
 
 /** The one message a worker slot handles: run this delivered chunk of tasks. */
 export interface RunTask {
@@ -32,7 +33,7 @@ export function workerActor(deps: {
         if (!message) return;
         const chunk = decodeChunk(message.delivery.data);
         const failure = error instanceof Error ? error.message : String(error);
-        const delayMs = retryDelayMs(chunk.backoff_ms, 1);
+        const delayMs = RetryPolicy.of(chunk).backoff.delayMs(1);
         const attempt = message.delivery.deliveryCount;
         const announce = (state: { status: string; reason?: string; error?: string }) =>
           deps.runner.announce(

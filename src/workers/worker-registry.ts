@@ -208,7 +208,7 @@ export class WorkerRegistry implements LocalWorker {
     for (const key of await this.#o.listKeys()) {
       if (key === this.workerId) continue;
       const entry = await kv.get(key);
-      if (!entry || entry.operation !== "PUT") continue;
+      if (entry?.operation !== "PUT") continue;
       const record = unpack(entry.value) as WorkerRecord;
       const fate = workerFate(record, now, workerTimeoutMs);
       try {
@@ -246,7 +246,7 @@ export async function readAll(
   const records: WorkerRecord[] = [];
   for (const key of await listKeys()) {
     const entry = await kv.get(key);
-    if (!entry || entry.operation !== "PUT") continue;
+    if (entry?.operation !== "PUT") continue;
     const record = unpack(entry.value) as WorkerRecord;
     const fate = workerFate(record, nowMs, workerTimeoutMs);
     if (fate === "gone") {

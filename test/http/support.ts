@@ -7,6 +7,7 @@ import { createMetrics, type Metrics } from "../../src/metrics.ts";
 import { PipelineEvents } from "../../src/pipeline-events.ts";
 import { connectNats, type NatsConnection } from "../../src/transport/connection.ts";
 import { EventPublisher } from "../../src/transport/events.ts";
+import { natsTaskPorts } from "../../src/transport/nats-ports.ts";
 import { type NatsReadiness, natsReadiness } from "../../src/transport/readiness.ts";
 import { ensureTopology, type Topology } from "../../src/transport/streams.ts";
 import { type Names, names } from "../../src/transport/subjects.ts";
@@ -63,6 +64,7 @@ export async function startHttpFixture(
     names: n,
     topology,
     events,
+    ports: natsTaskPorts(nc, n, topology),
     readiness,
     defaultMaxAttempts: 4,
     workerTimeoutMs: options.workerTimeoutMs ?? 60_000,

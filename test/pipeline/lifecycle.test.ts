@@ -66,8 +66,13 @@ describe("job lifecycle", () => {
         .map((e) => e.task_index),
     );
     expect(started.size).toBe(2);
+    // Each running task is told CANCELLED once its thread stopped (one may still be stopping
+    // when the next job, in the other freed slot, has completed).
+    await seen.until(
+      (events) => events.filter((e) => e.job_id === jobId && e.status === "CANCELLED").length >= 2,
+    );
     const aborted = seen.events.filter((e) => e.job_id === jobId && e.status === "CANCELLED");
-    expect(aborted).toHaveLength(2);
+    expect(aborted.map((e) => e.task_index).sort()).toEqual([...started].sort());
   });
 
   it("ends a job past its timeout_s as TIMEOUT and aborts its running tasks", async () => {
@@ -78,12 +83,20 @@ describe("job lifecycle", () => {
     expect(job.error).toContain("timeout_s");
     const next = await submit(client, quickSpec());
     expect((await waitForJob(client, next)).status).toBe("COMPLETED");
-    expect(seen.events.filter((e) => e.job_id === jobId && e.status === "CANCELLED").length).toBe(
+    // Every task that ran is aborted (told once its thread has stopped at an epoch's end).
+    const ran = (events: readonly { job_id: string; status: string; task_index: number }[]) =>
       new Set(
-        seen.events
-          .filter((e) => e.job_id === jobId && e.status === "RUNNING")
-          .map((e) => e.task_index),
-      ).size,
-    );
+        events.filter((e) => e.job_id === jobId && e.status === "RUNNING").map((e) => e.task_index),
+      );
+    await seen.until((events) => {
+      const cancelled = events.filter((e) => e.job_id === jobId && e.status === "CANCELLED");
+      return cancelled.length >= ran(events).size;
+    });
+    expect(
+      seen.events
+        .filter((e) => e.job_id === jobId && e.status === "CANCELLED")
+        .map((e) => e.task_index)
+        .sort(),
+    ).toEqual([...ran(seen.events)].sort());
   });
 });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemClock } from "../../src/clock.ts";
 import { ChunkSizer } from "../../src/jobs/chunk-sizing.ts";
 import { Gateway } from "../../src/jobs/gateway.ts";
+import { natsTaskPorts } from "../../src/transport/nats-ports.ts";
 import type { WorkerActivity } from "../../src/workers/worker-record.ts";
 import { eventually, type HttpFixture, silentLog, startHttpFixture } from "../http/support.ts";
 import { longSpec } from "../support/jobs.ts";
@@ -64,6 +65,7 @@ describe("a worker whose process was killed", () => {
       names: fx.names,
       topology: fx.topology,
       events: fx.events,
+      ports: natsTaskPorts(fx.nc, fx.names, fx.topology),
       readiness: fx.readiness,
       defaultMaxAttempts: 4,
       workerTimeoutMs: 2_000,

@@ -1,0 +1,105 @@
+/**
+ * The small interfaces the domain (job actors, chunk runners, the gateway) keeps its state and
+ * work behind. `nats-ports.ts` implements them on JetStream; tests may hand in in-memory ones
+ * (test/support/memory-ports.ts) to decide job and worker logic on a simulated clock.
+ */
+import type { ChunkEvent, JobEvent, TaskEvent } from "../contract/events.ts";
+import type { Priority } from "../contract/priorities.ts";
+
+export interface BucketEntry {
+  value: Uint8Array;
+  /** The compare-and-set token of `update`. */
+  revision: number;
+}
+
+/** Values by key, each change compare-and-set where it must be. */
+export interface Bucket {
+  /** The value, or undefined when the key has none (never written, or deleted). */
+  get(key: string): Promise<BucketEntry | undefined>;
+  /**
+   * Stores `value` unless `key` has one already. Resolves with the new revision, or undefined
+   * when another writer was first.
+   */
+  create(key: string, value: Uint8Array): Promise<number | undefined>;
+  put(key: string, value: Uint8Array): Promise<void>;
+  /** Stores `value` if `revision` is still the key's latest: the new revision, else undefined. */
+  update(key: string, value: Uint8Array, revision: number): Promise<number | undefined>;
+  /** Keys matching a pattern (`job_1.>`, `>`); deleted ones may be listed (their `get` says). */
+  keys(pattern?: string): Promise<string[]>;
+  /** Removes every key matching the pattern. */
+  purge(pattern: string): Promise<void>;
+}
+
+/** One queued message of a job: a chunk of its tasks. `id` makes a second enqueue a no-op. */
+export interface QueuedChunk {
+  id: string;
+  data: Uint8Array;
+}
+
+/** The work queue the job actors fill and the dispatchers pull from, one lane per priority. */
+export interface TaskQueue {
+  /** Queues a job's chunks on its priority lane, durably, before resolving. */
+  enqueue(priority: Priority, jobId: string, chunks: readonly QueuedChunk[]): Promise<void>;
+  /** Drops every queued chunk of the job (cancelled, failed, timed out). */
+  purge(jobId: string): Promise<void>;
+  /** Tells idle dispatchers everywhere that work was queued. */
+  ring(): void;
+}
+
+/**
+ * Each chunk generation's record, written once (the writer whose create wins acts on the chunk),
+ * and a job's follower told of each as it is written.
+ */
+export interface ResultLog {
+  /** Writes a generation's record unless one stands: false then. */
+  create(jobId: string, chunk: number, generation: number, record: Uint8Array): Promise<boolean>;
+  read(jobId: string, chunk: number, generation: number): Promise<Uint8Array | undefined>;
+  /** Every `[chunk, generation]` recorded for the job. */
+  recorded(jobId: string): Promise<[number, number][]>;
+  /**
+   * Tells the job's follower that a generation is recorded (fire and forget), with the record
+   * itself when it is small enough to travel along (the follower then need not read it).
+   */
+  announce(jobId: string, chunk: number, generation: number, record?: Uint8Array): void;
+  /**
+   * Calls `onRecorded` for each announcement of the job's records, and `onGap` when some may
+   * have been missed (the line was down): the follower then reads `recorded` again.
+   */
+  follow(
+    jobId: string,
+    onRecorded: (chunk: number, generation: number, record?: Uint8Array) => void,
+    onGap: () => void,
+  ): () => void;
+}
+
+/** Signals between a job's owner and the processes running its tasks. */
+export interface JobSignals {
+  /** Aborts the job's running tasks everywhere; they skip its chunks still to be pulled. */
+  abort(jobId: string): void;
+  /** Calls `onAbort` with every job aborted anywhere; the returned function stops. */
+  onAbort(onAbort: (jobId: string) => void): () => void;
+}
+
+/** A job's task state changes (chunk events already split into their tasks), as they happen. */
+export interface TaskEventFeed {
+  follow(jobId: string, onEvents: (events: TaskEvent[]) => void): () => void;
+}
+
+/** Where the task path tells what happens (fire and forget: a live view, not state). */
+export interface EventSink {
+  job(event: Omit<JobEvent, "type" | "at">): void;
+  task(event: Omit<TaskEvent, "type" | "at">): void;
+  chunk(event: Omit<ChunkEvent, "type" | "at">): void;
+}
+
+/** Every port of the task path. */
+export interface TaskPorts {
+  jobs: Bucket;
+  queue: TaskQueue;
+  results: ResultLog;
+  checkpoints: Bucket;
+  /** Delivery counts of chunks (failures, hand-backs). */
+  counts: Bucket;
+  signals: JobSignals;
+  taskEvents: TaskEventFeed;
+}

@@ -1,0 +1,85 @@
+import { connect } from "@nats-io/transport-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NatsConnection } from "../../src/transport/connection.ts";
+import { natsTaskPorts } from "../../src/transport/nats-ports.ts";
+import type { TaskPorts } from "../../src/transport/ports.ts";
+import { ensureTopology } from "../../src/transport/streams.ts";
+import { names } from "../../src/transport/subjects.ts";
+import { MemoryBucket } from "../support/memory-ports.ts";
+import { startNats } from "../support/nats.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const bytes = (text: string) => encoder.encode(text);
+
+let nc: NatsConnection;
+let ports: TaskPorts;
+beforeAll(async () => {
+  const nats = await startNats();
+  nc = await connect({ servers: nats.url });
+  const n = names("troupe");
+  const topology = await ensureTopology(nc, n, { replicas: 1, leaseMs: 1000, jobLeaseMs: 3000 });
+  ports = natsTaskPorts(nc, n, topology);
+});
+afterAll(() => nc.close());
+
+/** The same contract, on JetStream (through the lean publisher and without) and in memory. */
+const buckets = [
+  ["jobs bucket (lean writes)", () => ports.jobs],
+  ["counts bucket (nats.js writes)", () => ports.counts],
+  ["in memory", () => new MemoryBucket()],
+] as const;
+
+describe.each(buckets)("a bucket port: %s", (_name, bucketOf) => {
+  it("creates once, changes only on the latest revision, lists and purges by pattern", async () => {
+    const bucket = bucketOf();
+    const key = `job_${Math.random().toString(36).slice(2)}`;
+    const first = await bucket.create(`${key}.0`, bytes("a"));
+    expect(first).toBeGreaterThan(0);
+    expect(await bucket.create(`${key}.0`, bytes("again"))).toBeUndefined();
+    const second = await bucket.update(`${key}.0`, bytes("b"), first as number);
+    expect(second).toBeGreaterThan(first as number);
+    expect(await bucket.update(`${key}.0`, bytes("stale"), first as number)).toBeUndefined();
+    const entry = await bucket.get(`${key}.0`);
+    expect(entry && decoder.decode(entry.value)).toBe("b");
+    expect(entry?.revision).toBe(second);
+    await bucket.put(`${key}.1`, bytes("c"));
+    expect((await bucket.keys(`${key}.>`)).sort()).toEqual([`${key}.0`, `${key}.1`]);
+    await bucket.purge(`${key}.>`);
+    expect(await bucket.get(`${key}.0`)).toBeUndefined();
+    expect(await bucket.get(`${key}.1`)).toBeUndefined();
+  });
+});
+
+describe("the result log on JetStream", () => {
+  it("records a generation once and hands its follower the record with the announcement", async () => {
+    const job = "job_resultlog";
+    const heard: [number, number, string | undefined][] = [];
+    let bothHeard!: () => void;
+    const both = new Promise<void>((resolve) => {
+      bothHeard = resolve;
+    });
+    const stop = ports.results.follow(
+      job,
+      (chunk, generation, record) => {
+        heard.push([chunk, generation, record && decoder.decode(record)]);
+        if (heard.length === 2) bothHeard();
+      },
+      () => undefined,
+    );
+    await nc.flush();
+    expect(await ports.results.create(job, 3, 0, bytes("r0"))).toBe(true);
+    expect(await ports.results.create(job, 3, 0, bytes("other"))).toBe(false);
+    ports.results.announce(job, 3, 0, bytes("r0"));
+    ports.results.announce(job, 3, 1);
+    await both;
+    stop();
+    expect(heard).toEqual([
+      [3, 0, "r0"],
+      [3, 1, undefined],
+    ]);
+    expect(await ports.results.recorded(job)).toEqual([[3, 0]]);
+    const read = await ports.results.read(job, 3, 0);
+    expect(read && decoder.decode(read)).toBe("r0");
+  });
+});
