@@ -104,8 +104,9 @@ export async function startSeedCluster(fixtures: SeedFixture[]): Promise<SeedClu
   }
   const base = { NATS_URL: nats.url, PORT: "0", HEARTBEAT_INTERVAL: "1s" };
   const processes = {
-    // One slot: the other process runs most tasks, so both have work to report.
-    A: spawnTroupe({ env: { ...base, MAX_CONCURRENT_TASKS: "1", ...env.A } }),
+    // One slot: the other process runs most tasks, so both have work to report. A GPU by
+    // configuration, which the capabilities must report (the seeds' workers advertise theirs).
+    A: spawnTroupe({ env: { ...base, MAX_CONCURRENT_TASKS: "1", WORKER_GPUS: "1", ...env.A } }),
     B: spawnTroupe({ env: { ...base, ...env.B } }),
   };
   const started = await Promise.all(

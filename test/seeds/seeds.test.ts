@@ -5,6 +5,7 @@
  * seed and example; the JSON schemas in schemas/ are written from the seeds' own examples.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { totalmem } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { startCommand } from "../../src/cli/start.ts";
@@ -143,6 +144,17 @@ for (const fixture of fixtures) {
 }
 
 describe("what the seeds show that a fixture cannot", () => {
+  it("seed 000: capabilities report the machine's memory_gb and the configured gpu_count", async () => {
+    const memoryGb = Math.round((totalmem() / 2 ** 30) * 10) / 10;
+    expect(await workerRecord("A")).toMatchObject({
+      capabilities: { memory_gb: memoryGb, gpu_count: 1, max_concurrent_tasks: 1 },
+    });
+    expect(await workerRecord("B")).toMatchObject({
+      capabilities: { memory_gb: memoryGb, gpu_count: 0 },
+    });
+    expect(memoryGb).toBeGreaterThan(0);
+  });
+
   it("seed 004: worker_training_loss{job_id,task_id} is there while a task trains", async () => {
     const jobId = await submit(
       cluster.nats,
