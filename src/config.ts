@@ -1,9 +1,9 @@
-import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
-import { DURATION_FORMS, parseDuration } from "./duration.ts";
+import { type LogLevel, type Parsed, VARIABLES, type Variable } from "./config-variables.ts";
+import { ENV_ALIASES } from "./contract/aliases.ts";
 import { ConfigError } from "./errors.ts";
-import { FAULTS_FORM, type Faults, parseFaults } from "./faults.ts";
+import type { Faults } from "./faults.ts";
+
+export { EMBEDDED_MONITOR_PORT_OFFSET, LOG_LEVELS, type LogLevel } from "./config-variables.ts";
 
 /** Troupe's configuration, parsed and validated once at start-up (DESIGN §2.7). */
 export interface TroupeConfig {
@@ -21,6 +21,16 @@ export interface TroupeConfig {
   readonly prefix: string;
   /** HTTP port (0 picks a free one). */
   readonly httpPort: number;
+  /** A second listener for `/metrics` and `/health` alone; undefined: none. */
+  readonly metricsPort: number | undefined;
+  /** HTTPS for the HTTP listeners; undefined: plain HTTP. */
+  readonly httpTls: { readonly certFile: string; readonly keyFile: string } | undefined;
+  /** Origins allowed by CORS (`*` for any); empty: CORS off. */
+  readonly corsOrigins: readonly string[];
+  /** This process's worker id; undefined: generated (host, pid, random suffix). */
+  readonly workerId: string | undefined;
+  /** GPUs this worker advertises. */
+  readonly workerGpus: number;
   /** Execution slots in this process. */
   readonly maxConcurrentTasks: number;
   readonly taskTimeoutMs: number;
@@ -34,6 +44,8 @@ export interface TroupeConfig {
   readonly rateLimitPerMin: number;
   readonly logLevel: LogLevel;
   readonly logPretty: boolean;
+  /** A rotating log file beside stdout; undefined: stdout only. */
+  readonly logFile: LogFileConfig | undefined;
   /** Where an embedded nats-server keeps its JetStream store. */
   readonly dataDir: string;
   /** Stream and bucket replicas (3 on a 3-node NATS cluster). */
@@ -50,6 +62,13 @@ export interface TroupeConfig {
   readonly faults: Faults;
 }
 
+/** LOG_FILE, rotated past LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT older files. */
+export interface LogFileConfig {
+  readonly path: string;
+  readonly maxBytes: number;
+  readonly backupCount: number;
+}
+
 /** One way of authenticating to NATS (NATS_USER/NATS_PASSWORD, NATS_TOKEN or NATS_CREDS). */
 export type NatsAuth =
   | { readonly kind: "user"; readonly user: string; readonly password: string }
@@ -64,194 +83,38 @@ export interface NatsTls {
   readonly keyFile: string | undefined;
 }
 
-export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The embedded nats-server's monitoring port is this far above its client port (as 4222, 8222). */
-export const EMBEDDED_MONITOR_PORT_OFFSET = 4000;
-
-/** One variable: its default, the accepted form (for messages) and its parser. */
-interface Variable<T> {
-  readonly fallback: string | (() => string);
-  readonly form: string;
-  /** Returns the value, or undefined when the text is not of the accepted form. */
-  readonly parse: (text: string) => T | undefined;
-}
-
-const SUBJECT_TOKENS = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
-const NATS_SCHEMES = new Set(["nats:", "tls:", "ws:", "wss:"]);
-const BOOLEANS: ReadonlyMap<string, boolean> = new Map([
-  ["1", true],
-  ["true", true],
-  ["0", false],
-  ["false", false],
-]);
-const LOG_LEVEL_SET: ReadonlySet<string> = new Set(LOG_LEVELS);
-
-function integer(min: number, max: number): Variable<number>["parse"] {
-  return (text) => {
-    if (!/^\d+$/.test(text)) return undefined;
-    const n = Number(text);
-    return n >= min && n <= max ? n : undefined;
-  };
-}
-
-function duration(minMs: number, maxMs = Number.POSITIVE_INFINITY): Variable<number>["parse"] {
-  return (text) => {
-    const ms = parseDuration(text);
-    return ms !== undefined && ms >= minMs && ms <= maxMs ? ms : undefined;
-  };
-}
-
-/** An existing file's absolute path; "" (unset) stays "". */
-function existingFile(text: string): string | undefined {
-  if (text === "") return "";
-  const path = resolve(text);
-  return existsSync(path) ? path : undefined;
-}
-
-/** Any text without spaces; "" (unset) stays "". */
-function secret(text: string): string | undefined {
-  return /^\S*$/.test(text) ? text : undefined;
-}
-
-function natsServers(text: string): string[] | undefined {
-  const servers = text.split(",").map((s) => s.trim());
-  const valid = servers.every((server) => {
-    try {
-      const url = new URL(server.includes("://") ? server : `nats://${server}`);
-      return NATS_SCHEMES.has(url.protocol) && url.hostname !== "";
-    } catch {
-      return false;
-    }
-  });
-  return valid && servers.length > 0 ? servers : undefined;
-}
-
-/** The table every variable is read from; the README's configuration table mirrors it. */
-export const VARIABLES = {
-  NATS_URL: {
-    fallback: "nats://127.0.0.1:4222",
-    form: "comma-separated NATS URLs such as nats://host:4222 (schemes nats, tls, ws, wss)",
-    parse: natsServers,
-  },
-  NATS_USER: { fallback: "", form: "a user name without spaces", parse: secret },
-  NATS_PASSWORD: { fallback: "", form: "a password without spaces", parse: secret },
-  NATS_TOKEN: { fallback: "", form: "a token without spaces", parse: secret },
-  NATS_CREDS: { fallback: "", form: "the path of an existing .creds file", parse: existingFile },
-  NATS_TLS_CA: { fallback: "", form: "the path of an existing PEM file", parse: existingFile },
-  NATS_TLS_CERT: { fallback: "", form: "the path of an existing PEM file", parse: existingFile },
-  NATS_TLS_KEY: { fallback: "", form: "the path of an existing PEM file", parse: existingFile },
-  TROUPE_PREFIX: {
-    fallback: "troupe",
-    form: "subject tokens of letters, digits, - and _, separated by dots (no wildcards)",
-    parse: (text) => (SUBJECT_TOKENS.test(text) ? text : undefined),
-  },
-  PORT: { fallback: "8080", form: "a TCP port from 0 to 65535", parse: integer(0, 65_535) },
-  MAX_CONCURRENT_TASKS: {
-    fallback: () => String(availableParallelism()),
-    form: "a whole number from 1 to 1024",
-    parse: integer(1, 1024),
-  },
-  TASK_TIMEOUT: {
-    fallback: "300s",
-    form: `${DURATION_FORMS}, at least 1s`,
-    parse: duration(1_000),
-  },
-  WORKER_TIMEOUT: {
-    fallback: "60s",
-    form: `${DURATION_FORMS}, at least 1s`,
-    parse: duration(1_000),
-  },
-  HEARTBEAT_INTERVAL: {
-    fallback: "5s",
-    form: `${DURATION_FORMS}, at least 100ms`,
-    parse: duration(100),
-  },
-  MAX_RETRIES: { fallback: "3", form: "a whole number from 0 to 100", parse: integer(0, 100) },
-  TROUPE_API_TOKEN: {
-    fallback: "",
-    form: "a token of at least 16 characters without spaces",
-    parse: (text) => (text === "" || /^\S{16,}$/.test(text) ? text : undefined),
-  },
-  RATE_LIMIT_PER_MIN: {
-    fallback: "600",
-    form: "a whole number from 1 to 1000000",
-    parse: integer(1, 1_000_000),
-  },
-  LOG_LEVEL: {
-    fallback: "info",
-    form: LOG_LEVELS.join(", "),
-    parse: (text) => (LOG_LEVEL_SET.has(text) ? (text as LogLevel) : undefined),
-  },
-  LOG_PRETTY: {
-    fallback: "",
-    form: "1, true, 0 or false (unset: pretty on a terminal)",
-    parse: (text) => (text === "" ? process.stdout.isTTY === true : BOOLEANS.get(text)),
-  },
-  TROUPE_DATA_DIR: {
-    fallback: ".troupe",
-    form: "a directory path",
-    parse: (text) => (text.trim() === "" ? undefined : resolve(text)),
-  },
-  TROUPE_EMBEDDED_PORT: {
-    fallback: "4222",
-    form: `a TCP port from 1 to ${65_535 - EMBEDDED_MONITOR_PORT_OFFSET} (monitoring listens ${EMBEDDED_MONITOR_PORT_OFFSET} above)`,
-    parse: integer(1, 65_535 - EMBEDDED_MONITOR_PORT_OFFSET),
-  },
-  TROUPE_REPLICAS: {
-    fallback: "1",
-    form: "1, 3 or 5",
-    parse: (text) => (["1", "3", "5"].includes(text) ? Number(text) : undefined),
-  },
-  QUOTA_RUNNING_PER_USER: {
-    fallback: "",
-    form: "a whole number from 1 to 100000 (unset: no quota)",
-    parse: (text) => (text === "" ? 0 : integer(1, 100_000)(text)),
-  },
-  PRIORITY_AGING: {
-    fallback: "5s",
-    form: `${DURATION_FORMS}, at least 100ms`,
-    parse: duration(100),
-  },
-  DRAIN_TIMEOUT: { fallback: "30s", form: `${DURATION_FORMS}`, parse: duration(0) },
-  CHUNK_TARGET: {
-    fallback: "50ms",
-    form: `${DURATION_FORMS}, 0ms to 10s (0ms: one task a chunk)`,
-    parse: duration(0, 10_000),
-  },
-  TROUPE_FAULTS: { fallback: "", form: FAULTS_FORM, parse: parseFaults },
-} satisfies Record<string, Variable<unknown>>;
-
-type Parsed = {
-  [K in keyof typeof VARIABLES]: NonNullable<ReturnType<(typeof VARIABLES)[K]["parse"]>>;
-};
-
 /**
- * Reads and validates every variable. Throws one ConfigError listing each bad variable, one line
- * each, with the value it got and the form it accepts.
+ * Reads and validates every variable (a seed's name for one too: ENV_ALIASES). Throws one
+ * ConfigError listing each bad variable, one line each, with the value it got and the form it
+ * accepts.
  */
 export function loadConfig(env: Env = process.env): TroupeConfig {
   const problems: string[] = [];
   const values: Partial<Record<string, unknown>> = {};
+  const given = withAliases(env, problems);
   for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
-    const given = env[name];
+    const { name: shown, value: text } = given.get(name) ?? { name, value: undefined };
     const fallback =
       typeof variable.fallback === "function" ? variable.fallback() : variable.fallback;
-    const value = variable.parse(given ?? fallback);
+    const value = variable.parse(text ?? fallback);
     if (value === undefined)
-      problems.push(`${name}=${JSON.stringify(given)} is invalid: expected ${variable.form}`);
+      problems.push(`${shown}=${JSON.stringify(text)} is invalid: expected ${variable.form}`);
     values[name] = value;
   }
   const v = values as Parsed;
   // A worker reads as STALE after two missed heartbeats and is removed after WORKER_TIMEOUT:
   // removed before it is even stale would make no sense.
   if (problems.length === 0 && v.WORKER_TIMEOUT <= 2 * v.HEARTBEAT_INTERVAL) {
+    const timeout = given.get("WORKER_TIMEOUT") ?? { name: "WORKER_TIMEOUT", value: "60s" };
     problems.push(
-      `WORKER_TIMEOUT=${JSON.stringify(env.WORKER_TIMEOUT ?? "60s")} is invalid: expected a duration longer than twice HEARTBEAT_INTERVAL (${env.HEARTBEAT_INTERVAL ?? "5s"})`,
+      `${timeout.name}=${JSON.stringify(timeout.value)} is invalid: expected a duration longer than twice HEARTBEAT_INTERVAL (${env.HEARTBEAT_INTERVAL ?? "5s"})`,
     );
+  }
+  if (problems.length === 0 && Boolean(v.TLS_CERT) !== Boolean(v.TLS_KEY)) {
+    const [set, missing] = v.TLS_CERT ? ["TLS_CERT", "TLS_KEY"] : ["TLS_KEY", "TLS_CERT"];
+    problems.push(`${missing} is missing: expected it with ${set} (both or neither)`);
   }
   if (
     problems.length === 0 &&
@@ -284,6 +147,11 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
         : undefined,
     prefix: v.TROUPE_PREFIX,
     httpPort: v.PORT,
+    metricsPort: v.METRICS_PORT === 0 ? undefined : v.METRICS_PORT,
+    httpTls: v.TLS_CERT ? Object.freeze({ certFile: v.TLS_CERT, keyFile: v.TLS_KEY }) : undefined,
+    corsOrigins: Object.freeze(v.CORS_ORIGINS),
+    workerId: v.WORKER_ID === "" ? undefined : v.WORKER_ID,
+    workerGpus: v.WORKER_GPUS,
     maxConcurrentTasks: v.MAX_CONCURRENT_TASKS,
     taskTimeoutMs: v.TASK_TIMEOUT,
     workerTimeoutMs: v.WORKER_TIMEOUT,
@@ -293,6 +161,7 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     rateLimitPerMin: v.RATE_LIMIT_PER_MIN,
     logLevel: v.LOG_LEVEL,
     logPretty: v.LOG_PRETTY,
+    logFile: logFileOf(v),
     dataDir: v.TROUPE_DATA_DIR,
     replicas: v.TROUPE_REPLICAS,
     quotaRunningPerUser: v.QUOTA_RUNNING_PER_USER === 0 ? undefined : v.QUOTA_RUNNING_PER_USER,
@@ -338,4 +207,40 @@ function natsAuth(v: Parsed): NatsAuth | undefined {
   if (v.NATS_TOKEN) return Object.freeze({ kind: "token", token: v.NATS_TOKEN });
   if (v.NATS_CREDS) return Object.freeze({ kind: "creds", credsFile: v.NATS_CREDS });
   return undefined;
+}
+
+/**
+ * Each canonical variable's text and the name it was given under: its own, or a seed's alias
+ * (ORCHESTRATOR_TOKEN for TROUPE_API_TOKEN…), so a bad value's message names what the user set.
+ * Both names set to different values is a problem.
+ */
+function withAliases(env: Env, problems: string[]): Map<string, { name: string; value: string }> {
+  const given = new Map<string, { name: string; value: string }>();
+  for (const name of Object.keys(VARIABLES)) {
+    const value = env[name];
+    if (value !== undefined) given.set(name, { name, value });
+  }
+  for (const { alias, canonical } of ENV_ALIASES) {
+    const value = env[alias];
+    if (value === undefined) continue;
+    const own = given.get(canonical);
+    if (own && own.value !== value) {
+      problems.push(
+        `${alias} is invalid with ${canonical}: expected one of them (${alias} is another name for ${canonical})`,
+      );
+    } else if (!own) {
+      given.set(canonical, { name: alias, value });
+    }
+  }
+  return given;
+}
+
+/** The log file settings, when LOG_FILE is set. */
+export function logFileOf(v: Pick<Parsed, "LOG_FILE" | "LOG_MAX_BYTES" | "LOG_BACKUP_COUNT">) {
+  if (v.LOG_FILE === "") return undefined;
+  return Object.freeze({
+    path: v.LOG_FILE,
+    maxBytes: v.LOG_MAX_BYTES,
+    backupCount: v.LOG_BACKUP_COUNT,
+  });
 }

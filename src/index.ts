@@ -33,6 +33,15 @@ export type { RemoteHandler, RemotePort } from "./actors/remote.ts";
 export { ACTOR_DEFAULTS } from "./actors/settings.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { loadConfig, type TroupeConfig } from "./config.ts";
+export {
+  type Alias,
+  ENV_ALIASES,
+  HYPERPARAMETER_ALIASES,
+  LOG_LEVEL_ALIASES,
+  ROUTE_ALIASES,
+  type Seed,
+  SPEC_ALIASES,
+} from "./contract/aliases.ts";
 export type {
   ChunkEvent,
   ChunkTaskState,
@@ -98,3 +107,5 @@ export type {
   TrainingProgress,
 } from "./training/types.ts";
 export { createNatsRemotePort, type NatsRemotePort } from "./transport/remote-actors.ts";
+export type { WorkerHealth } from "./workers/worker-health.ts";
+export type { WorkerActivity, WorkerView } from "./workers/worker-record.ts";

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { constants, PerformanceObserver } from "node:perf_hooks";
 import { getHeapStatistics } from "node:v8";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
@@ -42,6 +43,13 @@ export interface Metrics {
 // Jobs run from seconds to hours; tasks from well under a second to many minutes.
 const JOB_DURATION_BUCKETS_S = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600];
 const TASK_DURATION_BUCKETS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800];
+/**
+ * `worker_task_duration_seconds` keeps a `job_id` label (seed 004's) for the jobs that most
+ * recently ran tasks in this process, this many: older jobs' series are removed. A job's series
+ * lives on after it ends, through scrapes, while the series count stays bounded
+ * (32 × 15 series per model type).
+ */
+export const TASK_DURATION_JOBS = 32;
 
 /**
  * Defines every metric and subscribes it to its source. Handlers never touch metrics: the job and
@@ -49,7 +57,9 @@ const TASK_DURATION_BUCKETS_S = [0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
  *
  * Cardinality is bounded: `worker_training_loss{job_id,task_id}` only holds tasks running in this
  * process (a series is removed when its task finishes, and every series of a job when the job
- * finishes); `troupe_mailbox_depth{actor}` only named actors that are alive.
+ * finishes); `worker_task_duration_seconds{model_type,job_id}` only the last TASK_DURATION_JOBS
+ * jobs; `troupe_mailbox_depth{actor}` only named actors that are alive. Label values are the
+ * seed services' (lower-case statuses).
  */
 export function createMetrics(options: MetricsOptions): Metrics {
   const registry = options.registry ?? new Registry();
@@ -60,7 +70,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   const jobsTotal = new Counter({
     name: "orchestrator_jobs_total",
-    help: "Jobs that reached a status in this process: RUNNING when started, then their end state.",
+    help: "Jobs that ended in this process, by end state (completed, failed, cancelled, timeout).",
     labelNames: ["status"] as const,
     registers,
   });
@@ -87,16 +97,52 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const taskDuration = new Histogram({
     name: "worker_task_duration_seconds",
-    help: "Wall time of one task attempt in this process.",
-    labelNames: ["model_type"] as const,
+    help: `Wall time of one task attempt in this process; job_id for the ${TASK_DURATION_JOBS} jobs that ran tasks here last.`,
+    labelNames: ["model_type", "job_id"] as const,
     buckets: TASK_DURATION_BUCKETS_S,
     registers,
   });
   const tasksCompleted = new Counter({
     name: "worker_tasks_completed_total",
-    help: "Task attempts that ended in this process, by outcome.",
+    help: "Task attempts that ended in this process, by outcome (completed, failed, cancelled, retrying).",
     labelNames: ["status", "model_type"] as const,
     registers,
+  });
+  new Gauge({
+    name: "worker_training_samples_per_second",
+    help: "Training rows a second of the tasks running in this process (their latest epochs), by model type.",
+    labelNames: ["model_type"] as const,
+    registers,
+    collect() {
+      this.reset();
+      const sums = new Map<string, number>();
+      for (const { model_type, speed } of speeds.values())
+        sums.set(model_type, (sums.get(model_type) ?? 0) + speed);
+      for (const [model_type, speed] of sums) this.set({ model_type }, speed);
+    },
+  });
+  let cpuBefore = process.cpuUsage();
+  let cpuAt = performance.now();
+  new Gauge({
+    name: "worker_cpu_usage_percent",
+    help: "CPU this process used since the previous scrape, percent of all cores.",
+    registers,
+    collect() {
+      const now = performance.now();
+      const used = process.cpuUsage(cpuBefore);
+      const elapsedUs = Math.max(1, (now - cpuAt) * 1000);
+      cpuBefore = process.cpuUsage();
+      cpuAt = now;
+      this.set(((used.user + used.system) / elapsedUs / availableParallelism()) * 100);
+    },
+  });
+  new Gauge({
+    name: "worker_memory_usage_bytes",
+    help: "Resident memory of this process.",
+    registers,
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
   });
   const trainingLoss = new Gauge({
     name: "worker_training_loss",
@@ -129,6 +175,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const running = new Set<string>();
   // job_id → task ids with a loss series, so a job's end removes whatever its tasks left behind.
   const lossSeries = new Map<string, Set<string>>();
+  // task id → its latest epoch's speed, while it runs here.
+  const speeds = new Map<string, { model_type: string; speed: number }>();
+  // job_id → model type, of the jobs with task duration series, least recently used first.
+  const durationJobs = new Map<string, string>();
+
+  const observeDuration = (jobId: string, modelType: string, seconds: number) => {
+    durationJobs.delete(jobId);
+    durationJobs.set(jobId, modelType);
+    for (const [oldest, model] of durationJobs) {
+      if (durationJobs.size <= TASK_DURATION_JOBS) break;
+      taskDuration.remove({ model_type: model, job_id: oldest });
+      durationJobs.delete(oldest);
+    }
+    taskDuration.observe({ model_type: modelType, job_id: jobId }, seconds);
+  };
 
   const removeLoss = (jobId: string, taskId: string) => {
     trainingLoss.remove({ job_id: jobId, task_id: taskId });
@@ -140,13 +201,13 @@ export function createMetrics(options: MetricsOptions): Metrics {
   function onPipeline(event: PipelineEvent): void {
     switch (event.kind) {
       case "job_started":
-        jobsTotal.inc({ status: "RUNNING" });
         break;
       case "job_finished":
-        jobsTotal.inc({ status: event.status });
+        jobsTotal.inc({ status: event.status.toLowerCase() });
         jobDuration.observe(event.duration_s);
         for (const taskId of lossSeries.get(event.job_id) ?? []) removeLoss(event.job_id, taskId);
         for (const key of running) if (key.startsWith(`${event.job_id}.`)) running.delete(key);
+        for (const key of speeds.keys()) if (key.startsWith(`${event.job_id}.`)) speeds.delete(key);
         concurrentTasks.set(running.size);
         break;
       case "task_started":
@@ -158,14 +219,17 @@ export function createMetrics(options: MetricsOptions): Metrics {
         trainingLoss.set({ job_id: event.job_id, task_id: id }, event.loss);
         const tasks = lossSeries.get(event.job_id) ?? new Set<string>();
         lossSeries.set(event.job_id, tasks.add(id));
+        if (event.samples_per_s !== undefined)
+          speeds.set(id, { model_type: event.model_type, speed: event.samples_per_s });
         break;
       }
       case "task_finished":
         running.delete(taskId(event));
         concurrentTasks.set(running.size);
         removeLoss(event.job_id, taskId(event));
-        taskDuration.observe({ model_type: event.model_type }, event.duration_s);
-        tasksCompleted.inc({ status: event.status, model_type: event.model_type });
+        speeds.delete(taskId(event));
+        observeDuration(event.job_id, event.model_type, event.duration_s);
+        tasksCompleted.inc({ status: event.status.toLowerCase(), model_type: event.model_type });
         break;
       case "task_retried":
         taskRetries.inc();

@@ -25,9 +25,12 @@ export type PipelineEvent =
       kind: "task_progress";
       job_id: string;
       task_index: number;
+      model_type: ModelType;
       epoch: number;
       loss: number;
       accuracy: number;
+      /** Training rows a second in this epoch (absent for a task's last epoch, told with its result). */
+      samples_per_s?: number;
     }
   | {
       kind: "task_finished";

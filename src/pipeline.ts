@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
 import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
 import type { Clock } from "./clock.ts";
@@ -111,12 +111,13 @@ export class Pipeline {
       events: this.events,
       capabilities: {
         cpu_cores: availableParallelism(),
-        memory_gb: 0,
-        gpu_count: 0,
+        memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+        gpu_count: config.workerGpus,
         max_concurrent_tasks: config.maxConcurrentTasks,
       },
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       workerTimeoutMs: config.workerTimeoutMs,
+      workerId: config.workerId,
       clock,
       log,
     });
@@ -203,6 +204,7 @@ export class Pipeline {
       defaultMaxAttempts: config.maxRetries + 1,
       workerTimeoutMs: config.workerTimeoutMs,
       sizer,
+      worker: this.registry,
       clock,
       log,
     });

@@ -1,7 +1,12 @@
 import { hostname } from "node:os";
 import { systemClock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
-import { createHttpServer, type HttpAddress, type HttpServer } from "./http/server.ts";
+import {
+  createHttpServer,
+  createMetricsServer,
+  type HttpAddress,
+  type HttpServer,
+} from "./http/server.ts";
 import type { Gateway } from "./jobs/gateway.ts";
 import type { Logger } from "./log.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -55,6 +60,7 @@ class TroupeRuntime implements Runtime {
   #metrics: Metrics | undefined;
   #http: HttpServer | undefined;
   #httpAddress: HttpAddress | undefined;
+  #metricsHttp: HttpServer | undefined;
   #starting: Promise<void> | undefined;
   #abortStart = new AbortController();
   #closing: Promise<void> | undefined;
@@ -152,11 +158,23 @@ class TroupeRuntime implements Runtime {
         port: this.#config.httpPort,
         apiToken: this.#config.apiToken,
         rateLimitPerMin: this.#config.rateLimitPerMin,
+        tls: this.#config.httpTls,
+        corsOrigins: this.#config.corsOrigins,
       },
       // The HTTP server names its own component.
       log: this.#log,
     });
     this.#httpAddress = await this.#http.start();
+    if (this.#config.metricsPort !== undefined) {
+      this.#metricsHttp = createMetricsServer({
+        gateway,
+        metrics: this.#metrics,
+        config: { port: this.#config.metricsPort },
+        log: this.#log,
+      });
+      const { url } = await this.#metricsHttp.start();
+      this.#log.info({ url }, "metrics and health listening");
+    }
   }
 
   async #fail(error: Error): Promise<void> {
@@ -174,6 +192,7 @@ class TroupeRuntime implements Runtime {
     await this.#starting?.catch(() => undefined);
     const steps: [string, () => Promise<unknown> | void][] = [
       ["stop the HTTP server", () => this.#http?.close()],
+      ["stop the metrics listener", () => this.#metricsHttp?.close()],
       ["stop the NATS API", () => this.#service?.stop()],
       ["stop the pipeline", () => this.#pipeline?.close()],
       ["stop metrics", () => this.#metrics?.close()],

@@ -24,11 +24,13 @@ describe("durations", () => {
     ["1h", 3_600_000],
     ["1.5s", 1500],
     [" 2s ", 2000],
+    ["120", 120_000],
+    ["1.5", 1500],
   ])("parses %j as %d ms", (text, ms) => {
     expect(parseDuration(text)).toBe(ms);
   });
 
-  it.each(["", "5", "5 s", "-5s", "5d", "s", "1e3ms", "5m30s"])("refuses %j", (text) => {
+  it.each(["", "5x", "5 s", "-5s", "5d", "s", "1e3ms", "5m30s"])("refuses %j", (text) => {
     expect(parseDuration(text)).toBeUndefined();
   });
 });
@@ -86,6 +88,11 @@ describe("loadConfig", () => {
       natsTls: undefined,
       prefix: "lab.troupe",
       httpPort: 0,
+      metricsPort: undefined,
+      httpTls: undefined,
+      corsOrigins: [],
+      workerId: undefined,
+      workerGpus: 0,
       maxConcurrentTasks: 8,
       taskTimeoutMs: 300_000,
       workerTimeoutMs: 1_500,
@@ -95,6 +102,7 @@ describe("loadConfig", () => {
       rateLimitPerMin: 120,
       logLevel: "debug",
       logPretty: true,
+      logFile: undefined,
       dataDir: "/var/lib/troupe",
       replicas: 3,
       quotaRunningPerUser: 2,
@@ -113,10 +121,10 @@ describe("loadConfig", () => {
     ["PORT", "80a", "0 to 65535"],
     ["MAX_CONCURRENT_TASKS", "0", "1 to 1024"],
     ["MAX_CONCURRENT_TASKS", "two", "1 to 1024"],
-    ["TASK_TIMEOUT", "300", "1500ms, 300s, 5m or 1h"],
+    ["TASK_TIMEOUT", "300y", "1500ms, 300s, 5m or 1h"],
     ["TASK_TIMEOUT", "10ms", "at least 1s"],
     ["WORKER_TIMEOUT", "forever", "1500ms, 300s, 5m or 1h"],
-    ["HEARTBEAT_INTERVAL", "5", "1500ms, 300s, 5m or 1h"],
+    ["HEARTBEAT_INTERVAL", "5d", "a plain number is seconds"],
     ["MAX_RETRIES", "-1", "0 to 100"],
     ["TROUPE_API_TOKEN", "short", "at least 16 characters"],
     ["RATE_LIMIT_PER_MIN", "0", "1 to 1000000"],
@@ -131,6 +139,14 @@ describe("loadConfig", () => {
     ["TROUPE_FAULTS", "ack-delay=soon", "ack-delay takes milliseconds"],
     ["RATE_LIMIT_PER_MIN", "ten", "1 to 1000000"],
     ["LOG_LEVEL", "verbose", "info"],
+    ["LOG_MAX_BYTES", "100", "from 4096"],
+    ["LOG_BACKUP_COUNT", "many", "0 to 100"],
+    ["METRICS_PORT", "0", "1 to 65535"],
+    ["WORKER_ID", "w.1", "letters, digits, - and _"],
+    ["WORKER_GPUS", "-1", "0 to 64"],
+    ["CORS_ORIGINS", "example.com", "comma-separated origins"],
+    ["CORS_ORIGINS", "*,https://a.example", "comma-separated origins"],
+    ["TLS_CERT", "/no/such/cert.pem", "existing PEM file"],
     ["LOG_PRETTY", "yes", "1, true, 0 or false"],
     ["TROUPE_DATA_DIR", " ", "directory"],
     ["TROUPE_EMBEDDED_PORT", "0", "1 to 61535"],
@@ -255,5 +271,87 @@ describe("NATS authentication and TLS", () => {
     const error = configError(env);
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(message);
+  });
+});
+
+describe("the seed services' settings", () => {
+  it.each([
+    ["INFO", "info"],
+    ["warn", "warn"],
+    ["WARNING", "warn"],
+    ["Debug", "debug"],
+    ["CRITICAL", "fatal"],
+  ])("reads LOG_LEVEL=%s as %s (level names in any case, Python's too)", (given, level) => {
+    expect(loadConfig({ LOG_LEVEL: given }).logLevel).toBe(level);
+  });
+
+  it("reads ORCHESTRATOR_TOKEN as TROUPE_API_TOKEN, and HEARTBEAT_TTL_SEC (seconds) as WORKER_TIMEOUT", () => {
+    const config = loadConfig({
+      ORCHESTRATOR_TOKEN: "seed-003-token-0123456789",
+      HEARTBEAT_TTL_SEC: "120",
+    });
+    expect(config.apiToken).toBe("seed-003-token-0123456789");
+    expect(config.workerTimeoutMs).toBe(120_000);
+  });
+
+  it("refuses a short ORCHESTRATOR_TOKEN naming it and the 16-character minimum", () => {
+    const error = configError({ ORCHESTRATOR_TOKEN: "dev-token" });
+    expect(error.variable).toBe("ORCHESTRATOR_TOKEN");
+    expect(error.message).toBe(
+      'ORCHESTRATOR_TOKEN="dev-token" is invalid: expected a token of at least 16 characters without spaces',
+    );
+  });
+
+  it("refuses an alias and its canonical variable set to different values", () => {
+    const error = configError({ HEARTBEAT_TTL_SEC: "120", WORKER_TIMEOUT: "60s" });
+    expect(error.variable).toBe("HEARTBEAT_TTL_SEC");
+    expect(error.message).toContain("another name for WORKER_TIMEOUT");
+    expect(loadConfig({ HEARTBEAT_TTL_SEC: "90", WORKER_TIMEOUT: "90" }).workerTimeoutMs).toBe(
+      90_000,
+    );
+  });
+
+  it("names the alias when its value is bad, or too short for the heartbeat", () => {
+    expect(configError({ HEARTBEAT_TTL_SEC: "two minutes" }).variable).toBe("HEARTBEAT_TTL_SEC");
+    expect(configError({ HEARTBEAT_TTL_SEC: "8", HEARTBEAT_INTERVAL: "5s" }).message).toMatch(
+      /^HEARTBEAT_TTL_SEC="8" is invalid: expected a duration longer than twice/,
+    );
+  });
+
+  it("reads the worker's, the HTTP listeners' and the log file's settings", () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-tls-"));
+    const pem = (name: string) => {
+      writeFileSync(join(dir, name), "-----BEGIN-----\n");
+      return join(dir, name);
+    };
+    const config = loadConfig({
+      WORKER_ID: "w-1",
+      WORKER_GPUS: "2",
+      METRICS_PORT: "2112",
+      CORS_ORIGINS: "https://a.example, http://localhost:3000/",
+      TLS_CERT: pem("cert.pem"),
+      TLS_KEY: pem("key.pem"),
+      LOG_FILE: join(dir, "logs", "orchestrator.log"),
+      LOG_MAX_BYTES: "5_242_880",
+      LOG_BACKUP_COUNT: "2",
+    });
+    rmSync(dir, { recursive: true, force: true });
+    expect(config).toMatchObject({
+      workerId: "w-1",
+      workerGpus: 2,
+      metricsPort: 2112,
+      corsOrigins: ["https://a.example", "http://localhost:3000"],
+      httpTls: { certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") },
+      logFile: { path: join(dir, "logs", "orchestrator.log"), maxBytes: 5_242_880, backupCount: 2 },
+    });
+  });
+
+  it("refuses TLS_CERT without TLS_KEY", () => {
+    const dir = mkdtempSync(join(tmpdir(), "troupe-tls-"));
+    writeFileSync(join(dir, "cert.pem"), "-----BEGIN-----\n");
+    const error = configError({ TLS_CERT: join(dir, "cert.pem") });
+    rmSync(dir, { recursive: true, force: true });
+    expect(error.variable).toBe("TLS_KEY");
+    expect(error.message).toContain("TLS_KEY is missing: expected it with TLS_CERT");
   });
 });

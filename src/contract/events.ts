@@ -27,6 +27,8 @@ export interface TaskEvent {
   epochs?: number;
   loss?: number;
   accuracy?: number;
+  /** Loss on the held-out split after the epoch (the worker's validation loss). */
+  validation_loss?: number;
   samples_per_s?: number;
   error?: string;
   /** Why a task went back to QUEUED (handed back by a draining worker). */
@@ -43,6 +45,8 @@ export interface ChunkTaskState {
   epochs?: number;
   loss?: number;
   accuracy?: number;
+  /** Loss on the held-out split after the epoch. */
+  validation_loss?: number;
   error?: string;
   reason?: string;
 }

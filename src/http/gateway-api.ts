@@ -3,5 +3,15 @@ import type { Gateway } from "../jobs/gateway.ts";
 /** What the HTTP facade calls: the gateway, nothing deeper. */
 export type GatewayApi = Pick<
   Gateway,
-  "submit" | "get" | "list" | "cancel" | "workers" | "worker" | "queueStatus" | "watch" | "isReady"
+  | "submit"
+  | "get"
+  | "list"
+  | "cancel"
+  | "workers"
+  | "worker"
+  | "queueStatus"
+  | "watch"
+  | "isReady"
+  | "health"
+  | "cleanup"
 >;

@@ -4,6 +4,7 @@
  * fields) and for OpenAPI.
  */
 import Type from "typebox";
+import { HYPERPARAMETER_ALIASES } from "../contract/aliases.ts";
 import { PRIORITIES } from "../contract/priorities.ts";
 import { JobIdQuerySchema, ListQuerySchema, WorkerIdQuerySchema } from "../jobs/gateway.ts";
 import { type JobSpecInput, JobSpecSchema, PrioritySchema } from "../jobs/job-spec.ts";
@@ -30,13 +31,33 @@ export const JobSpecBodySchema = Type.Unsafe<JobSpecInput>({
       {
         ...JobSpecSchema.properties,
         model_type: Type.Enum([model], { description: `This variant's model family.` }),
-        hyperparameters: Type.Optional(HyperparameterSchemas[model]),
+        hyperparameters: Type.Optional(withAliases(HyperparameterSchemas[model])),
       },
       { additionalProperties: false, title: `${model} job spec` },
     ),
   ),
-  description: "A job spec; its hyperparameters depend on model_type.",
+  description:
+    "A job spec; its hyperparameters depend on model_type. The seed services' names are accepted too (parameters, dependencies, retry_policy.retry_delay, n_estimators, max_epochs, C), each resolved into this one schema.",
 });
+
+/** A model's hyperparameters as OpenAPI shows them: with the seeds' names of its fields. */
+function withAliases(schema: Type.TObject): Type.TObject {
+  const aliases = Object.fromEntries(
+    HYPERPARAMETER_ALIASES.flatMap(({ alias, canonical, seed }) => {
+      const known = canonical.startsWith("/") || canonical in schema.properties;
+      const where = canonical.startsWith("/") ? canonical.slice(1) : canonical;
+      return known
+        ? [
+            [
+              alias,
+              Type.Optional(Type.Unknown({ description: `Seed ${seed}'s name for ${where}.` })),
+            ],
+          ]
+        : [];
+    }),
+  );
+  return Type.Object({ ...schema.properties, ...aliases }, { additionalProperties: false });
+}
 
 /** Most specs a batch may hold. */
 export const MAX_BATCH_SPECS = 1000;
@@ -64,6 +85,7 @@ export const SubmitReplySchema = Type.Object({
   duplicate: Type.Boolean({
     description: "True when the idempotency_key named an existing job, which is returned instead.",
   }),
+  message: Type.String({ description: "For people: submitted, or the existing job returned." }),
 });
 
 /** A job spec with every default applied, as stored in the job record. */
@@ -81,6 +103,7 @@ const ResolvedSpecSchema = Type.Object(
       cpu_cores: Type.Number(),
       memory_gb: Type.Number(),
       gpu_count: Type.Number(),
+      storage_gb: Type.Optional(Type.Number()),
     }),
     retry_policy: Type.Object({ max_attempts: Type.Integer(), backoff_ms: Type.Integer() }),
     timeout_s: Type.Optional(Type.Integer()),
@@ -146,11 +169,14 @@ export const WorkerRecordSchema = Type.Object({
   pid: Type.Integer(),
   capabilities: Type.Object({
     cpu_cores: Type.Number(),
-    memory_gb: Type.Number(),
-    gpu_count: Type.Number(),
+    memory_gb: Type.Number({ description: "The machine's memory." }),
+    gpu_count: Type.Number({ description: "WORKER_GPUS." }),
     max_concurrent_tasks: Type.Integer(),
   }),
   current_task_ids: Type.Array(Type.String(), { description: "`<job_id>.<task_index>` each." }),
+  current_task_id: Type.String({
+    description: "The first of current_task_ids, or empty when idle (seed 000).",
+  }),
   tasks_completed: Type.Integer({ description: "Tasks that completed here." }),
   tasks_failed: Type.Integer({
     description: "Tasks whose last attempt failed here (the job counts them in failed_tasks).",
@@ -161,9 +187,21 @@ export const WorkerRecordSchema = Type.Object({
   tasks_retried: Type.Integer({
     description: "Attempts that failed here and were queued again (the task may still complete).",
   }),
-  cpu_usage: Type.Number({ description: "Share of all cores since the previous heartbeat, 0..1." }),
-  memory_usage: Type.Number({ description: "Resident memory as a share of the machine's, 0..1." }),
-  last_activity_time: Timestamp("Last heartbeat"),
+  cpu_usage: Type.Number({
+    description: "Percent of all cores since the previous heartbeat, 0..100 (seed 000's unit).",
+  }),
+  memory_usage: Type.Number({
+    description: "Resident memory, percent of the machine's, 0..100 (seed 000's unit).",
+  }),
+  cpu_share: Type.Number({ description: "cpu_usage as a share, 0..1." }),
+  memory_share: Type.Number({ description: "memory_usage as a share, 0..1." }),
+  last_activity_time: Type.Integer({
+    description: "Last heartbeat or task change, unix seconds (seed 000's unit).",
+  }),
+  last_activity_at: Timestamp("Last heartbeat or task change"),
+  last_seen: Timestamp("last_activity_at, by seed 003's name"),
+  is_active: Type.Boolean({ description: "Not stale (seed 000)." }),
+  stale: Type.Boolean({ description: "Two heartbeats missed (seed 003)." }),
   started_at: Timestamp("When the worker registered"),
   heartbeat_interval_ms: Type.Optional(
     Type.Integer({
@@ -171,6 +209,39 @@ export const WorkerRecordSchema = Type.Object({
         "The worker's HEARTBEAT_INTERVAL: it reads as STALE after two heartbeats missed.",
     }),
   ),
+  worker_timeout_ms: Type.Optional(
+    Type.Integer({
+      description:
+        "The worker's WORKER_TIMEOUT (HEARTBEAT_TTL_SEC): silent this long, it leaves the list.",
+    }),
+  ),
+});
+
+/** Seed 003's `GET /workers`: the workers alone, without the totals. */
+export const WorkerListSchema = Type.Array(WorkerRecordSchema);
+
+/** Seed 004's `GET /health`. */
+export const WorkerHealthSchema = Type.Object({
+  status: Type.Enum([...WORKER_STATUSES]),
+  worker_id: Type.String(),
+  uptime: Type.String({ description: "Since the worker registered, as Go prints it: 2h15m30s." }),
+  uptime_s: Type.Integer(),
+  active_tasks: Type.Integer(),
+  completed_tasks: Type.Integer(),
+  cpu_usage: Type.Number({ description: "Percent of all cores since the previous heartbeat." }),
+  memory_usage: Type.Integer({ description: "Resident memory, bytes." }),
+  last_heartbeat: Nullable(Timestamp("When a heartbeat last reached NATS")),
+  orchestrator_connection: Type.Enum(["connected", "disconnected"], {
+    description: "connected while NATS answers and the streams are there.",
+  }),
+});
+
+export const CleanupReplySchema = Type.Object({
+  ok: Type.Literal(true),
+  removed: Type.Integer({ description: "How many things were removed." }),
+  workers_removed: Type.Array(Type.String(), {
+    description: "Stale workers (two heartbeats missed) removed from the list.",
+  }),
 });
 
 export const WorkerActivitySchema = Type.Object({

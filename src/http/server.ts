@@ -1,14 +1,17 @@
+import { readFileSync } from "node:fs";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { GatewayApi } from "./gateway-api.ts";
 import { bearerAuth } from "./plugins/auth.ts";
+import { cors } from "./plugins/cors.ts";
 import { jsonBodies } from "./plugins/json.ts";
 import { openApi } from "./plugins/openapi.ts";
 import { problemHandling } from "./plugins/problem.ts";
 import { rateLimiting } from "./plugins/rate-limit.ts";
 import { yamlBodies } from "./plugins/yaml.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -26,6 +29,10 @@ export interface HttpServerConfig {
   apiToken?: string | undefined;
   /** RATE_LIMIT_PER_MIN: requests per client per minute. */
   rateLimitPerMin: number;
+  /** TLS_CERT and TLS_KEY: HTTPS instead of HTTP. */
+  tls?: { certFile: string; keyFile: string } | undefined;
+  /** CORS_ORIGINS: origins a browser may call from (`*` for any); empty or absent: CORS off. */
+  corsOrigins?: readonly string[] | undefined;
   /** @default 1_048_576 (1 MiB) — a batch of 1000 specs fits with room to spare. */
   bodyLimitBytes?: number;
   /** @default 15_000 — under the 30–60 s idle timeouts of common proxies. */
@@ -74,13 +81,39 @@ const VERSION = "0.1.0";
 
 /** Builds the fastify app with every plugin and route; `start()` listens. */
 export function createHttpServer(options: HttpServerOptions): HttpServer {
-  return new TroupeHttpServer(options);
+  const streams = new Set<AbortController>();
+  return new TroupeHttpServer(buildHttpApp(options, streams), options.config, streams);
+}
+
+/**
+ * METRICS_PORT's listener, as seed 004's worker has it: `/metrics` and `/health` alone, without
+ * the token (what a scraper and a probe call), plain HTTP.
+ */
+export function createMetricsServer(
+  options: Pick<HttpServerOptions, "metrics" | "log"> & {
+    gateway: Pick<GatewayApi, "isReady" | "health">;
+    config: Pick<HttpServerConfig, "port" | "host" | "closeTimeoutMs">;
+  },
+): HttpServer {
+  const app = Fastify({
+    loggerInstance: options.log.child({ component: "metrics-http" }),
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  app.register(problemHandling);
+  app.register(healthRoutes, { gateway: options.gateway });
+  app.register(metricsRoutes, { metrics: options.metrics });
+  return new TroupeHttpServer(app as unknown as FastifyInstance, options.config, new Set());
 }
 
 /** The fastify app alone, for callers that listen themselves (bench, embedding). */
 export function buildHttpApp(options: HttpServerOptions, streams = new Set<AbortController>()) {
   const { config, gateway } = options;
   const app = Fastify({
+    ...(config.tls && {
+      https: { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+    }),
     loggerInstance: options.log.child({ component: "http" }),
     // One line per request costs more than a submit's own work; errors are logged by the problem plugin.
     logController: new LogController({ disableRequestLogging: true }),
@@ -93,6 +126,8 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.setValidatorCompiler(validatorCompiler);
 
   app.register(problemHandling);
+  // Before auth and the rate limit: a browser's preflight carries no token.
+  app.register(cors, { origins: config.corsOrigins ?? [] });
   app.register(rateLimiting, { perMinute: config.rateLimitPerMin });
   app.register(bearerAuth, { token: config.apiToken });
   app.register(jsonBodies);
@@ -106,7 +141,8 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   });
   app.register(workerRoutes, { gateway });
   app.register(queueRoutes, { gateway });
-  app.register(healthRoutes, { isReady: () => gateway.isReady() });
+  app.register(healthRoutes, { gateway });
+  app.register(adminRoutes, { gateway });
   app.register(metricsRoutes, { metrics: options.metrics });
   // Event streams never end on their own: end them first, or close() would wait for them.
   app.addHook("preClose", async () => {
@@ -117,8 +153,8 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
 
 class TroupeHttpServer implements HttpServer {
   readonly #app: FastifyInstance;
-  readonly #config: HttpServerConfig;
-  readonly #streams = new Set<AbortController>();
+  readonly #config: Pick<HttpServerConfig, "port" | "host" | "closeTimeoutMs" | "tls">;
+  readonly #streams: Set<AbortController>;
   #starting: Promise<HttpAddress> | undefined;
   #closing: Promise<void> | undefined;
   #closedWith: Error | undefined;
@@ -127,9 +163,15 @@ class TroupeHttpServer implements HttpServer {
     this.#resolveClosed = resolve;
   });
 
-  constructor(options: HttpServerOptions) {
-    this.#config = options.config;
-    this.#app = buildHttpApp(options, this.#streams) as unknown as FastifyInstance;
+  constructor(
+    app: unknown,
+    config: Pick<HttpServerConfig, "port" | "host" | "closeTimeoutMs" | "tls">,
+    streams: Set<AbortController>,
+  ) {
+    // The typed app (TypeBox provider) is the same instance: only its generic types differ.
+    this.#app = app as FastifyInstance;
+    this.#config = config;
+    this.#streams = streams;
   }
 
   get openEventStreams(): number {
@@ -148,7 +190,8 @@ class TroupeHttpServer implements HttpServer {
     const address = this.#app.server.address();
     const port = typeof address === "object" && address !== null ? address.port : this.#config.port;
     const shown = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
-    return { host, port, url: `http://${shown.includes(":") ? `[${shown}]` : shown}:${port}` };
+    const scheme = this.#config.tls ? "https" : "http";
+    return { host, port, url: `${scheme}://${shown.includes(":") ? `[${shown}]` : shown}:${port}` };
   }
 
   close(): Promise<void> {

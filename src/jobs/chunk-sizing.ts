@@ -32,6 +32,7 @@ export function estimateTaskMs(spec: ResolvedTrainingSpec): number {
 function nsPerRow(spec: ResolvedTrainingSpec, features: number, classes: number): number {
   switch (spec.model_type) {
     case "logistic_regression":
+    case "svm": // the same pass over the rows, a margin instead of a logit per class
       return 20 * features * classes;
     case "neural_network": {
       const { hidden_units: h, hidden_layers: layers } = spec.hyperparameters;
@@ -49,6 +50,7 @@ export function estimateModelBytes(spec: ResolvedTrainingSpec): number {
   const { features, classes } = spec.dataset;
   switch (spec.model_type) {
     case "logistic_regression":
+    case "svm":
       return 8 * (features + 1) * classes;
     case "neural_network": {
       const { hidden_units: h, hidden_layers: layers } = spec.hyperparameters;

@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
   JobEndedError,
   JobNotFoundError,
+  NotReadyError,
   WorkerNotFoundError,
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -18,8 +19,15 @@ import type { NatsReadiness } from "../transport/readiness.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
 import { schemaProblems } from "../validation.ts";
-import { summarize, type WorkerActivity, type WorkerRecord } from "../workers/worker-record.ts";
-import { readAll } from "../workers/worker-registry.ts";
+import { type WorkerHealth, workerHealth } from "../workers/worker-health.ts";
+import {
+  summarize,
+  type WorkerActivity,
+  type WorkerRecord,
+  type WorkerView,
+  workerView,
+} from "../workers/worker-record.ts";
+import { type LocalWorker, readAll, removeStale } from "../workers/worker-registry.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
 import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
 import { parseJobSpec } from "./job-spec.ts";
@@ -54,6 +62,8 @@ export interface SubmitReply {
   total_tasks: number;
   /** True when the idempotency_key named an existing job, which is returned instead. */
   duplicate: boolean;
+  /** For people (seed 001's reply has it). */
+  message: string;
 }
 
 export interface QueueStatus {
@@ -63,6 +73,14 @@ export interface QueueStatus {
   pending: number;
   /** Tasks handed to a worker and not yet acknowledged. */
   running: number;
+}
+
+export interface CleanupReply {
+  ok: true;
+  /** How many things were removed (seed 003's answer). */
+  removed: number;
+  /** The ids of the stale workers removed. */
+  workers_removed: string[];
 }
 
 export interface GatewayOptions {
@@ -79,6 +97,8 @@ export interface GatewayOptions {
   workerTimeoutMs: number;
   /** Sizes each job's chunks at submit. */
   sizer: ChunkSizer;
+  /** This process's worker, for `/health`; a gateway without one answers 503 there. */
+  worker?: LocalWorker | undefined;
   clock: Clock;
   log: Logger;
 }
@@ -171,11 +191,37 @@ export class Gateway {
     return summarize(await this.#readWorkers());
   }
 
-  async worker(body: unknown): Promise<WorkerRecord> {
+  async worker(body: unknown): Promise<WorkerView> {
     const { worker_id } = check(WorkerIdQuerySchema, body, "worker query");
     const found = (await this.#readWorkers()).find((w) => w.worker_id === worker_id);
     if (!found) throw new WorkerNotFoundError(worker_id);
-    return found;
+    return workerView(found);
+  }
+
+  /** This process's worker, in seed 004's `/health` shape. */
+  async health(): Promise<WorkerHealth> {
+    const worker = this.#o.worker;
+    if (!worker) throw new NotReadyError("this process runs no worker");
+    const connected = await this.#o.readiness.isReady().catch(() => false);
+    return workerHealth(worker, this.#o.clock.now(), connected);
+  }
+
+  /**
+   * Removes what is left over now: the records of stale workers (two heartbeats missed; seed 003's
+   * `/admin/cleanup`). Finished jobs join this once retention exists.
+   */
+  async cleanup(body: unknown): Promise<CleanupReply> {
+    check(EmptyQuerySchema, body ?? {}, "cleanup request");
+    const { topology, names, clock, workerTimeoutMs, events } = this.#o;
+    const removed = await removeStale(
+      topology.kv.workers,
+      () => kvKeys(topology.jsm, names.buckets.workers),
+      clock.now(),
+      workerTimeoutMs,
+    );
+    for (const workerId of removed)
+      events.worker({ event: "gone", worker_id: workerId, status: "STALE" });
+    return { ok: true, removed: removed.length, workers_removed: removed };
   }
 
   async queueStatus(body: unknown): Promise<QueueStatus> {
@@ -246,6 +292,9 @@ function reply(record: JobRecord, duplicate: boolean): SubmitReply {
     status: record.status,
     total_tasks: record.total_tasks,
     duplicate,
+    message: duplicate
+      ? "Job already submitted with this idempotency_key: this is that job"
+      : "Job submitted successfully",
   };
 }
 

@@ -5,6 +5,7 @@ import { DatasetSchema, EpochsSchema, ModelTypeSchema } from "../training/hyperp
 import { TasksSchema, validateTrainingSpec } from "../training/training-spec.ts";
 import type { ResolvedTrainingSpec } from "../training/types.ts";
 import { schemaProblems } from "../validation.ts";
+import { resolveSpecAliases } from "./spec-aliases.ts";
 
 /** Ids and user names become subject tokens and KV keys: no dots, spaces or wildcards. */
 const TOKEN = "^[A-Za-z0-9_-]{1,64}$";
@@ -19,6 +20,13 @@ export const ResourcesSchema = Type.Object(
     cpu_cores: Type.Optional(Type.Integer({ minimum: 1, maximum: 256, default: 1 })),
     memory_gb: Type.Optional(Type.Number({ minimum: 0, maximum: 4096, default: 1 })),
     gpu_count: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, default: 0 })),
+    storage_gb: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1_000_000,
+        description: "Scratch storage a task needs (seed 001); kept with the job.",
+      }),
+    ),
   },
   { additionalProperties: false, description: "What one task needs (placement comes later)." },
 );
@@ -40,8 +48,34 @@ export const RetryPolicySchema = Type.Object(
         description: "Delay before the first retry, doubling each time (with jitter), 0..3600000.",
       }),
     ),
+    retry_delay: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 3600,
+        description: "Seed 001's name: backoff_ms in seconds (backoff_ms = retry_delay × 1000).",
+      }),
+    ),
   },
   { additionalProperties: false },
+);
+
+const JOB_ID = "^job_[0-9a-z]{19}$";
+
+/** Seed 001's `parameters`: resolved into model_type, dataset and hyperparameters. */
+export const ParametersSchema = Type.Object(
+  {
+    algorithm: Type.Optional(ModelTypeSchema),
+    dataset_name: Type.Optional(
+      Type.String({ description: "dataset.dataset_id: a built-in sample set such as iris." }),
+    ),
+    target_column: Type.Optional(Type.String({ description: "dataset.target_column." })),
+    hyperparameters: Type.Optional(Type.Object({}, { additionalProperties: true })),
+  },
+  {
+    additionalProperties: true,
+    description:
+      "Seed 001's envelope, another way to write the same spec: algorithm is model_type, dataset_name dataset.dataset_id, target_column dataset.target_column, hyperparameters (and any other key) hyperparameters; n_estimators is n_trees, max_epochs epochs, C c. A value given both ways must agree.",
+  },
 );
 
 /**
@@ -73,6 +107,17 @@ export const JobSpecSchema = Type.Object(
       Type.Integer({ minimum: 1, maximum: 604_800, description: "Job deadline in seconds." }),
     ),
     idempotency_key: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    depends_on: Type.Optional(
+      Type.Array(Type.String({ pattern: JOB_ID }), {
+        maxItems: 1000,
+        description:
+          "Jobs this one waits for: not built yet, so only an empty list is accepted (alias: dependencies).",
+      }),
+    ),
+    parameters: Type.Optional(ParametersSchema),
+    dependencies: Type.Optional(
+      Type.Array(Type.String(), { description: "Seed 001's name for depends_on." }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -84,7 +129,7 @@ export type JobSpec = ResolvedTrainingSpec & {
   name: string;
   priority: Priority;
   user_id: string;
-  resources: { cpu_cores: number; memory_gb: number; gpu_count: number };
+  resources: { cpu_cores: number; memory_gb: number; gpu_count: number; storage_gb?: number };
   retry_policy: { max_attempts: number; backoff_ms: number };
   timeout_s: number | undefined;
   idempotency_key: string | undefined;
@@ -110,8 +155,10 @@ const ControlSchema = Type.Object(
  * @throws InvalidRequestError naming every field at fault, all at once: the control fields' and
  *   the training fields' problems together (cross-field bounds once every field is valid).
  */
-export function parseJobSpec(body: unknown, defaults: { maxAttempts: number }): JobSpec {
-  const problems = schemaProblems(ControlSchema, body);
+export function parseJobSpec(submitted: unknown, defaults: { maxAttempts: number }): JobSpec {
+  const aliases = resolveSpecAliases(submitted);
+  const body = aliases.body;
+  const problems = [...aliases.problems, ...schemaProblems(ControlSchema, body)];
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw new InvalidRequestError("job spec", problems);
   }
@@ -124,7 +171,16 @@ export function parseJobSpec(body: unknown, defaults: { maxAttempts: number }): 
     const named = new Set(problems.map((p) => p.path));
     problems.push(...training.errors.filter((e) => !named.has(e.path)));
   }
-  if (problems.length > 0 || !training.ok) throw new InvalidRequestError("job spec", problems);
+  const waitsFor = (input as { depends_on?: unknown }).depends_on;
+  if (Array.isArray(waitsFor) && waitsFor.length > 0) {
+    problems.push({
+      path: "/depends_on",
+      message: "waiting on other jobs is not built yet: submit this job once they have completed",
+    });
+  }
+  if (problems.length > 0 || !training.ok) {
+    throw new InvalidRequestError("job spec", problems.map(asWritten(aliases.written)));
+  }
   return {
     ...training.value,
     name: input.name ?? training.value.model_type,
@@ -137,6 +193,19 @@ export function parseJobSpec(body: unknown, defaults: { maxAttempts: number }): 
     },
     timeout_s: input.timeout_s,
     idempotency_key: input.idempotency_key,
+  };
+}
+
+/** A problem's path as the sender wrote it, when it is in a value an alias moved. */
+function asWritten(written: Map<string, string>) {
+  return (problem: { path: string; message: string }) => {
+    let best = "";
+    for (const canonical of written.keys()) {
+      const within = problem.path === canonical || problem.path.startsWith(`${canonical}/`);
+      if (within && canonical.length > best.length) best = canonical;
+    }
+    if (best === "") return problem;
+    return { ...problem, path: `${written.get(best)}${problem.path.slice(best.length)}` };
   };
 }
 

@@ -37,6 +37,7 @@ export async function serveApi(options: {
     ["jobs-cancel", api.cancel, (body) => gateway.cancel(body)],
     ["workers-list", api.workersList, (body) => gateway.workers(body)],
     ["queue-status", api.queueStatus, (body) => gateway.queueStatus(body)],
+    ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
   ];
   try {
     for (const [name, subject, call] of endpoints) {

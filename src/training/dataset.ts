@@ -3,8 +3,12 @@
  * per feature; a row is its class centre plus N(0, noise²) per feature. Row `i` is generated from
  * its own stream (seed, i), so a task generates only its shard and the held-out split, never the
  * whole dataset. Rows `[0, holdout)` are the held-out split shared by every task.
+ *
+ * A named data set (`dataset_id`, a built-in sample) is read instead, its rows in an order
+ * shuffled by the seed (the samples are sorted by class), so the held-out split has every class.
  */
 import { type AbortCheck, neverAbort } from "./abort.ts";
+import { builtinDataset } from "./datasets/builtin.ts";
 import type { DatasetSpec } from "./hyperparameters.ts";
 import { holdoutSize, shardRange } from "./limits.ts";
 import { Rng, Stream } from "./rng.ts";
@@ -33,6 +37,7 @@ export function generateRows(
   end: number,
   checkAbort: AbortCheck = neverAbort,
 ): Split {
+  if (spec.dataset_id !== undefined) return namedRows(spec.dataset_id, spec.seed, start, end);
   const { features: d, classes, noise } = spec;
   const mu = centres(spec);
   const n = end - start;
@@ -57,6 +62,25 @@ export function generateRows(
   return { x, y, n, features: d, classes };
 }
 
+/** Rows `[start, end)` of a built-in data set, in the order `seed` shuffles it into. */
+function namedRows(id: string, seed: number, start: number, end: number): Split {
+  const data = builtinDataset(id);
+  if (!data) throw new RangeError(`unknown data set ${JSON.stringify(id)}`);
+  const order = new Uint32Array(data.rows);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  new Rng(seed, Stream.order).shuffle(order);
+  const d = data.features.length;
+  const n = end - start;
+  const x = new Float32Array(n * d);
+  const y = new Uint8Array(n);
+  for (let r = 0; r < n; r++) {
+    const from = order[start + r] as number;
+    x.set(data.x.subarray(from * d, (from + 1) * d), r * d);
+    y[r] = data.y[from] as number;
+  }
+  return { x, y, n, features: d, classes: data.classes.length };
+}
+
 /**
  * Held-out splits this thread generated lately, least recently used first. Every task of a job
  * evaluates on the same split, and generating it was most of a small task's cost (~60 of ~80 µs
@@ -70,7 +94,7 @@ let heldOutCacheBytes = 0;
 
 /** The held-out split shared by every task of a job (kept for the thread's next tasks). */
 export function heldOutSplit(spec: DatasetSpec, checkAbort: AbortCheck = neverAbort): Split {
-  const key = `${spec.seed}/${spec.samples}/${spec.features}/${spec.classes}/${spec.noise}`;
+  const key = `${spec.dataset_id ?? ""}/${spec.seed}/${spec.samples}/${spec.features}/${spec.classes}/${spec.noise}`;
   const cached = heldOutCache.get(key);
   if (cached) {
     heldOutCache.delete(key);

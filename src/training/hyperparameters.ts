@@ -7,14 +7,34 @@
 import Type, { type Static } from "typebox";
 import { MODEL_TYPES, type ModelType } from "./limits.ts";
 
-/** `model_type`: `logistic_regression` | `neural_network` | `random_forest` | `xgboost`. */
+/** `model_type`: `logistic_regression` | `neural_network` | `random_forest` | `xgboost` | `svm`. */
 export const ModelTypeSchema = Type.Enum([...MODEL_TYPES], {
-  description: "Model family: logistic_regression | neural_network | random_forest | xgboost.",
+  description:
+    "Model family: logistic_regression | neural_network | random_forest | xgboost | svm (linear, hinge loss).",
 });
 
-/** Synthetic classification data, deterministic by seed. */
+/**
+ * Synthetic classification data, deterministic by seed; or, with `dataset_id`, a named data set
+ * (a built-in sample such as `iris`), whose size and classes are its own.
+ */
 export const DatasetSchema = Type.Object(
   {
+    /** A named data set instead of synthetic data: a built-in sample (`iris`). */
+    dataset_id: Type.Optional(
+      Type.String({
+        pattern: "^[A-Za-z0-9_.-]{1,128}$",
+        description:
+          "A named data set instead of synthetic data: a built-in sample (iris). Its rows, features and classes are its own; seed shuffles its rows into the held-out split and the shards.",
+      }),
+    ),
+    /** The column a named data set is classified by (default: its own, e.g. species). */
+    target_column: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: "With dataset_id: the column to predict (default: the data set's own).",
+      }),
+    ),
     /** Rows in the whole dataset, held-out split included. Default 10 000; 50..1 000 000. */
     samples: Type.Optional(
       Type.Integer({
@@ -76,7 +96,7 @@ export const EpochsSchema = Type.Integer({
   maximum: 1000,
   default: 10,
   description:
-    "Passes over the shard for logistic_regression and neural_network, 1..1000 (default 10); for random_forest and xgboost, the number of trees (hyperparameters.n_trees, which it sets).",
+    "Passes over the shard for logistic_regression, neural_network and svm, 1..1000 (default 10); for random_forest and xgboost, the number of trees (hyperparameters.n_trees, which it sets).",
 });
 
 const learningRate = (fallback: number, maximum: number) =>
@@ -267,16 +287,40 @@ export const XgboostHyperparametersSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** `svm`: a linear support vector machine (hinge loss, L2), one-vs-rest beyond two classes. */
+export const SvmHyperparametersSchema = Type.Object(
+  {
+    /** SGD step. Default 0.01; (0, 10]. */
+    learning_rate: learningRate(0.01, 10),
+    /** Rows per mini-batch. Default 32; 1..4096. */
+    batch_size: batchSize,
+    /** Inverse regularization strength, as scikit-learn's C. Default 1; (0, 1e6]. */
+    c: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 1e6,
+        default: 1,
+        description:
+          "Inverse regularization strength, as scikit-learn's C (alias C): the L2 penalty is 1 / (c × shard rows), (0, 1e6] (default 1).",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /** The hyperparameter schema of each model type. */
 export const HyperparameterSchemas = Object.freeze({
   logistic_regression: LogisticRegressionHyperparametersSchema,
   neural_network: NeuralNetworkHyperparametersSchema,
   random_forest: RandomForestHyperparametersSchema,
   xgboost: XgboostHyperparametersSchema,
+  svm: SvmHyperparametersSchema,
 } satisfies Record<ModelType, unknown>);
 
-/** A dataset spec with every default applied. */
-export type DatasetSpec = Required<Static<typeof DatasetSchema>>;
+/** A dataset spec with every default applied (a named one's size and classes filled in). */
+export type DatasetSpec = Required<
+  Omit<Static<typeof DatasetSchema>, "dataset_id" | "target_column">
+> & { dataset_id?: string; target_column?: string };
 export type LogisticRegressionHyperparameters = Required<
   Static<typeof LogisticRegressionHyperparametersSchema>
 >;
@@ -287,6 +331,7 @@ export type RandomForestHyperparameters = Required<
   Static<typeof RandomForestHyperparametersSchema>
 >;
 export type XgboostHyperparameters = Required<Static<typeof XgboostHyperparametersSchema>>;
+export type SvmHyperparameters = Required<Static<typeof SvmHyperparametersSchema>>;
 
 /** Hyperparameters with every default applied, by model type. */
 export interface HyperparametersByModel {
@@ -294,4 +339,5 @@ export interface HyperparametersByModel {
   neural_network: NeuralNetworkHyperparameters;
   random_forest: RandomForestHyperparameters;
   xgboost: XgboostHyperparameters;
+  svm: SvmHyperparameters;
 }

@@ -22,12 +22,13 @@ export const MAX_NETWORK_PARAMETERS = 2_000_000;
  */
 export const MAX_ENSEMBLE_NUMBERS = 50_000_000;
 
-/** The four model families Troupe trains. */
+/** The model families Troupe trains. */
 export const MODEL_TYPES = Object.freeze([
   "logistic_regression",
   "neural_network",
   "random_forest",
   "xgboost",
+  "svm",
 ] as const);
 
 export type ModelType = (typeof MODEL_TYPES)[number];

@@ -20,6 +20,8 @@ export const Stream = Object.freeze({
   row: 0x726f7773,
   init: 0x696e6974,
   task: 0x7461736b,
+  /** The order of a named data set's rows (built-in samples are sorted by class). */
+  order: 0x6f726472,
 });
 
 export class Rng {

@@ -7,8 +7,10 @@ import Type from "typebox";
 import Value from "typebox/value";
 import { TrainingSpecError } from "../errors.ts";
 import { schemaProblems } from "../validation.ts";
+import { BUILTIN_DATASET_IDS, builtinDataset } from "./datasets/builtin.ts";
 import {
   DatasetSchema,
+  type DatasetSpec,
   DEFAULT_EPOCHS,
   EpochsSchema,
   HyperparameterSchemas,
@@ -66,10 +68,7 @@ export function validateTrainingSpec(raw: unknown): SpecValidation {
   const input = raw as Record<string, unknown>;
   const errors = schemaProblems(SpecShape, input, "");
   const faulty = new Set(errors.map((e) => e.path));
-  const dataset = faulty.has("/dataset")
-    ? undefined
-    : Value.Default(DatasetSchema, structuredClone(input.dataset ?? {}));
-  if (dataset !== undefined) errors.push(...schemaProblems(DatasetSchema, dataset, "/dataset"));
+  const dataset = faulty.has("/dataset") ? undefined : resolveDataset(input.dataset ?? {}, errors);
   // Hyperparameters can only be checked against a known model type.
   const modelType = faulty.has("/model_type") ? undefined : (input.model_type as ModelType);
   const schema = modelType && HyperparameterSchemas[modelType];
@@ -109,6 +108,57 @@ export function validateTrainingSpec(raw: unknown): SpecValidation {
   return bounds.length > 0 ? { ok: false, errors: bounds } : { ok: true, value };
 }
 
+/** Fields a named data set decides itself. */
+const NAMED_DATASET_OWNS = ["samples", "features", "classes", "noise"] as const;
+
+/**
+ * The dataset with its defaults: synthetic, or a named one (`dataset_id`) with its own size and
+ * classes filled in. Problems are added to `errors`; undefined when there are any.
+ */
+function resolveDataset(raw: object, errors: FieldError[]): DatasetSpec | undefined {
+  const given = structuredClone(raw) as Record<string, unknown>;
+  const problems = schemaProblems(DatasetSchema, given, "/dataset");
+  if (problems.length > 0 || given.dataset_id === undefined) {
+    const dataset = Value.Default(DatasetSchema, given) as DatasetSpec;
+    errors.push(...schemaProblems(DatasetSchema, dataset, "/dataset"));
+    return problems.length > 0 ? undefined : dataset;
+  }
+  const id = given.dataset_id as string;
+  const named = builtinDataset(id);
+  if (!named) {
+    errors.push({
+      path: "/dataset/dataset_id",
+      message: `no data set ${JSON.stringify(id)}; the built-in ones are ${BUILTIN_DATASET_IDS.join(", ")}`,
+    });
+    return undefined;
+  }
+  const before = errors.length;
+  for (const field of NAMED_DATASET_OWNS) {
+    if (given[field] !== undefined)
+      errors.push({
+        path: `/dataset/${field}`,
+        message: `must not be given with dataset_id: ${id} has ${named.rows} rows, ${named.features.length} features and ${named.classes.length} classes`,
+      });
+  }
+  const target = (given.target_column as string | undefined) ?? named.target_column;
+  if (target !== named.target_column) {
+    errors.push({
+      path: "/dataset/target_column",
+      message: `${id} is classified by ${JSON.stringify(named.target_column)} (its features: ${named.features.join(", ")})`,
+    });
+  }
+  if (errors.length > before) return undefined;
+  return {
+    dataset_id: id,
+    target_column: target,
+    samples: named.rows,
+    features: named.features.length,
+    classes: named.classes.length,
+    seed: (given.seed as number | undefined) ?? 0,
+    noise: 0,
+  };
+}
+
 /**
  * Bounds across fields, on a spec whose fields each passed their schema: data size, shard size,
  * network size and ensemble size. One task then cannot exhaust a thread's memory.
@@ -132,6 +182,7 @@ export function checkTrainingBounds(spec: ResolvedTrainingSpec): FieldError[] {
   const outputs = classes === 2 ? 1 : classes;
   switch (spec.model_type) {
     case "logistic_regression":
+    case "svm":
       break;
     case "neural_network": {
       const { hidden_units: h, hidden_layers: layers } = spec.hyperparameters;

@@ -21,6 +21,8 @@ export interface Names {
     readonly cancel: string;
     readonly workersList: string;
     readonly queueStatus: string;
+    /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
+    readonly adminCleanup: string;
   };
   /** Public events (core NATS, JSON). */
   readonly events: {
@@ -103,6 +105,7 @@ export function names(prefix: string): Names {
       cancel: `${p}.jobs.cancel`,
       workersList: `${p}.workers.list`,
       queueStatus: `${p}.queue.status`,
+      adminCleanup: `${p}.admin.cleanup`,
     }),
     events: Object.freeze({
       all: `${p}.events.>`,

@@ -56,6 +56,8 @@ export class ChunkTrainer {
         epochs: number;
         loss: number;
         accuracy: number;
+        heldout_loss: number;
+        samples_per_s?: number;
       }) => {
         progress.add({
           task_index: p.task_index,
@@ -65,8 +67,14 @@ export class ChunkTrainer {
           epochs: p.epochs,
           loss: p.loss,
           accuracy: p.accuracy,
+          validation_loss: p.heldout_loss,
         });
-        this.#o.pipeline.emit({ kind: "task_progress", job_id: message.job_id, ...pick(p) });
+        this.#o.pipeline.emit({
+          kind: "task_progress",
+          job_id: message.job_id,
+          model_type: message.spec.model_type,
+          ...pick(p),
+        });
       },
       // A retry resumes after the last saved epoch (the pool sends none for the last epoch).
       onCheckpoint: (c: { task_index: number; bytes: Uint8Array }) =>
@@ -149,6 +157,15 @@ export class ChunkTrainer {
   }
 }
 
-function pick(p: { task_index: number; epoch: number; loss: number; accuracy: number }) {
-  return { task_index: p.task_index, epoch: p.epoch, loss: p.loss, accuracy: p.accuracy };
+function pick(p: {
+  task_index: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  samples_per_s?: number;
+}) {
+  const { task_index, epoch, loss, accuracy, samples_per_s } = p;
+  return samples_per_s === undefined
+    ? { task_index, epoch, loss, accuracy }
+    : { task_index, epoch, loss, accuracy, samples_per_s };
 }

@@ -1,4 +1,8 @@
-/** Worker activity (DESIGN §2.5): one record per `troupe` process, kept in the workers bucket. */
+/**
+ * Worker activity (DESIGN §2.5): one record per `troupe` process, kept in the workers bucket, and
+ * the view every door answers (`WorkerView`): the stored fields in Troupe's units and, beside
+ * them, the seed orchestrators' fields in theirs.
+ */
 export const WORKER_STATUSES = ["IDLE", "BUSY", "STALE", "DRAINING"] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 
@@ -9,6 +13,7 @@ export interface WorkerCapabilities {
   max_concurrent_tasks: number;
 }
 
+/** What a worker writes to the workers bucket (shares 0..1, ISO times). */
 export interface WorkerRecord {
   worker_id: string;
   status: WorkerStatus;
@@ -33,6 +38,35 @@ export interface WorkerRecord {
   started_at: string;
   /** This worker's HEARTBEAT_INTERVAL: it reads as STALE after two heartbeats missed. */
   heartbeat_interval_ms: number;
+  /** This worker's WORKER_TIMEOUT (HEARTBEAT_TTL_SEC): silent this long, a worker is removed. */
+  worker_timeout_ms?: number;
+}
+
+/**
+ * A worker as the doors show it. Seed 000's orchestrator reports `cpu_usage` and `memory_usage` in
+ * percent and `last_activity_time` in unix seconds, so those names carry those units; Troupe's
+ * shares and ISO time are `cpu_share`, `memory_share` and `last_activity_at`. Seed 000 also has
+ * `current_task_id` (one task) and `is_active`; seed 003 `last_seen` and `stale`.
+ */
+export interface WorkerView
+  extends Omit<WorkerRecord, "cpu_usage" | "memory_usage" | "last_activity_time"> {
+  /** Percent of all cores since the previous heartbeat, 0..100 (seed 000). */
+  cpu_usage: number;
+  /** Resident memory, percent of the machine's, 0..100 (seed 000). */
+  memory_usage: number;
+  /** Last heartbeat or task change, unix seconds (seed 000). */
+  last_activity_time: number;
+  cpu_share: number;
+  memory_share: number;
+  last_activity_at: string;
+  /** The first of `current_task_ids`, or "" when idle (seed 000 runs one task a worker). */
+  current_task_id: string;
+  /** Not stale (seed 000). */
+  is_active: boolean;
+  /** `last_activity_at` (seed 003). */
+  last_seen: string;
+  /** Two heartbeats missed (seed 003). */
+  stale: boolean;
 }
 
 export interface WorkerActivity {
@@ -40,7 +74,28 @@ export interface WorkerActivity {
   /** Workers that are not stale. */
   active_workers: number;
   busy_workers: number;
-  workers: WorkerRecord[];
+  workers: WorkerView[];
+}
+
+/** The view of a stored record (fields an older worker does not write read as 0). */
+export function workerView(record: WorkerRecord): WorkerView {
+  const percent = (share: number) => Math.round(share * 1000) / 10;
+  const at = record.last_activity_time;
+  return {
+    ...record,
+    tasks_cancelled: record.tasks_cancelled ?? 0,
+    tasks_retried: record.tasks_retried ?? 0,
+    cpu_usage: percent(record.cpu_usage),
+    memory_usage: percent(record.memory_usage),
+    last_activity_time: Math.floor(Date.parse(at) / 1000),
+    cpu_share: record.cpu_usage,
+    memory_share: record.memory_usage,
+    last_activity_at: at,
+    current_task_id: record.current_task_ids[0] ?? "",
+    is_active: record.status !== "STALE",
+    last_seen: at,
+    stale: record.status === "STALE",
+  };
 }
 
 /** Heartbeats a worker may miss before it reads as STALE. */
@@ -71,6 +126,6 @@ export function summarize(records: WorkerRecord[]): WorkerActivity {
     total_workers: records.length,
     active_workers: active.length,
     busy_workers: active.filter((r) => r.status === "BUSY").length,
-    workers: records,
+    workers: records.map(workerView),
   };
 }

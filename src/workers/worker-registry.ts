@@ -18,8 +18,19 @@ export interface WorkerRegistryOptions {
   capabilities: WorkerCapabilities;
   heartbeatIntervalMs: number;
   workerTimeoutMs: number;
+  /** WORKER_ID; @default a new one (`newWorkerId()`) */
+  workerId?: string | undefined;
   clock: Clock;
   log: Logger;
+}
+
+/** This process's own worker, as its `/health` tells it. */
+export interface LocalWorker {
+  readonly workerId: string;
+  /** The record as last written (counters, status, use). */
+  snapshot(): WorkerRecord;
+  /** When a heartbeat last reached the bucket (ms); undefined before the first. */
+  lastHeartbeatAt(): number | undefined;
 }
 
 /**
@@ -52,9 +63,10 @@ export function newWorkerId(): string {
  * heartbeats STALE and removes those silent for `workerTimeoutMs` (see `workerFate`). Any live
  * worker may do it, and whoever lists does it too (`readAll`): no leader.
  */
-export class WorkerRegistry {
-  readonly workerId = newWorkerId();
+export class WorkerRegistry implements LocalWorker {
+  readonly workerId: string;
   readonly #o: WorkerRegistryOptions;
+  #lastHeartbeatAt: number | undefined;
   readonly #running = new Set<string>();
   #record: WorkerRecord;
   #cpu = process.cpuUsage();
@@ -66,6 +78,7 @@ export class WorkerRegistry {
 
   constructor(options: WorkerRegistryOptions) {
     this.#o = options;
+    this.workerId = options.workerId ?? newWorkerId();
     this.#cpuAt = options.clock.now();
     const at = new Date(this.#cpuAt).toISOString();
     this.#record = {
@@ -84,7 +97,16 @@ export class WorkerRegistry {
       last_activity_time: at,
       started_at: at,
       heartbeat_interval_ms: options.heartbeatIntervalMs,
+      worker_timeout_ms: options.workerTimeoutMs,
     };
+  }
+
+  snapshot(): WorkerRecord {
+    return { ...this.#record, current_task_ids: [...this.#running] };
+  }
+
+  lastHeartbeatAt(): number | undefined {
+    return this.#lastHeartbeatAt;
   }
 
   async start(): Promise<void> {
@@ -176,6 +198,7 @@ export class WorkerRegistry {
     record.memory_usage = round(process.memoryUsage.rss() / totalmem());
     record.last_activity_time = new Date(now).toISOString();
     await this.#o.kv.put(this.workerId, pack(record));
+    this.#lastHeartbeatAt = now;
   }
 
   /** Marks peers that missed two heartbeats STALE (once, with an event) and removes silent ones. */
@@ -235,17 +258,37 @@ export async function readAll(
       );
       continue;
     }
-    records.push({
-      ...record,
-      // Counters a worker of an older version does not write.
-      tasks_cancelled: record.tasks_cancelled ?? 0,
-      tasks_retried: record.tasks_retried ?? 0,
-      status: fate === "stale" ? "STALE" : record.status,
-    });
+    records.push({ ...record, status: fate === "stale" ? "STALE" : record.status });
   }
   return records.sort((a, b) => a.worker_id.localeCompare(b.worker_id));
 }
 
 function round(x: number): number {
   return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * Removes every worker that missed two heartbeats, now, rather than once it has been silent for
+ * `workerTimeoutMs` (compare-and-set: a worker that came back meanwhile stays). Returns their ids.
+ */
+export async function removeStale(
+  kv: KV,
+  listKeys: () => Promise<string[]>,
+  nowMs: number,
+  workerTimeoutMs: number,
+): Promise<string[]> {
+  const removed: string[] = [];
+  for (const key of await listKeys()) {
+    const entry = await kv.get(key);
+    if (entry?.operation !== "PUT") continue;
+    const record = unpack(entry.value) as WorkerRecord;
+    if (workerFate(record, nowMs, workerTimeoutMs) === "live") continue;
+    try {
+      await kv.delete(key, { previousSeq: entry.revision });
+      removed.push(key);
+    } catch (error) {
+      if (!isWrongRevision(error)) throw error; // a heartbeat or another cleanup came first
+    }
+  }
+  return removed;
 }

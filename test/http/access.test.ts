@@ -116,8 +116,23 @@ describe("read routes", () => {
     await fx.topology.kv.workers.put(record.worker_id, pack(record));
     const all = await fetch(`${url}/api/v1/workers`);
     expect(all.status).toBe(200);
-    // A record written without the newer counters reads them as 0.
-    const listed = { ...record, tasks_cancelled: 0, tasks_retried: 0 };
+    // A record written without the newer counters reads them as 0; the seed orchestrators' fields
+    // come beside Troupe's, in their units (percent, unix seconds).
+    const listed = {
+      ...record,
+      tasks_cancelled: 0,
+      tasks_retried: 0,
+      cpu_usage: 50,
+      memory_usage: 25,
+      cpu_share: 0.5,
+      memory_share: 0.25,
+      last_activity_time: Math.floor(Date.parse(now) / 1000),
+      last_activity_at: now,
+      last_seen: now,
+      current_task_id: "job_x.0",
+      is_active: true,
+      stale: false,
+    };
     expect(await all.json()).toEqual({
       total_workers: 1,
       active_workers: 1,

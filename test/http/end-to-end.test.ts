@@ -77,13 +77,14 @@ describe("the HTTP facade over a running pipeline", () => {
           ?.split(" ")
           .at(-1),
       );
-    expect(value(/^orchestrator_jobs_total\{status="COMPLETED"\}/)).toBeGreaterThanOrEqual(1);
+    expect(value(/^orchestrator_jobs_total\{status="completed"\}/)).toBeGreaterThanOrEqual(1);
     expect(
-      value(/^worker_tasks_completed_total\{status="COMPLETED",model_type="logistic_regression"\}/),
+      value(/^worker_tasks_completed_total\{status="completed",model_type="logistic_regression"\}/),
     ).toBe(3);
-    expect(value(/^worker_task_duration_seconds_count\{model_type="logistic_regression"\}/)).toBe(
-      3,
+    const durations = new RegExp(
+      `^worker_task_duration_seconds_count\\{model_type="logistic_regression",job_id="${jobId}"\\}`,
     );
+    expect(value(durations)).toBe(3);
     expect(value(/^orchestrator_job_duration_seconds_count/)).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain(`worker_training_loss{job_id="${jobId}"`);
   });

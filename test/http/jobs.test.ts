@@ -44,6 +44,7 @@ describe("POST /api/v1/jobs", () => {
       status: "SUBMITTED",
       total_tasks: 2,
       duplicate: false,
+      message: "Job submitted successfully",
     });
   });
 

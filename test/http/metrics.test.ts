@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EventHub } from "../../src/actors/event-stream.ts";
 import type { ActorEvent } from "../../src/actors/events.ts";
-import { createMetrics } from "../../src/metrics.ts";
+import { createMetrics, TASK_DURATION_JOBS } from "../../src/metrics.ts";
 import { PipelineEvents } from "../../src/pipeline-events.ts";
 import { type HttpFixture, parseMetrics, spec, startHttpFixture } from "./support.ts";
 
@@ -15,6 +15,9 @@ const NAMED = [
   "worker_tasks_completed_total",
   "worker_training_loss",
   "worker_concurrent_tasks",
+  "worker_cpu_usage_percent",
+  "worker_memory_usage_bytes",
+  "worker_training_samples_per_second",
   "troupe_actor_restarts_total",
   "troupe_mailbox_depth",
   "process_cpu_user_seconds_total",
@@ -52,6 +55,7 @@ describe("createMetrics", () => {
         kind: "task_progress",
         job_id: "j1",
         task_index,
+        model_type: "xgboost",
         epoch: 1,
         loss: 0.5,
         accuracy: 0.7,
@@ -76,6 +80,30 @@ describe("createMetrics", () => {
     });
     expect(await loss()).toEqual([]);
     expect(parseMetrics(await metrics.render()).get("worker_concurrent_tasks")).toBe(0);
+    metrics.close();
+  });
+
+  it(`keeps job_id series of task durations for the last ${TASK_DURATION_JOBS} jobs only`, async () => {
+    const pipeline = new PipelineEvents();
+    const metrics = createMetrics({ pipelineEvents: pipeline, defaultMetrics: false });
+    for (let job = 0; job < TASK_DURATION_JOBS + 8; job++) {
+      pipeline.emit({
+        kind: "task_finished",
+        job_id: `j${job}`,
+        task_index: 0,
+        model_type: "svm",
+        status: "COMPLETED",
+        duration_s: 1,
+      });
+    }
+    const jobs = new Set(
+      [...parseMetrics(await metrics.render()).keys()]
+        .filter((k) => k.startsWith("worker_task_duration_seconds_count{"))
+        .map((k) => /job_id="(j\d+)"/.exec(k)?.[1]),
+    );
+    expect(jobs.size).toBe(TASK_DURATION_JOBS);
+    expect(jobs.has("j0")).toBe(false);
+    expect(jobs.has(`j${TASK_DURATION_JOBS + 7}`)).toBe(true);
     metrics.close();
   });
 
@@ -126,9 +154,10 @@ describe("GET /metrics", () => {
     emit({ kind: "job_started", job_id, model_type });
     for (const task_index of [0, 1])
       emit({ kind: "task_started", job_id, task_index, model_type, attempt: 1 });
-    emit({ kind: "task_progress", job_id, task_index: 0, epoch: 1, loss: 0.9, accuracy: 0.6 });
-    emit({ kind: "task_progress", job_id, task_index: 1, epoch: 1, loss: 0.8, accuracy: 0.6 });
-    emit({ kind: "task_progress", job_id, task_index: 0, epoch: 2, loss: 0.4, accuracy: 0.8 });
+    const progress = { kind: "task_progress", job_id, model_type, accuracy: 0.6 } as const;
+    emit({ ...progress, task_index: 0, epoch: 1, loss: 0.9, samples_per_s: 1000 });
+    emit({ ...progress, task_index: 1, epoch: 1, loss: 0.8, samples_per_s: 3000 });
+    emit({ ...progress, task_index: 0, epoch: 2, loss: 0.4, samples_per_s: 2000 });
     actorEvents.emit({
       type: "restarted",
       actor: "/troupe/slot-1",
@@ -146,7 +175,11 @@ describe("GET /metrics", () => {
     expect(during.get("worker_concurrent_tasks")).toBe(2);
     expect(during.get(`worker_training_loss{job_id="${job_id}",task_id="${job_id}.0"}`)).toBe(0.4);
     expect(during.get(`worker_training_loss{job_id="${job_id}",task_id="${job_id}.1"}`)).toBe(0.8);
-    expect(during.get('orchestrator_jobs_total{status="RUNNING"}')).toBe(1);
+    // Jobs are counted when they end (seed 000's labels); speed sums each task's latest epoch.
+    expect(during.get('orchestrator_jobs_total{status="completed"}')).toBeUndefined();
+    expect(during.get('worker_training_samples_per_second{model_type="neural_network"}')).toBe(
+      5000,
+    );
 
     emit({
       kind: "task_finished",
@@ -174,20 +207,24 @@ describe("GET /metrics", () => {
 
     const after = await scrape();
     for (const name of NAMED) expect(after.text).toMatch(new RegExp(`^# TYPE ${name} `, "m"));
-    expect(after.get('orchestrator_jobs_total{status="COMPLETED"}')).toBe(1);
+    expect(after.get('orchestrator_jobs_total{status="completed"}')).toBe(1);
     expect(after.get("orchestrator_active_workers")).toBe(1);
     expect(after.get("orchestrator_tasks_queued")).toBe(0);
     expect(after.get("orchestrator_job_duration_seconds_count")).toBe(1);
     expect(after.get("orchestrator_job_duration_seconds_sum")).toBe(4.5);
     expect(after.get("orchestrator_task_retry_count")).toBe(1);
-    expect(after.get('worker_task_duration_seconds_count{model_type="neural_network"}')).toBe(3);
-    expect(after.get('worker_task_duration_seconds_sum{model_type="neural_network"}')).toBe(4.5);
+    const series = `model_type="neural_network",job_id="${job_id}"`;
+    expect(after.get(`worker_task_duration_seconds_count{${series}}`)).toBe(3);
+    expect(after.get(`worker_task_duration_seconds_sum{${series}}`)).toBe(4.5);
     expect(
-      after.get('worker_tasks_completed_total{status="COMPLETED",model_type="neural_network"}'),
+      after.get('worker_tasks_completed_total{status="completed",model_type="neural_network"}'),
     ).toBe(2);
     expect(
-      after.get('worker_tasks_completed_total{status="RETRYING",model_type="neural_network"}'),
+      after.get('worker_tasks_completed_total{status="retrying",model_type="neural_network"}'),
     ).toBe(1);
+    expect(after.get("worker_training_samples_per_second")).toBeUndefined();
+    expect(after.get("worker_memory_usage_bytes")).toBeGreaterThan(1e6);
+    expect(after.get("worker_cpu_usage_percent")).toBeGreaterThanOrEqual(0);
     expect([...after.keys()].filter((k) => k.startsWith("worker_training_loss{"))).toEqual([]);
     expect(after.get("worker_concurrent_tasks")).toBe(0);
     expect(after.get('troupe_actor_restarts_total{actor="/troupe/slot-1"}')).toBe(1);

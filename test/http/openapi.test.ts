@@ -48,7 +48,7 @@ describe("/docs", () => {
     const submit = doc.paths["/api/v1/jobs"].post;
     for (const type of ["application/json", "application/yaml", "text/yaml"]) {
       const variants = submit.requestBody.content[type].schema.oneOf;
-      expect(variants).toHaveLength(4);
+      expect(variants).toHaveLength(Object.keys(HyperparameterSchemas).length);
       for (const variant of variants) {
         expect(variant.required).toEqual(["model_type"]);
         expect(variant.properties.priority.enum).toEqual(["urgent", "high", "normal", "low"]);
@@ -81,7 +81,9 @@ describe("/docs", () => {
     expect([...byModel.keys()]).toEqual(Object.keys(HyperparameterSchemas));
     for (const [model, schema] of Object.entries(HyperparameterSchemas)) {
       const documented = byModel.get(model) ?? {};
-      expect(Object.keys(documented)).toEqual(Object.keys(schema.properties));
+      // Its own fields first, then the seeds' names of them (documented, resolved at submit).
+      const own = Object.keys(documented).slice(0, Object.keys(schema.properties).length);
+      expect(own).toEqual(Object.keys(schema.properties));
       for (const [name, property] of Object.entries(schema.properties)) {
         const field = documented[name] ?? {};
         const { default: fallback, minimum, maximum } = property as Record<string, unknown>;
@@ -98,6 +100,22 @@ describe("/docs", () => {
       default: 0.3,
     });
     expect(byModel.get("neural_network")?.optimizer).toMatchObject({ enum: ["sgd", "adam"] });
+    expect(byModel.get("random_forest")?.n_estimators).toMatchObject({
+      description: "Seed 001's name for n_trees.",
+    });
+    expect(byModel.get("svm")?.C).toMatchObject({ description: "Seed 001's name for c." });
+    expect(byModel.get("xgboost")?.C).toBeUndefined();
+  });
+
+  it("shows the seed services' names in the submit body: parameters, dependencies, retry_delay", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the JSON is asserted field by field
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as any;
+    const variant =
+      doc.paths["/api/v1/jobs"].post.requestBody.content["application/json"].schema.oneOf[0];
+    expect(variant.properties.parameters.description).toContain("Seed 001's envelope");
+    expect(variant.properties.dependencies.description).toContain("depends_on");
+    expect(variant.properties.retry_policy.properties.retry_delay.description).toContain("seconds");
+    expect(variant.properties.resources.properties.storage_gb).toBeDefined();
   });
 
   it("serves the Swagger UI page at /docs", async () => {

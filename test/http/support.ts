@@ -11,6 +11,7 @@ import { natsTaskPorts } from "../../src/transport/nats-ports.ts";
 import { type NatsReadiness, natsReadiness } from "../../src/transport/readiness.ts";
 import { ensureTopology, type Topology } from "../../src/transport/streams.ts";
 import { type Names, names } from "../../src/transport/subjects.ts";
+import type { LocalWorker } from "../../src/workers/worker-registry.ts";
 import { type NatsServer, startNats } from "../support/nats.ts";
 
 export const silentLog = pino({ level: "silent" });
@@ -50,7 +51,7 @@ export interface HttpFixture {
 
 /** One nats-server (stopped after the file), one connection, the topology, a gateway. */
 export async function startHttpFixture(
-  options: { natsArgs?: string[]; workerTimeoutMs?: number } = {},
+  options: { natsArgs?: string[]; workerTimeoutMs?: number; worker?: LocalWorker } = {},
 ): Promise<HttpFixture> {
   const nats = await startNats({ args: options.natsArgs ?? [] });
   const nc = await connectNats({ servers: [nats.url], name: "http-test", log: silentLog });
@@ -68,6 +69,7 @@ export async function startHttpFixture(
     defaultMaxAttempts: 4,
     workerTimeoutMs: options.workerTimeoutMs ?? 60_000,
     sizer: new ChunkSizer(50),
+    worker: options.worker,
     clock: systemClock,
     log: silentLog,
   });

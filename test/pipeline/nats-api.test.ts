@@ -136,7 +136,7 @@ describe("bad input on the NATS API", () => {
     ["malformed JSON", "{not json", "not valid JSON"],
     ["a wrong type", { model_type: "logistic_regression", tasks: "four" }, "/tasks"],
     ["an unknown field", { model_type: "logistic_regression", taks: 4 }, "/taks: unknown field"],
-    ["an unknown model type", { model_type: "svm" }, "/model_type"],
+    ["an unknown model type", { model_type: "kernel_svm" }, "/model_type"],
     [
       "an out-of-range hyperparameter",
       { model_type: "xgboost", hyperparameters: { max_depth: 99 } },

@@ -6,6 +6,7 @@ export const MODEL_TYPES = [
   "neural_network",
   "random_forest",
   "xgboost",
+  "svm",
 ] as const;
 
 export type ModelType = (typeof MODEL_TYPES)[number];

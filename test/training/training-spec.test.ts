@@ -86,7 +86,7 @@ describe("training spec validation", () => {
 
   it("still checks the dataset when the model type is unknown, and not hyperparameters it cannot know", () => {
     const errors = errorsOf({
-      model_type: "svm",
+      model_type: "kernel_svm",
       dataset: { samples: 10 },
       hyperparameters: { max_depth: 5 },
     });
@@ -108,7 +108,7 @@ describe("training spec validation", () => {
   });
 
   it("rejects an unknown model type and a malformed dataset field", () => {
-    expect(errorsOf({ model_type: "svm" })[0]?.path).toBe("/model_type");
+    expect(errorsOf({ model_type: "kernel_svm" })[0]?.path).toBe("/model_type");
     expect(errorsOf({ model_type: "xgboost", dataset: { classes: 1 } })[0]?.path).toBe(
       "/dataset/classes",
     );

@@ -34,6 +34,15 @@ async function openApiPlugin(app: FastifyInstance, options: OpenApiOptions): Pro
     },
   });
   await app.register(swaggerUi, { routePrefix: "/docs", staticCSP: true });
+  // Seed 002 serves its Swagger UI at /swagger-ui/ and /swagger: the same page, by redirect.
+  const toDocs = { schema: { hide: true } } as const;
+  for (const alias of ["/swagger", "/swagger-ui"]) {
+    app.get(alias, toDocs, (_request, reply) => reply.redirect("/docs/", 301));
+  }
+  app.get("/swagger-ui/*", toDocs, (request, reply) => {
+    const rest = (request.params as { "*": string })["*"];
+    return reply.redirect(rest === "" || rest === "index.html" ? "/docs/" : `/docs/${rest}`, 301);
+  });
 }
 
 /**

@@ -4,6 +4,7 @@ import {
   PROBLEM_RESPONSES,
   WorkerActivitySchema,
   WorkerIdParamsSchema,
+  WorkerListSchema,
   WorkerRecordSchema,
 } from "../schemas.ts";
 
@@ -11,7 +12,7 @@ export interface WorkerRoutesOptions {
   gateway: GatewayApi;
 }
 
-/** Worker activity (DESIGN §2.5). */
+/** Worker activity (DESIGN §2.5), also at seed 003's `/workers` and `/workers/{id}`. */
 export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = async (
   app,
   { gateway },
@@ -34,6 +35,32 @@ export const workerRoutes: FastifyPluginAsyncTypebox<WorkerRoutesOptions> = asyn
       schema: {
         tags: ["workers"],
         summary: "One worker's activity",
+        params: WorkerIdParamsSchema,
+        response: { 200: WorkerRecordSchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request) => gateway.worker({ worker_id: request.params.id }),
+  );
+
+  app.get(
+    "/workers",
+    {
+      schema: {
+        tags: ["workers"],
+        summary:
+          "Every worker's activity, as a list (seed 003's route; the totals are at /api/v1/workers)",
+        response: { 200: WorkerListSchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async () => (await gateway.workers({})).workers,
+  );
+
+  app.get(
+    "/workers/:id",
+    {
+      schema: {
+        tags: ["workers"],
+        summary: "One worker's activity (seed 003's route for /api/v1/workers/:id)",
         params: WorkerIdParamsSchema,
         response: { 200: WorkerRecordSchema, ...PROBLEM_RESPONSES },
       },

@@ -44,6 +44,15 @@ export interface LinearArtifact {
   bias: Float64Array;
 }
 
+/** A linear SVM: `weights` is `outputs × features` (one output for two classes, else one a class). */
+export interface SvmArtifact {
+  model_type: "svm";
+  features: number;
+  classes: number;
+  weights: Float64Array;
+  bias: Float64Array;
+}
+
 /** An MLP: `sizes` are the layer widths, `params` each layer's weights (out × in) then biases. */
 export interface NetworkArtifact {
   model_type: "neural_network";
@@ -75,4 +84,9 @@ export interface BoosterMember {
   trees: Tree[];
 }
 
-export type ModelArtifact = LinearArtifact | NetworkArtifact | ForestArtifact | BoosterArtifact;
+export type ModelArtifact =
+  | LinearArtifact
+  | NetworkArtifact
+  | ForestArtifact
+  | BoosterArtifact
+  | SvmArtifact;
