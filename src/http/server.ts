@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { dashboard } from "../dashboard/plugin.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NatsConnection } from "../transport/connection.ts";
@@ -117,6 +118,7 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(queueRoutes, { gateway });
   app.register(healthRoutes, { isReady: options.isReady });
   app.register(metricsRoutes, { metrics: options.metrics });
+  app.register(dashboard);
   // Event streams never end on their own: end them first, or close() would wait for them.
   app.addHook("preClose", async () => {
     for (const stream of streams) stream.abort();
