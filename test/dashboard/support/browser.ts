@@ -1,25 +1,12 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll } from "vitest";
+import { launchChromium } from "./chromium.ts";
 
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 /** Screenshots of every view, each run (git-ignored). */
-export const ARTIFACTS = join(ROOT, "test", "artifacts");
-
-/** Debian's Chromium (scripts/ensure-chromium installs it), headless, with nothing of its own. */
-const FLAGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+export const ARTIFACTS = fileURLToPath(new URL("../../artifacts/", import.meta.url));
 
 /** A browser with a fresh profile, and every request it made. */
 export interface Browser {
@@ -34,27 +21,13 @@ afterAll(async () => {
   for (const close of open) await close();
 });
 
-/**
- * Starts headless Chromium (installed by scripts/ensure-chromium when missing, as root; else that
- * script says the command to run) with a fresh --user-data-dir, driven by playwright-core.
- */
+/** Headless Chromium with a fresh profile (see chromium.ts), closed after the test file. */
 export async function launchBrowser(): Promise<Browser> {
-  const executablePath = chromiumPath();
-  const profile = mkdtempSync(join(tmpdir(), "troupe-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: FLAGS,
-    viewport: { width: 1280, height: 800 },
-  });
+  const { context, close } = await launchChromium();
   const requests: Browser["requests"] = [];
   context.on("request", (request) =>
     requests.push({ url: request.url(), authorization: request.headers().authorization }),
   );
-  const close = async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  };
   open.add(close);
   return {
     context,
@@ -66,17 +39,6 @@ export async function launchBrowser(): Promise<Browser> {
       return page;
     },
   };
-}
-
-function chromiumPath(): string {
-  try {
-    execFileSync("bash", [join(ROOT, "scripts", "ensure-chromium")], {
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-  } catch (error) {
-    throw new Error(String((error as { stderr?: Buffer }).stderr ?? error));
-  }
-  return process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 }
 
 /** Saves a full-page screenshot as test/artifacts/<name>.png. */
