@@ -89,6 +89,8 @@ export class JobLive {
   #apply(kind: string, data: unknown): void {
     if (kind === "state" || kind === "end") {
       this.record = data as JobRecord;
+      // Every task has a row from the start: QUEUED until an event says otherwise.
+      for (let index = 0; index < this.record.total_tasks; index++) this.task(index);
       // The job event that ended it is in the log already, unless it ended before the page opened.
       if (kind === "end" && this.log[0]?.text.startsWith(`job ${this.record.status}`) !== true) {
         this.#addLog(this.record.finished_at ?? "", `job ${this.record.status}`);

@@ -3,7 +3,7 @@ import { api } from "../api.ts";
 import { Figure, Problem, Progress, Status } from "../components/bits.tsx";
 import { Chart, type Line } from "../components/chart.tsx";
 import { fmtAgo, fmtDuration, fmtLoss, fmtPercent, fmtTime } from "../format.ts";
-import { isEnded } from "../types.ts";
+import { isEnded, type JobRecord } from "../types.ts";
 import { JobLive, type TaskLive } from "./job-live.ts";
 
 /** Tasks drawn on the charts; past this many the lines would be unreadable anyway. */
@@ -14,8 +14,8 @@ export function JobView({ jobId }: { jobId: string }) {
   const [, redraw] = useReducer((n: number, _: null) => n + 1, 0);
   const live = useMemo(() => new JobLive(jobId, () => redraw(null)), [jobId]);
   useEffect(() => () => live.close(), [live]);
-  const job = live.record;
   const tasks = [...live.tasks.values()].sort((a, b) => a.index - b.index);
+  const job = live.record && withTaskCounts(live.record, tasks);
   const charted = tasks.slice(0, CHART_TASKS);
   const lossLines: Line[] = charted.map((t) => ({
     label: `task ${t.index}`,
@@ -106,15 +106,33 @@ export function JobView({ jobId }: { jobId: string }) {
   );
 }
 
+/**
+ * The record's counts, or the tasks' own when ahead: the job's events come with its state changes,
+ * its tasks' events with each task's end.
+ */
+function withTaskCounts(record: JobRecord, tasks: TaskLive[]): JobRecord {
+  const completed = tasks.filter((t) => t.status === "COMPLETED").length;
+  const failed = tasks.filter((t) => t.status === "FAILED").length;
+  if (completed <= record.completed_tasks && failed <= record.failed_tasks) return record;
+  const done = Math.max(completed, record.completed_tasks);
+  return {
+    ...record,
+    completed_tasks: done,
+    failed_tasks: Math.max(failed, record.failed_tasks),
+    progress: done / Math.max(1, record.total_tasks),
+  };
+}
+
 function ran(started: string | null, finished: string | null): string {
   if (!started) return "—";
   return fmtDuration((finished ? Date.parse(finished) : Date.now()) - Date.parse(started));
 }
 
+/** Rows in the tasks table; a job may have 1,000 tasks. */
+const TABLE_TASKS = 200;
+
 function TaskTable({ tasks, total }: { tasks: TaskLive[]; total: number }) {
-  if (tasks.length === 0) {
-    return <p class="muted">No task has reported yet ({total} in all).</p>;
-  }
+  const shown = tasks.slice(0, TABLE_TASKS);
   return (
     <div class="scroll">
       <table class="tasks">
@@ -130,7 +148,7 @@ function TaskTable({ tasks, total }: { tasks: TaskLive[]; total: number }) {
           </tr>
         </thead>
         <tbody>
-          {tasks.map((task) => (
+          {shown.map((task) => (
             <tr key={task.index}>
               <td>{task.index}</td>
               <td>
@@ -155,6 +173,11 @@ function TaskTable({ tasks, total }: { tasks: TaskLive[]; total: number }) {
           ))}
         </tbody>
       </table>
+      {total > shown.length && (
+        <p class="muted small">
+          The first {shown.length} of {total} tasks.
+        </p>
+      )}
     </div>
   );
 }
