@@ -56,8 +56,9 @@ export interface TroupeClient extends AsyncDisposable {
    */
   request<T>(which: ApiRequest, body: unknown): Promise<T>;
   /**
-   * Events on `subjects` from now on, in arrival order, until `signal` aborts or the connection
-   * closes. A reader that falls 10,000 events behind loses the oldest (events are a live view).
+   * Events on `subjects` from this call on (subscribed at once; read them once), in arrival order,
+   * until `signal` aborts or the connection closes. A reader that falls 10,000 events behind
+   * loses the oldest (events are a live view).
    */
   subscribe(subjects: readonly string[], options: SubscribeOptions): AsyncIterable<ReceivedEvent>;
   /** Calls `listener` after each reconnect (events sent meanwhile were missed: re-read state). */
@@ -150,55 +151,53 @@ class Client implements TroupeClient {
   }
 
   subscribe(subjects: readonly string[], options: SubscribeOptions): AsyncIterable<ReceivedEvent> {
-    const nc = this.#nc;
-    return {
-      [Symbol.asyncIterator](): AsyncIterator<ReceivedEvent> {
-        const { signal, accept } = options;
-        const decoder = new TextDecoder();
-        const buffered: ReceivedEvent[] = [];
-        let wake: (() => void) | undefined;
-        let done = signal.aborted;
-        const notify = () => {
-          const resolve = wake;
-          wake = undefined;
-          resolve?.();
-        };
-        const onMessage = (error: Error | null, msg: Msg) => {
-          if (error || done || (accept && !accept(msg.subject))) return;
-          try {
-            const event = JSON.parse(decoder.decode(msg.data)) as TroupeEvent;
-            if (buffered.length >= EVENTS_BUFFER) buffered.shift();
-            buffered.push({ subject: msg.subject, event });
-          } catch {
-            return; // not an event: events are JSON
-          }
-          notify();
-        };
-        const subs = done
-          ? []
-          : subjects.map((subject) => nc.subscribe(subject, { callback: onMessage }));
-        const finish = () => {
-          done = true;
-          signal.removeEventListener("abort", finish);
-          for (const sub of subs) if (!sub.isClosed()) sub.unsubscribe();
-          notify();
-        };
-        signal.addEventListener("abort", finish, { once: true });
-        for (const sub of subs) void sub.closed.then(finish, finish);
-        return {
-          async next(): Promise<IteratorResult<ReceivedEvent>> {
-            while (!done && buffered.length === 0) await new Promise<void>((r) => (wake = r));
-            const item = buffered.shift();
-            return item ? { value: item, done: false } : { value: undefined, done: true };
-          },
-          async return(): Promise<IteratorResult<ReceivedEvent>> {
-            finish();
-            buffered.length = 0;
-            return { value: undefined, done: true };
-          },
-        };
+    const { signal, accept } = options;
+    const decoder = new TextDecoder();
+    const buffered: ReceivedEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = signal.aborted;
+    const notify = () => {
+      const resolve = wake;
+      wake = undefined;
+      resolve?.();
+    };
+    const onMessage = (error: Error | null, msg: Msg) => {
+      if (error || done || (accept && !accept(msg.subject))) return;
+      try {
+        const event = JSON.parse(decoder.decode(msg.data)) as TroupeEvent;
+        if (buffered.length >= EVENTS_BUFFER) buffered.shift();
+        buffered.push({ subject: msg.subject, event });
+      } catch {
+        return; // not an event: events are JSON
+      }
+      notify();
+    };
+    // Subscribed now, not when iteration starts: a caller subscribes before it acts (submits,
+    // reads a record), so that no event of what follows is missed.
+    const subs = done
+      ? []
+      : subjects.map((subject) => this.#nc.subscribe(subject, { callback: onMessage }));
+    const finish = () => {
+      done = true;
+      signal.removeEventListener("abort", finish);
+      for (const sub of subs) if (!sub.isClosed()) sub.unsubscribe();
+      notify();
+    };
+    signal.addEventListener("abort", finish, { once: true });
+    for (const sub of subs) void sub.closed.then(finish, finish);
+    const iterator: AsyncIterator<ReceivedEvent> = {
+      async next() {
+        while (!done && buffered.length === 0) await new Promise<void>((r) => (wake = r));
+        const item = buffered.shift();
+        return item ? { value: item, done: false } : { value: undefined, done: true };
+      },
+      async return() {
+        finish();
+        buffered.length = 0;
+        return { value: undefined, done: true };
       },
     };
+    return { [Symbol.asyncIterator]: () => iterator };
   }
 
   onReconnect(listener: () => void): void {
