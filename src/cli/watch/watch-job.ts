@@ -76,7 +76,7 @@ export async function watchJob(o: WatchJobOptions): Promise<number> {
   if (why === "interrupted") {
     view.stop(progress);
     out.err.write(
-      `\nStopped watching; ${jobId} goes on (${progress.status}). Cancel it with: troupe jobs cancel ${jobId}\n`,
+      `\nStopped watching ${jobId}: it goes on (${progress.status}).\nCancel it with: troupe jobs cancel ${jobId}\n`,
     );
     return EXIT.interrupted;
   }

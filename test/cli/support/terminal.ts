@@ -34,12 +34,18 @@ afterAll(() => {
  * `stty` sizes it — and renders its output with xterm.js's headless emulator, so a test reads the
  * screen (bars redrawn in place, cursor moves applied) rather than the raw bytes.
  */
-export function runInTerminal(args: readonly string[], env: Record<string, string>): TerminalRun {
+export function runInTerminal(
+  args: readonly string[],
+  env: Record<string, string | undefined>,
+): TerminalRun {
   const command = [process.execPath, TROUPE_BIN, ...args].map(shellQuote).join(" ");
+  // A variable given as undefined is removed (NATS_URL, to reach the embedded server).
+  const merged: NodeJS.ProcessEnv = { ...process.env, TERM: "xterm-256color", ...env };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete merged[name];
   const child = spawn(
     "script",
     ["-qfec", `stty cols ${COLS} rows ${ROWS}; exec ${command}`, "/dev/null"],
-    { env: { ...process.env, TERM: "xterm-256color", ...env }, stdio: ["pipe", "pipe", "pipe"] },
+    { env: merged, stdio: ["pipe", "pipe", "pipe"] },
   );
   if (child.pid !== undefined) recordChild(child.pid, "script (troupe in a terminal)");
   const kill = () => child.kill("SIGKILL");
@@ -67,8 +73,13 @@ export function runInTerminal(args: readonly string[], env: Record<string, strin
   const screen = () => {
     const buffer = term.buffer.active;
     const lines: string[] = [];
-    for (let i = 0; i < buffer.length; i++)
-      lines.push(buffer.getLine(i)?.translateToString(true) ?? "");
+    for (let i = 0; i < buffer.length; i++) {
+      const line = buffer.getLine(i);
+      const text = line?.translateToString(true) ?? "";
+      // A line the terminal wrapped is one line of output.
+      if (line?.isWrapped && lines.length > 0) lines[lines.length - 1] += text;
+      else lines.push(text);
+    }
     while (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
     return lines;
   };
