@@ -28,7 +28,7 @@ export function Progress({
         aria-valuemax={100}
         aria-valuenow={Math.round(share * 100)}
       >
-        <span class="fill" style={{ width: `${(share * 100).toFixed(1)}%` }} />
+        <span class="fill" style={{ transform: `scaleX(${share.toFixed(3)})` }} />
       </span>
       <span class="progress-text">{text}</span>
     </span>
