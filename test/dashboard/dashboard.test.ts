@@ -70,9 +70,11 @@ describe("the dashboard in a real browser", () => {
     await card.getByText("2/2").waitFor();
     const jobId = await submit(SLOW_EPOCHS);
 
-    const row = (name: string) => jobs.getByRole("row", { name: new RegExp(name) });
-    await row("dash-mlp").getByText("QUEUED").waitFor();
-    await row("blocker").getByText("RUNNING").waitFor();
+    // The list's row of that job (its link), and its state word exactly.
+    const row = (name: string) =>
+      jobs.getByRole("row").filter({ has: jobs.getByRole("link", { name, exact: true }) });
+    await row("dash-mlp").getByText("QUEUED", { exact: true }).waitFor();
+    await row("blocker").getByText("RUNNING", { exact: true }).waitFor();
     await screenshot(jobs, "jobs");
     await card.getByText(`${blocker}`).first().waitFor();
     await screenshot(worker, "workers");
@@ -116,8 +118,8 @@ describe("the dashboard in a real browser", () => {
     await screenshot(job, "job");
 
     // The list caught up by itself: same page, never reloaded.
-    await row("dash-mlp").getByText("COMPLETED").waitFor();
-    await row("blocker").getByText("CANCELLED").waitFor();
+    await row("dash-mlp").getByText("COMPLETED", { exact: true }).waitFor();
+    await row("blocker").getByText("CANCELLED", { exact: true }).waitFor();
     expect(await jobs.evaluate(() => "loadedOnce" in globalThis)).toBe(true);
     await screenshot(jobs, "jobs-later");
 
