@@ -7,14 +7,17 @@ RUN npm ci
 COPY tsconfig.json ./
 COPY scripts/bundle.ts ./scripts/
 COPY src ./src
+COPY web ./web
 RUN npx tsx scripts/bundle.ts dist/bundle
 
 FROM node:22-bookworm-slim
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The packages the bundle leaves outside (piscina, pino, Swagger UI's files, msgpackr).
+# The packages the bundle leaves outside (piscina, pino, Swagger UI's files, msgpackr, esbuild).
 RUN npm ci --omit=dev
 COPY --from=build /app/dist/bundle ./dist/bundle
+# The dashboard, bundled at build: the image has no web/ sources to bundle it from.
+COPY --from=build /app/dist/web ./dist/web
 # nats.conf (for an embedded nats-server) includes deploy/accounts.conf.
 COPY nats.conf ./
 COPY deploy/accounts.conf ./deploy/

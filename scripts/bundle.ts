@@ -8,17 +8,27 @@
  *
  * Left outside (resolved from node_modules at run time): packages that load their own files by
  * path — piscina (its thread entry), pino and pino-pretty (transport threads), @fastify/swagger-ui
- * (static files) — and msgpackr (its optional native encoder).
+ * (static files), esbuild (its binary; it bundles the dashboard when stale) — and msgpackr (its
+ * optional native encoder).
  *
- * Run: `tsx scripts/bundle.ts [outdir]` (default dist/bundle).
+ * Run: `tsx scripts/bundle.ts [outdir]` (default dist/bundle); it bundles the dashboard into
+ * dist/web too (src/dashboard/build.ts), so a process started from a build need not.
  */
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { buildDashboard, DASHBOARD_DIR } from "../src/dashboard/build.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
-const BUNDLE_EXTERNALS = ["piscina", "pino", "pino-pretty", "@fastify/swagger-ui", "msgpackr"];
+const BUNDLE_EXTERNALS = [
+  "piscina",
+  "pino",
+  "pino-pretty",
+  "@fastify/swagger-ui",
+  "msgpackr",
+  "esbuild",
+];
 
 /** Writes `troupe.js` (the CLI) and `task.js` (the pool's thread) to `outdir`. */
 export async function bundleTroupe(outdir: string): Promise<void> {
@@ -45,4 +55,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const outdir = resolve(process.argv[2] ?? resolve(ROOT, "dist/bundle"));
   await bundleTroupe(outdir);
   console.log(`bundled troupe.js and task.js into ${outdir}`);
+  await buildDashboard(DASHBOARD_DIR);
+  console.log(`bundled the dashboard into ${DASHBOARD_DIR}`);
 }

@@ -91,19 +91,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * accepts.
  */
 export function loadConfig(env: Env = process.env): TroupeConfig {
-  const problems: string[] = [];
-  const values: Partial<Record<string, unknown>> = {};
-  const given = withAliases(env, problems);
-  for (const [name, variable] of Object.entries(VARIABLES) as [string, Variable<unknown>][]) {
-    const { name: shown, value: text } = given.get(name) ?? { name, value: undefined };
-    const fallback =
-      typeof variable.fallback === "function" ? variable.fallback() : variable.fallback;
-    const value = variable.parse(text ?? fallback);
-    if (value === undefined)
-      problems.push(`${shown}=${JSON.stringify(text)} is invalid: expected ${variable.form}`);
-    values[name] = value;
-  }
-  const v = values as Parsed;
+  const { v, problems, given } = readVariables(Object.keys(VARIABLES) as VariableName[], env);
   // A worker reads as STALE after two missed heartbeats and is removed after WORKER_TIMEOUT:
   // removed before it is even stale would make no sense.
   if (problems.length === 0 && v.WORKER_TIMEOUT <= 2 * v.HEARTBEAT_INTERVAL) {
@@ -116,36 +104,12 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     const [set, missing] = v.TLS_CERT ? ["TLS_CERT", "TLS_KEY"] : ["TLS_KEY", "TLS_CERT"];
     problems.push(`${missing} is missing: expected it with ${set} (both or neither)`);
   }
-  if (
-    problems.length === 0 &&
-    env.NATS_URL !== undefined &&
-    env.TROUPE_EMBEDDED_PORT !== undefined
-  ) {
-    problems.push(
-      "TROUPE_EMBEDDED_PORT is invalid with NATS_URL: expected one of them (an embedded nats-server is started only when NATS_URL is unset)",
-    );
-  }
-  if (problems.length === 0) problems.push(...natsAuthProblems(v));
-  if (problems.length > 0) {
-    const first = problems[0]?.split(/[= ]/)[0] ?? "config";
-    throw new ConfigError(first, problems.join("\n"));
-  }
+  if (problems.length === 0) problems.push(...natsProblems(v, env));
+  throwIfAny(problems);
   return Object.freeze({
-    natsServers: Object.freeze(
-      env.NATS_URL === undefined ? [`nats://127.0.0.1:${v.TROUPE_EMBEDDED_PORT}`] : v.NATS_URL,
-    ),
+    ...natsClientConfig(v, env),
     natsUrlIsExplicit: env.NATS_URL !== undefined,
     embeddedPort: v.TROUPE_EMBEDDED_PORT,
-    natsAuth: natsAuth(v),
-    natsTls:
-      v.NATS_TLS_CA || v.NATS_TLS_CERT
-        ? Object.freeze({
-            caFile: v.NATS_TLS_CA || undefined,
-            certFile: v.NATS_TLS_CERT || undefined,
-            keyFile: v.NATS_TLS_KEY || undefined,
-          })
-        : undefined,
-    prefix: v.TROUPE_PREFIX,
     httpPort: v.PORT,
     metricsPort: v.METRICS_PORT === 0 ? undefined : v.METRICS_PORT,
     httpTls: v.TLS_CERT ? Object.freeze({ certFile: v.TLS_CERT, keyFile: v.TLS_KEY }) : undefined,
@@ -172,9 +136,99 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
   });
 }
 
-/** Pairs that go together, and at most one way of authenticating. */
-function natsAuthProblems(v: Parsed): string[] {
+/** Where NATS is, how to log in and the subject prefix: what a client of the public subjects needs. */
+export interface NatsClientConfig {
+  readonly natsServers: readonly string[];
+  readonly natsAuth: NatsAuth | undefined;
+  readonly natsTls: NatsTls | undefined;
+  readonly prefix: string;
+}
+
+const NATS_CLIENT_VARIABLES = [
+  "NATS_URL",
+  "NATS_USER",
+  "NATS_PASSWORD",
+  "NATS_TOKEN",
+  "NATS_CREDS",
+  "NATS_TLS_CA",
+  "NATS_TLS_CERT",
+  "NATS_TLS_KEY",
+  "TROUPE_PREFIX",
+  "TROUPE_EMBEDDED_PORT",
+] as const satisfies readonly VariableName[];
+
+/**
+ * The NATS connection variables alone, read and checked exactly as `loadConfig` does, for the
+ * `troupe` CLI's commands: a bad variable the CLI does not use must not stop them.
+ * @throws ConfigError listing each bad variable, one line each.
+ */
+export function loadNatsClientConfig(env: Env = process.env): NatsClientConfig {
+  const { v, problems } = readVariables(NATS_CLIENT_VARIABLES, env);
+  if (problems.length === 0) problems.push(...natsProblems(v, env));
+  throwIfAny(problems);
+  return Object.freeze(natsClientConfig(v, env));
+}
+
+type VariableName = keyof typeof VARIABLES;
+
+/**
+ * Parses the named variables, each under its own name or a seed's alias (ENV_ALIASES); `v` holds
+ * each valid one (only those named: the caller reads no other), `problems` a line per invalid one
+ * naming the variable as it was set, `given` the text and name each was set under.
+ */
+function readVariables(
+  names: readonly VariableName[],
+  env: Env,
+): { v: Parsed; problems: string[]; given: Map<string, { name: string; value: string }> } {
   const problems: string[] = [];
+  const values: Partial<Record<string, unknown>> = {};
+  const given = withAliases(env, problems, names);
+  for (const name of names) {
+    const variable: Variable<unknown> = VARIABLES[name];
+    const { name: shown, value: text } = given.get(name) ?? { name, value: undefined };
+    const fallback =
+      typeof variable.fallback === "function" ? variable.fallback() : variable.fallback;
+    const value = variable.parse(text ?? fallback);
+    if (value === undefined)
+      problems.push(`${shown}=${JSON.stringify(text)} is invalid: expected ${variable.form}`);
+    values[name] = value;
+  }
+  return { v: values as Parsed, problems, given };
+}
+
+function throwIfAny(problems: readonly string[]): void {
+  if (problems.length === 0) return;
+  const first = problems[0]?.split(/[= ]/)[0] ?? "config";
+  throw new ConfigError(first, problems.join("\n"));
+}
+
+function natsClientConfig(v: Parsed, env: Env): NatsClientConfig {
+  return {
+    natsServers: Object.freeze(
+      env.NATS_URL === undefined ? [`nats://127.0.0.1:${v.TROUPE_EMBEDDED_PORT}`] : v.NATS_URL,
+    ),
+    natsAuth: natsAuth(v),
+    natsTls:
+      v.NATS_TLS_CA || v.NATS_TLS_CERT
+        ? Object.freeze({
+            caFile: v.NATS_TLS_CA || undefined,
+            certFile: v.NATS_TLS_CERT || undefined,
+            keyFile: v.NATS_TLS_KEY || undefined,
+          })
+        : undefined,
+    prefix: v.TROUPE_PREFIX,
+  };
+}
+
+/** An embedded port with NATS_URL, pairs that go together, at most one way of authenticating. */
+function natsProblems(v: Parsed, env: Env): string[] {
+  const problems: string[] = [];
+  if (env.NATS_URL !== undefined && env.TROUPE_EMBEDDED_PORT !== undefined) {
+    problems.push(
+      "TROUPE_EMBEDDED_PORT is invalid with NATS_URL: expected one of them (an embedded nats-server is started only when NATS_URL is unset)",
+    );
+    return problems;
+  }
   if (Boolean(v.NATS_USER) !== Boolean(v.NATS_PASSWORD)) {
     const [set, missing] = v.NATS_USER
       ? ["NATS_USER", "NATS_PASSWORD"]
@@ -214,15 +268,19 @@ function natsAuth(v: Parsed): NatsAuth | undefined {
  * (ORCHESTRATOR_TOKEN for TROUPE_API_TOKEN…), so a bad value's message names what the user set.
  * Both names set to different values is a problem.
  */
-function withAliases(env: Env, problems: string[]): Map<string, { name: string; value: string }> {
+function withAliases(
+  env: Env,
+  problems: string[],
+  names: readonly string[],
+): Map<string, { name: string; value: string }> {
   const given = new Map<string, { name: string; value: string }>();
-  for (const name of Object.keys(VARIABLES)) {
+  for (const name of names) {
     const value = env[name];
     if (value !== undefined) given.set(name, { name, value });
   }
   for (const { alias, canonical } of ENV_ALIASES) {
     const value = env[alias];
-    if (value === undefined) continue;
+    if (value === undefined || !names.includes(canonical)) continue;
     const own = given.get(canonical);
     if (own && own.value !== value) {
       problems.push(

@@ -215,6 +215,16 @@ export class InvalidTransitionError extends TroupeError {
   }
 }
 
+/**
+ * A client of the public subjects (the `troupe` CLI) cannot reach Troupe: NATS does not answer or
+ * refuses the credentials, the connection was lost, or no `troupe` process answers the request.
+ */
+export class NatsUnreachableError extends TroupeError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("TROUPE_ERR_NATS_UNREACHABLE", message, { statusCode: 503, ...options });
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The HTTP door (src/http)
 

@@ -23,6 +23,7 @@ const instances: errors.TroupeError[] = [
   new errors.WorkerNotFoundError("w"),
   new errors.PayloadTooLargeError(2, 1),
   new errors.InvalidTransitionError("job", "QUEUED", "COMPLETED"),
+  new errors.NatsUnreachableError("no NATS"),
   new errors.UnauthorizedError(),
   new errors.RateLimitedError(600, "60"),
   new errors.NotReadyError("NATS down"),

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import Fastify, { type FastifyInstance, LogController } from "fastify";
+import { dashboard } from "../dashboard/plugin.ts";
 import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { GatewayApi } from "./gateway-api.ts";
@@ -144,6 +145,7 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(healthRoutes, { gateway });
   app.register(adminRoutes, { gateway });
   app.register(metricsRoutes, { metrics: options.metrics });
+  app.register(dashboard);
   // Event streams never end on their own: end them first, or close() would wait for them.
   app.addHook("preClose", async () => {
     for (const stream of streams) stream.abort();

@@ -85,7 +85,8 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
   return nc;
 }
 
-function authOptions(auth: NatsAuth | undefined): Partial<ConnectionOptions> {
+/** Connection options for NATS_USER/NATS_PASSWORD, NATS_TOKEN or NATS_CREDS (also the CLI's). */
+export function authOptions(auth: NatsAuth | undefined): Partial<ConnectionOptions> {
   switch (auth?.kind) {
     case undefined:
       return {};
@@ -101,7 +102,8 @@ function authOptions(auth: NatsAuth | undefined): Partial<ConnectionOptions> {
   }
 }
 
-function tlsOptions(tls: NatsTls | undefined): Partial<ConnectionOptions> {
+/** Connection options for NATS_TLS_* (also the CLI's). */
+export function tlsOptions(tls: NatsTls | undefined): Partial<ConnectionOptions> {
   if (!tls) return {};
   const files = { caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile };
   // Only the files that are set: the client reads every file named.

@@ -21,6 +21,8 @@ export interface SpawnTroupeOptions {
   entry?: string;
   /** A command to run troupe under, e.g. ["unshare", "-rn", "sh", "-c", "… exec \"$0\" \"$@\""]. */
   wrapper?: string[];
+  /** Written to its standard input, which is then closed (default: no standard input). */
+  stdin?: string;
 }
 
 export interface TroupeProcess {
@@ -65,7 +67,11 @@ export function spawnTroupe(options: SpawnTroupeOptions = {}): TroupeProcess {
     ...(options.args ?? ["start"]),
   ];
   const [file, ...args] = command as [string, ...string[]];
-  const child = spawn(file, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(file, args, {
+    env,
+    stdio: [options.stdin === undefined ? "ignore" : "pipe", "pipe", "pipe"],
+  });
+  child.stdin?.end(options.stdin);
   if (child.pid === undefined) throw new Error(`could not spawn ${file}`);
   recordChild(child.pid, "troupe");
   live.add(child);
