@@ -1,21 +1,17 @@
 // The fields of the HTTP API's replies (README: "HTTP routes", "Worker activity") that the
-// dashboard reads. The browser is a separate program: it states what it relies on here.
+// dashboard reads. The contract's own types and constants (events, states, priorities) come from
+// the modules the server uses — they import nothing of Node's; records, whose modules do, are
+// stated here as far as the page relies on them.
 
-export const JOB_STATES = [
-  "SUBMITTED",
-  "QUEUED",
-  "RUNNING",
-  "COMPLETED",
-  "FAILED",
-  "CANCELLED",
-  "TIMEOUT",
-] as const;
-export type JobState = (typeof JOB_STATES)[number];
+export type { ChunkEvent, JobEvent, TaskEvent } from "../../src/contract/events.ts";
+export { PRIORITIES } from "../../src/contract/priorities.ts";
+export { JOB_STATES, type JobState } from "../../src/jobs/job-state.ts";
 
-export const PRIORITIES = ["urgent", "high", "normal", "low"] as const;
+import { isTerminalJobState, JOB_STATES, type JobState } from "../../src/jobs/job-state.ts";
 
+/** Whether a status (as the API spells it) is one a job ends in. */
 export const isEnded = (status: string): boolean =>
-  status === "COMPLETED" || status === "FAILED" || status === "CANCELLED" || status === "TIMEOUT";
+  (JOB_STATES as readonly string[]).includes(status) && isTerminalJobState(status as JobState);
 
 export interface JobRecord {
   job_id: string;
@@ -72,34 +68,4 @@ export interface QueueStatus {
   queues: Record<string, number>;
   pending: number;
   running: number;
-}
-
-/** `event: job` of the job event stream. */
-export interface JobEvent {
-  type: "job";
-  job_id: string;
-  status: JobState;
-  completed_tasks: number;
-  failed_tasks: number;
-  total_tasks: number;
-  progress: number;
-  error: string | null;
-  at: string;
-}
-
-/** `event: task` of the job event stream: a state change, or an epoch's progress. */
-export interface TaskEvent {
-  type: "task";
-  job_id: string;
-  task_index: number;
-  status: string;
-  attempt: number;
-  worker_id: string;
-  epoch?: number;
-  epochs?: number;
-  loss?: number;
-  accuracy?: number;
-  error?: string;
-  reason?: string;
-  at: string;
 }

@@ -1,5 +1,5 @@
 import { ApiError, readEvents } from "../api.ts";
-import { isEnded, type JobEvent, type JobRecord, type TaskEvent } from "../types.ts";
+import { isEnded, type JobEvent, type JobRecord, type JobState, type TaskEvent } from "../types.ts";
 
 /** One task as the job page shows it. */
 export interface TaskLive {
@@ -101,7 +101,7 @@ export class JobLive {
       if (this.record) {
         this.record = {
           ...this.record,
-          status: event.status,
+          status: event.status as JobState, // a job event carries one of the job states
           completed_tasks: event.completed_tasks,
           failed_tasks: event.failed_tasks,
           progress: event.progress,
