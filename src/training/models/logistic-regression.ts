@@ -7,7 +7,13 @@ import type { Split } from "../dataset.ts";
 import type { LogisticRegressionHyperparameters } from "../hyperparameters.ts";
 import { evaluateProbabilities, logitsToProbabilities, outputsFor, sigmoid } from "../metrics.ts";
 import type { ResolvedTaskInput } from "../types.ts";
-import type { EpochOutcome, LinearArtifact, Trainer, TrainerContext } from "./model.ts";
+import type {
+  EpochOutcome,
+  LinearArtifact,
+  SvmArtifact,
+  Trainer,
+  TrainerContext,
+} from "./model.ts";
 
 type Input = Extract<ResolvedTaskInput, { model_type: "logistic_regression" }>;
 
@@ -123,8 +129,11 @@ class LinearTrainer implements Trainer {
   }
 }
 
-/** Class probabilities (`n × classes`) of every row of `split`. */
-export function predictLinear(model: LinearArtifact, split: Split): Float64Array {
+/**
+ * Class probabilities (`n × classes`) of every row of `split`: each output's margin through the
+ * sigmoid (two classes) or the softmax — for logistic regression and the linear SVM alike.
+ */
+export function predictLinear(model: LinearArtifact | SvmArtifact, split: Split): Float64Array {
   const { features: d, classes, weights: w, bias } = model;
   const outputs = outputsFor(classes);
   const out = new Float64Array(split.n * classes);
@@ -141,8 +150,8 @@ export function predictLinear(model: LinearArtifact, split: Split): Float64Array
   return out;
 }
 
-/** Parameter averaging of the tasks' models. */
-export function averageLinear(models: LinearArtifact[]): LinearArtifact {
+/** Parameter averaging of the tasks' models (each a linear separator of its shard). */
+export function averageLinear<A extends LinearArtifact | SvmArtifact>(models: A[]): A {
   const first = models[0];
   if (first === undefined) throw new RangeError("nothing to average");
   return {

@@ -35,23 +35,20 @@ export interface Trainer {
   artifact(): ModelArtifact;
 }
 
-/** Logistic regression: `weights` is `outputs × features`, one output for two classes. */
-export interface LinearArtifact {
-  model_type: "logistic_regression";
+/** A linear model: `weights` is `outputs × features`, one output for two classes. */
+interface LinearModel<M extends string> {
+  model_type: M;
   features: number;
   classes: number;
   weights: Float64Array;
   bias: Float64Array;
 }
 
-/** A linear SVM: `weights` is `outputs × features` (one output for two classes, else one a class). */
-export interface SvmArtifact {
-  model_type: "svm";
-  features: number;
-  classes: number;
-  weights: Float64Array;
-  bias: Float64Array;
-}
+/** Logistic regression. */
+export type LinearArtifact = LinearModel<"logistic_regression">;
+
+/** A linear SVM (one output for two classes, else one a class against the rest). */
+export type SvmArtifact = LinearModel<"svm">;
 
 /** An MLP: `sizes` are the layer widths, `params` each layer's weights (out × in) then biases. */
 export interface NetworkArtifact {

@@ -6,7 +6,7 @@ import { averageLinear, createLinearTrainer, predictLinear } from "./logistic-re
 import { averageNetworks, createNetworkTrainer, predictNetwork } from "./mlp.ts";
 import type { ModelArtifact, Trainer, TrainerContext } from "./model.ts";
 import { createForestTrainer, predictForest, uniteForests } from "./random-forest.ts";
-import { averageSvms, createSvmTrainer, predictSvm } from "./svm.ts";
+import { createSvmTrainer } from "./svm.ts";
 
 type ArtifactOf<M extends ModelType> = Extract<ModelArtifact, { model_type: M }>;
 
@@ -31,7 +31,7 @@ export const families: { readonly [M in ModelType]: Family<M> } = Object.freeze(
   },
   random_forest: { trainer: createForestTrainer, predict: predictForest, combine: uniteForests },
   xgboost: { trainer: createBoosterTrainer, predict: predictBooster, combine: ensembleBoosters },
-  svm: { trainer: createSvmTrainer, predict: predictSvm, combine: averageSvms },
+  svm: { trainer: createSvmTrainer, predict: predictLinear, combine: averageLinear },
 });
 
 /** Class probabilities of `split` under any model. */

@@ -6,11 +6,10 @@
  * loss and the job's aggregate compare with the other models'.
  */
 import type { AbortCheck } from "../abort.ts";
-import type { Split } from "../dataset.ts";
 import type { SvmHyperparameters } from "../hyperparameters.ts";
-import { evaluateProbabilities, logitsToProbabilities, outputsFor } from "../metrics.ts";
+import { evaluateProbabilities, outputsFor } from "../metrics.ts";
 import type { ResolvedTaskInput } from "../types.ts";
-import { averageArrays } from "./logistic-regression.ts";
+import { predictLinear } from "./logistic-regression.ts";
 import type { EpochOutcome, SvmArtifact, Trainer, TrainerContext } from "./model.ts";
 
 type Input = Extract<ResolvedTaskInput, { model_type: "svm" }>;
@@ -93,7 +92,7 @@ class SvmTrainer implements Trainer {
   evaluate() {
     const heldOut = this.#ctx.heldOut;
     return evaluateProbabilities(
-      predictSvm(this.artifact(), heldOut),
+      predictLinear(this.artifact(), heldOut),
       heldOut.y,
       heldOut.n,
       heldOut.classes,
@@ -108,33 +107,4 @@ class SvmTrainer implements Trainer {
     const { features, classes } = this.#ctx.train;
     return { model_type: "svm", features, classes, weights: this.#weights, bias: this.#bias };
   }
-}
-
-/** Class probabilities (`n × classes`) of every row: the margins through sigmoid or softmax. */
-export function predictSvm(model: SvmArtifact, split: Split): Float64Array {
-  const { features: d, classes, weights: w, bias } = model;
-  const outputs = outputsFor(classes);
-  const out = new Float64Array(split.n * classes);
-  const z = new Float64Array(outputs);
-  for (let r = 0; r < split.n; r++) {
-    const row = r * d;
-    for (let o = 0; o < outputs; o++) {
-      let s = bias[o] as number;
-      for (let j = 0; j < d; j++) s += (w[o * d + j] as number) * (split.x[row + j] as number);
-      z[o] = s;
-    }
-    logitsToProbabilities(z, 0, outputs, out, r * classes);
-  }
-  return out;
-}
-
-/** Parameter averaging of the tasks' models (each a linear separator of its shard). */
-export function averageSvms(models: SvmArtifact[]): SvmArtifact {
-  const first = models[0];
-  if (first === undefined) throw new RangeError("nothing to average");
-  return {
-    ...first,
-    weights: averageArrays(models.map((m) => m.weights)),
-    bias: averageArrays(models.map((m) => m.bias)),
-  };
 }
