@@ -2,11 +2,14 @@ import { setMaxListeners } from "node:events";
 import { availableParallelism, totalmem } from "node:os";
 import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
 import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
+import { DataGateway } from "./artifacts/data-gateway.ts";
+import { Datasets } from "./artifacts/datasets.ts";
 import type { Clock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
 import { ChunkSizer } from "./jobs/chunk-sizing.ts";
 import { Gateway } from "./jobs/gateway.ts";
 import { JobOwner } from "./jobs/job-owner.ts";
+import { JobStore } from "./jobs/job-store.ts";
 import type { Logger } from "./log.ts";
 import { PipelineEvents } from "./pipeline-events.ts";
 import { Dispatcher } from "./queue/dispatcher.ts";
@@ -16,6 +19,7 @@ import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
 import type { NatsConnection } from "./transport/connection.ts";
 import { EventPublisher } from "./transport/events.ts";
 import { kvKeys } from "./transport/kv.ts";
+import { type DataStores, openDataStores } from "./transport/nats-blob-store.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
 import { natsTaskPorts } from "./transport/nats-ports.ts";
 import { type NatsReadiness, natsReadiness } from "./transport/readiness.ts";
@@ -86,7 +90,7 @@ export class Pipeline {
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
 
-  private constructor(o: PipelineOptions, topology: Topology, names: Names) {
+  private constructor(o: PipelineOptions, topology: Topology, names: Names, stores: DataStores) {
     const { nc, config, clock, log } = o;
     this.#o = o;
     this.names = names;
@@ -122,7 +126,18 @@ export class Pipeline {
       log,
     });
     this.#aborts = new JobAborts(ports.signals);
+    const datasets = new Datasets({
+      store: stores.datasets,
+      catalog: stores.catalog,
+      pool: this.#pool,
+      maxBytes: config.maxDatasetBytes,
+      clock,
+    });
     const runner = new ChunkRunner({
+      dataOf: async (spec) =>
+        spec.dataset.content_hash === undefined
+          ? undefined
+          : datasets.bytes.load(`${spec.dataset.dataset_id}.csv`, spec.dataset.content_hash),
       results: ports.results,
       checkpoints: ports.checkpoints,
       counts: ports.counts,
@@ -194,7 +209,15 @@ export class Pipeline {
     });
     const sizer = new ChunkSizer(config.chunkTargetMs);
     this.#readiness = natsReadiness({ nc, jsm: topology.jsm, names });
+    const jobStore = new JobStore(ports.jobs);
     this.gateway = new Gateway({
+      data: new DataGateway({
+        datasets,
+        artifacts: stores.artifacts,
+        catalog: stores.catalog,
+        jobs: jobStore,
+        pool: this.#pool,
+      }),
       nc,
       names,
       topology,
@@ -222,6 +245,7 @@ export class Pipeline {
         faults: config.faults,
         sizer,
         tickMs: config.heartbeatIntervalMs,
+        artifacts: { store: stores.artifacts, bytes: datasets.bytes },
         log,
       },
       log,
@@ -246,7 +270,11 @@ export class Pipeline {
       log,
       signal,
     });
-    const pipeline = new Pipeline(options, topology, names);
+    const stores = await untilNatsAnswers(
+      () => openDataStores(options.nc, names, topology, config.replicas),
+      { step: "create the object stores", log, signal },
+    );
+    const pipeline = new Pipeline(options, topology, names, stores);
     try {
       await untilNatsAnswers(() => pipeline.registry.start(), {
         step: "register the worker",

@@ -77,6 +77,7 @@ describe("loadConfig", () => {
       LOG_LEVEL: "debug",
       LOG_PRETTY: "1",
       TROUPE_DATA_DIR: "/var/lib/troupe",
+      MAX_DATASET_BYTES: "64MiB",
     });
     const { faults, ...rest } = config;
     expect(faults.enabled).toBe(true);
@@ -109,6 +110,7 @@ describe("loadConfig", () => {
       priorityAgingMs: 2_000,
       drainTimeoutMs: 10_000,
       chunkTargetMs: 20,
+      maxDatasetBytes: 64 * 2 ** 20,
     });
   });
 

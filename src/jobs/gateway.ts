@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import Type, { type Static, type TSchema } from "typebox";
+import type { DataGateway } from "../artifacts/data-gateway.ts";
 import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
@@ -99,6 +100,8 @@ export interface GatewayOptions {
   sizer: ChunkSizer;
   /** This process's worker, for `/health`; a gateway without one answers 503 there. */
   worker?: LocalWorker | undefined;
+  /** Data sets, artifacts, predictions (DESIGN §5.1); absent, jobs train on built-in data only. */
+  data?: DataGateway | undefined;
   clock: Clock;
   log: Logger;
 }
@@ -110,15 +113,21 @@ export interface GatewayOptions {
 export class Gateway {
   readonly #o: GatewayOptions;
   readonly jobs: JobStore;
+  /** Data in, models out (DESIGN §5.1). */
+  readonly data: DataGateway | undefined;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
     this.jobs = new JobStore(options.ports.jobs);
+    this.data = options.data;
   }
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
   async submit(body: unknown): Promise<SubmitReply> {
-    const spec = parseJobSpec(body, { maxAttempts: this.#o.defaultMaxAttempts });
+    const spec = parseJobSpec(body, {
+      maxAttempts: this.#o.defaultMaxAttempts,
+      datasets: await this.data?.namedIn(body),
+    });
     let jobId = newJobId(this.#o.clock.now());
     if (spec.idempotency_key !== undefined) {
       const claimed = await this.#claimIdempotencyKey(spec.idempotency_key, jobId);

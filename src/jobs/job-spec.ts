@@ -2,7 +2,11 @@ import Type, { type Static } from "typebox";
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import { InvalidRequestError } from "../errors.ts";
 import { DatasetSchema, EpochsSchema, ModelTypeSchema } from "../training/hyperparameters.ts";
-import { TasksSchema, validateTrainingSpec } from "../training/training-spec.ts";
+import {
+  type NamedDatasets,
+  TasksSchema,
+  validateTrainingSpec,
+} from "../training/training-spec.ts";
 import type { ResolvedTrainingSpec } from "../training/types.ts";
 import { schemaProblems } from "../validation.ts";
 import { resolveSpecAliases } from "./spec-aliases.ts";
@@ -155,7 +159,10 @@ const ControlSchema = Type.Object(
  * @throws InvalidRequestError naming every field at fault, all at once: the control fields' and
  *   the training fields' problems together (cross-field bounds once every field is valid).
  */
-export function parseJobSpec(submitted: unknown, defaults: { maxAttempts: number }): JobSpec {
+export function parseJobSpec(
+  submitted: unknown,
+  defaults: { maxAttempts: number; datasets?: NamedDatasets | undefined },
+): JobSpec {
   const aliases = resolveSpecAliases(submitted);
   const body = aliases.body;
   const problems = [...aliases.problems, ...schemaProblems(ControlSchema, body)];
@@ -165,6 +172,7 @@ export function parseJobSpec(submitted: unknown, defaults: { maxAttempts: number
   const input = body as JobSpecInput;
   const training = validateTrainingSpec(
     Object.fromEntries(TRAINING_FIELDS.filter((f) => f in input).map((f) => [f, input[f]])),
+    defaults.datasets,
   );
   if (!training.ok) {
     // Both checks may name a missing model_type: once is enough.

@@ -41,6 +41,11 @@ export class JobTally {
     return this.#outcomes.values();
   }
 
+  /** Every final outcome with its task index, in task order. */
+  outcomesByTask(): [number, TaskOutcome][] {
+    return [...this.#outcomes].sort(([a], [b]) => a - b);
+  }
+
   hasRecord(chunk: number, generation: number): boolean {
     return this.#records.has(`${chunk}.${generation}`);
   }

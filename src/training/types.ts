@@ -29,6 +29,8 @@ export interface TaskInput extends TrainingSpecInput {
 export interface ChunkInput {
   spec: ResolvedTrainingSpec;
   tasks: { task_index: number; checkpoint?: Uint8Array }[];
+  /** An uploaded data set's CSV bytes, over shared memory (the same for every task). */
+  data?: Uint8Array | undefined;
 }
 
 /**
@@ -118,6 +120,8 @@ export interface AggregateInput {
   dataset: DatasetSpec;
   /** `TaskResult.model` of each task. */
   models: Uint8Array[];
+  /** An uploaded data set's CSV bytes (see ChunkInput.data). */
+  data?: Uint8Array | undefined;
 }
 
 /** The job-level model and its metrics on the shared held-out split. */
@@ -126,4 +130,22 @@ export interface AggregateResult {
   tasks: number;
   metrics: { loss: number; accuracy: number; heldout_samples: number };
   model: Uint8Array;
+  /** The model as model.json (DESIGN §5.1). */
+  model_json: string;
+  /** Rows held out, as 0-based data rows of the file (uploaded and built-in data sets). */
+  heldout_rows?: number[];
+}
+
+/** Rows to predict with a model.json. */
+export interface PredictInput {
+  model_json: string;
+  rows: number[][];
+}
+
+export interface PredictResult {
+  /** Class labels, one a row. */
+  predictions: string[];
+  /** Class probabilities, one array a row, in `classes` order. */
+  probabilities: number[][];
+  classes: string[];
 }

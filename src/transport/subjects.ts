@@ -23,6 +23,8 @@ export interface Names {
     readonly queueStatus: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
+    /** A job's artifacts (list). */
+    readonly jobsArtifacts: string;
   };
   /** Public events (core NATS, JSON). */
   readonly events: {
@@ -87,6 +89,12 @@ export interface Names {
     readonly workers: string;
     /** `<user>.<slot>` → holder, the cluster-wide per-user quota semaphore. */
     readonly quota: string;
+    /** Object store: `<dataset_id>.csv`, uploaded data sets (DESIGN §5.1). */
+    readonly datasets: string;
+    /** Object store: `<job_id>/<file>`, a completed job's artifacts (DESIGN §5.1). */
+    readonly artifacts: string;
+    /** `datasets.<id>` → metadata, `cleaned.<job_id>` → when retention removed it, `leases.*`. */
+    readonly catalog: string;
   };
 }
 
@@ -106,6 +114,7 @@ export function names(prefix: string): Names {
       workersList: `${p}.workers.list`,
       queueStatus: `${p}.queue.status`,
       adminCleanup: `${p}.admin.cleanup`,
+      jobsArtifacts: `${p}.jobs.artifacts`,
     }),
     events: Object.freeze({
       all: `${p}.events.>`,
@@ -148,6 +157,9 @@ export function names(prefix: string): Names {
       checkpoints: `${lower}_checkpoints`,
       workers: `${lower}_workers`,
       quota: `${lower}_quota`,
+      datasets: `${lower}_datasets`,
+      artifacts: `${lower}_artifacts`,
+      catalog: `${lower}_catalog`,
     }),
   });
 }
