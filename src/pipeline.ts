@@ -4,6 +4,7 @@ import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
 import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
 import { DataGateway } from "./artifacts/data-gateway.ts";
 import { Datasets } from "./artifacts/datasets.ts";
+import { ModelFiles } from "./artifacts/model-files.ts";
 import type { Clock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
 import { ChunkSizer } from "./jobs/chunk-sizing.ts";
@@ -133,7 +134,10 @@ export class Pipeline {
       maxBytes: config.maxDatasetBytes,
       clock,
     });
+    const models = new ModelFiles(stores.artifacts);
     const runner = new ChunkRunner({
+      modelOf: async (spec) =>
+        spec.model ? (await models.get(spec.model.job_id))?.json : undefined,
       dataOf: async (spec) =>
         spec.dataset.content_hash === undefined
           ? undefined
@@ -214,6 +218,7 @@ export class Pipeline {
       data: new DataGateway({
         datasets,
         artifacts: stores.artifacts,
+        models,
         catalog: stores.catalog,
         jobs: jobStore,
         pool: this.#pool,
@@ -245,7 +250,7 @@ export class Pipeline {
         faults: config.faults,
         sizer,
         tickMs: config.heartbeatIntervalMs,
-        artifacts: { store: stores.artifacts, bytes: datasets.bytes },
+        artifacts: { store: stores.artifacts, bytes: datasets.bytes, models },
         log,
       },
       log,

@@ -12,18 +12,18 @@ import type { JobRecord } from "../jobs/job-record.ts";
 import { isTerminalJobState } from "../jobs/job-state.ts";
 import type { JobStore } from "../jobs/job-store.ts";
 import type { TrainingPool } from "../training/pool.ts";
+import type { NamedDatasets } from "../training/training-spec.ts";
 import type { PredictResult } from "../training/types.ts";
 import type { BlobInfo, BlobStore, Bucket } from "../transport/ports.ts";
 import { schemaProblems } from "../validation.ts";
 import { datasetIdsOf, namedDatasets } from "./dataset-spec.ts";
 import type { Datasets, UploadRequest } from "./datasets.ts";
 import { ARTIFACT_NAMES, artifactObject } from "./job-artifacts.ts";
+import type { ModelFiles, ModelSummary } from "./model-files.ts";
 
 const JOB_ID = "^job_[0-9a-z]{19}$";
 /** Rows one predict request may hold. */
 export const MAX_PREDICT_ROWS = 10_000;
-/** model.json files kept decoded-ready in memory, by job. */
-const MODEL_CACHE = 16;
 
 export const DatasetIdQuerySchema = Type.Object(
   { dataset_id: Type.String({ pattern: DATASET_ID, description: "A data set's id." }) },
@@ -51,6 +51,7 @@ export interface ArtifactList {
 export interface DataGatewayOptions {
   datasets: Datasets;
   artifacts: BlobStore;
+  models: ModelFiles;
   catalog: Bucket;
   jobs: JobStore;
   pool: Pick<TrainingPool, "predict">;
@@ -62,7 +63,6 @@ export interface DataGatewayOptions {
  */
 export class DataGateway {
   readonly #o: DataGatewayOptions;
-  readonly #models = new Map<string, string>();
 
   constructor(options: DataGatewayOptions) {
     this.#o = options;
@@ -87,15 +87,49 @@ export class DataGateway {
     return { dataset_id, deleted: true };
   }
 
-  /** The lookup of uploaded data sets a submitted body names, for `parseJobSpec`. */
-  async namedIn(body: unknown) {
+  /**
+   * A submitted body made ready for `parseJobSpec`: the lookup of the uploaded data sets it names
+   * and, for evaluate and predict, the model_type of the model it names (when not given).
+   */
+  async prepare(body: unknown): Promise<{ body: unknown; datasets: NamedDatasets }> {
     const found = new Map<string, DatasetRecord | Error>();
     for (const id of datasetIdsOf(body)) {
       if (!new RegExp(DATASET_ID).test(id)) continue;
       const record = await this.#o.datasets.find(id).catch((error: Error) => error);
       if (record) found.set(id, record);
     }
-    return namedDatasets(found);
+    const b = (typeof body === "object" && body !== null ? body : {}) as {
+      task_type?: unknown;
+      model?: { job_id?: unknown };
+      model_type?: unknown;
+    };
+    const taskType = b.task_type;
+    const jobId = b.model?.job_id;
+    if ((taskType !== "evaluate" && taskType !== "predict") || typeof jobId !== "string") {
+      return { body, datasets: namedDatasets(found) };
+    }
+    const model = new RegExp(JOB_ID).test(jobId) ? await this.#o.models.get(jobId) : undefined;
+    if (!model) {
+      const record = new RegExp(JOB_ID).test(jobId) ? await this.#o.jobs.get(jobId) : undefined;
+      throw new InvalidRequestError("job spec", [
+        {
+          path: "/model/job_id",
+          message: record
+            ? `job '${jobId}' has no model (it is ${record.value.status}; a completed training job has one)`
+            : `no job '${jobId}'`,
+        },
+      ]);
+    }
+    const { model_type } = model.summary;
+    if (b.model_type !== undefined && b.model_type !== model_type) {
+      throw new InvalidRequestError("job spec", [
+        { path: "/model_type", message: `the model of '${jobId}' is a ${model_type}` },
+      ]);
+    }
+    return {
+      body: { ...b, model_type },
+      datasets: namedDatasets(found, { model: model.summary, taskType }),
+    };
   }
 
   async artifacts(body: unknown): Promise<ArtifactList> {
@@ -124,7 +158,8 @@ export class DataGateway {
     if (!record) return (await this.#o.catalog.get(`cleaned.${job_id}`)) ? 204 : 404;
     if (!isTerminalJobState(record.value.status)) return 202;
     if (record.value.status !== "COMPLETED") return 204;
-    return (await this.#o.artifacts.info(artifactObject(job_id, "model.json"))) ? 200 : 202;
+    // metrics.json is written last: with it, the set is complete.
+    return (await this.#o.artifacts.info(artifactObject(job_id, "metrics.json"))) ? 200 : 202;
   }
 
   /** A zip of every artifact of a completed job, streamed as it is read. */
@@ -153,7 +188,7 @@ export class DataGateway {
     const { job_id } = check(JobIdSchema, { job_id: jobId }, "predict request");
     const { rows } = check(PredictRequestSchema, body, "predict request");
     const model = await this.#model(job_id);
-    const features = (JSON.parse(model.metrics) as { features: string[] }).features;
+    const { features } = model.metrics;
     const problems = rows.flatMap((row, r) =>
       row.length === features.length
         ? []
@@ -169,31 +204,17 @@ export class DataGateway {
     return { job_id, ...(await this.#o.pool.predict({ model_json: model.json, rows })) };
   }
 
-  async #model(jobId: string): Promise<{ json: string; metrics: string }> {
-    const known = this.#models.get(jobId);
-    if (known) return JSON.parse(known) as { json: string; metrics: string };
+  async #model(jobId: string): Promise<{ json: string; metrics: ModelSummary }> {
+    const found = await this.#o.models.get(jobId);
+    if (found) return { json: found.json, metrics: found.summary };
     const record = await this.#o.jobs.get(jobId);
     if (!record) throw new JobNotFoundError(jobId);
-    const [json, metrics] = await Promise.all(
-      ["model.json", "metrics.json"].map((name) => this.#text(artifactObject(jobId, name))),
+    const { status, spec } = record.value;
+    throw new ModelUnavailableError(
+      spec.task_type
+        ? `job '${jobId}' is a ${spec.task_type} job: it has no model of its own`
+        : `job '${jobId}' has no model: it is ${status}${status === "COMPLETED" ? " and its artifacts are not written yet" : ""}`,
     );
-    if (json === undefined || metrics === undefined) {
-      throw new ModelUnavailableError(
-        `job '${jobId}' has no model: it is ${record.value.status}${record.value.status === "COMPLETED" ? " and its artifacts are not written yet" : ""}`,
-      );
-    }
-    this.#models.set(jobId, JSON.stringify({ json, metrics }));
-    if (this.#models.size > MODEL_CACHE)
-      this.#models.delete(this.#models.keys().next().value as string);
-    return { json, metrics };
-  }
-
-  async #text(object: string): Promise<string | undefined> {
-    const stored = await this.#o.artifacts.get(object);
-    if (!stored) return undefined;
-    const parts: Uint8Array[] = [];
-    for await (const chunk of stored.data) parts.push(chunk);
-    return Buffer.concat(parts).toString("utf8");
   }
 
   /** Jobs not yet ended that name the data set. */

@@ -1,6 +1,7 @@
 import type { DatasetRecord } from "../contract/datasets.ts";
 import type { DatasetSpec } from "../training/hyperparameters.ts";
 import type { FieldError, NamedDatasets } from "../training/training-spec.ts";
+import type { ModelSummary } from "./model-files.ts";
 
 /** Fields an uploaded data set decides itself. */
 const OWNED = ["samples", "features", "classes", "noise"] as const;
@@ -59,15 +60,63 @@ export function uploadedDatasetSpec(
   };
 }
 
+/**
+ * The `dataset` of an evaluate or predict job: the model's feature columns must be numeric columns
+ * of it; evaluate also needs the target column (default: the model's), whose values the model's
+ * classes are checked against as the tasks read them.
+ */
+export function inferenceDatasetSpec(
+  record: DatasetRecord,
+  given: Record<string, unknown>,
+  model: ModelSummary,
+  taskType: "evaluate" | "predict",
+): { value: DatasetSpec } | { errors: FieldError[] } {
+  const id = record.dataset_id;
+  const errors: FieldError[] = [];
+  const columns = new Map(record.columns.map((c) => [c.name, c]));
+  const missing = model.features.filter((f) => columns.get(f)?.type !== "number");
+  if (missing.length > 0) {
+    errors.push({
+      path: "/dataset/dataset_id",
+      message: `${id} lacks the model's numeric feature column(s) ${missing.map((f) => JSON.stringify(f)).join(", ")}`,
+    });
+  }
+  const target = (given.target_column as string | undefined) ?? model.target_column ?? undefined;
+  if (taskType === "evaluate" && (target === undefined || !columns.has(target))) {
+    errors.push({
+      path: "/dataset/target_column",
+      message: `evaluate needs the labels: ${JSON.stringify(target)} is not a column of ${id}`,
+    });
+  }
+  if (errors.length > 0) return { errors };
+  return {
+    value: {
+      dataset_id: id,
+      ...(taskType === "evaluate" && { target_column: target }),
+      samples: record.rows,
+      features: model.features.length,
+      classes: model.classes.length,
+      seed: 0,
+      noise: 0,
+      content_hash: record.sha256,
+    },
+  };
+}
+
 /** The lookup `parseJobSpec` takes, over records (or their problems) read before. */
-export function namedDatasets(found: Map<string, DatasetRecord | Error>): NamedDatasets {
+export function namedDatasets(
+  found: Map<string, DatasetRecord | Error>,
+  inference?: { model: ModelSummary; taskType: "evaluate" | "predict" },
+): NamedDatasets {
   return (id, given) => {
     const record = found.get(id);
     if (record === undefined) return undefined;
     if (record instanceof Error) {
       return { errors: [{ path: "/dataset/dataset_id", message: record.message }] };
     }
-    return uploadedDatasetSpec(record, given);
+    return inference
+      ? inferenceDatasetSpec(record, given, inference.model, inference.taskType)
+      : uploadedDatasetSpec(record, given);
   };
 }
 

@@ -7,11 +7,22 @@ import type { AggregateResult } from "../training/types.ts";
 import type { BlobStore } from "../transport/ports.ts";
 import type { TaskOutcome } from "../workers/chunk-message.ts";
 import type { DatasetBytes } from "./dataset-bytes.ts";
+import { inferenceFiles } from "./inference-artifacts.ts";
+import type { ModelFiles } from "./model-files.ts";
 
 const encoder = new TextEncoder();
 
-/** A completed job's artifacts (DESIGN §5.1), in the order they are written. */
-export const ARTIFACT_NAMES = ["spec.json", "history.csv", "metrics.json", "model.json"] as const;
+/**
+ * A completed job's artifacts (DESIGN §5.1), in the order they are written: metrics.json last, so
+ * that a set with it is complete. Training jobs write a model, predict jobs predictions.
+ */
+export const ARTIFACT_NAMES = [
+  "spec.json",
+  "history.csv",
+  "model.json",
+  "predictions.csv",
+  "metrics.json",
+] as const;
 export type ArtifactName = (typeof ARTIFACT_NAMES)[number];
 
 /** The object of a job's artifact. */
@@ -22,6 +33,7 @@ export function artifactObject(jobId: string, name: string): string {
 export interface JobArtifactsDeps {
   store: BlobStore;
   bytes: DatasetBytes;
+  models: ModelFiles;
   /** Called between two artifacts (test-only fault injection: a crash mid-way). */
   between?: (written: number) => void;
 }
@@ -40,6 +52,7 @@ export async function storeJobArtifacts(
   outcomes: [number, TaskOutcome][],
   log: Logger,
 ): Promise<JobRecord["metrics"] | undefined> {
+  if (record.spec.task_type) return storeInferenceArtifacts(deps, record, outcomes, log);
   const models = outcomes.map(([, o]) => o.model);
   if (models.some((m) => m === null)) return undefined;
   const { dataset } = record.spec;
@@ -58,22 +71,51 @@ export async function storeJobArtifacts(
     log.warn({ err: error }, "aggregation failed; reporting the tasks' mean metrics");
     return undefined;
   }
-  const metrics = { loss: result.metrics.loss, accuracy: result.metrics.accuracy };
-  const files: Record<ArtifactName, () => string> = {
-    "spec.json": () => JSON.stringify(record.spec, null, 2),
-    "history.csv": () => historyCsv(outcomes),
-    "metrics.json": () => metricsJson(record, result),
-    "model.json": () => result.model_json,
-  };
+  await writeOnce(deps, record, {
+    "spec.json": JSON.stringify(record.spec, null, 2),
+    "history.csv": historyCsv(outcomes),
+    "model.json": result.model_json,
+    "metrics.json": metricsJson(record, result),
+  });
+  return { loss: result.metrics.loss, accuracy: result.metrics.accuracy };
+}
+
+async function storeInferenceArtifacts(
+  deps: JobArtifactsDeps,
+  record: JobRecord,
+  outcomes: [number, TaskOutcome][],
+  log: Logger,
+): Promise<JobRecord["metrics"] | undefined> {
+  const model = record.spec.model && (await deps.models.get(record.spec.model.job_id));
+  const found = model && inferenceFiles(record, outcomes, model.summary);
+  if (!found) {
+    log.warn("a task's findings were too large to keep: no artifacts (use more tasks)");
+    return undefined;
+  }
+  await writeOnce(deps, record, {
+    "spec.json": JSON.stringify(record.spec, null, 2),
+    "history.csv": historyCsv(outcomes),
+    ...found.files,
+  });
+  return found.metrics;
+}
+
+/** Stores each file the job does not have yet, in ARTIFACT_NAMES order. */
+async function writeOnce(
+  deps: JobArtifactsDeps,
+  record: JobRecord,
+  files: Partial<Record<ArtifactName, string>>,
+): Promise<void> {
   let written = 0;
   for (const name of ARTIFACT_NAMES) {
+    const text = files[name];
+    if (text === undefined) continue;
     const object = artifactObject(record.job_id, name);
     if (await deps.store.info(object)) continue;
     deps.between?.(written);
-    await deps.store.put(object, once(encoder.encode(files[name]())));
+    await deps.store.put(object, once(encoder.encode(text)));
     written++;
   }
-  return metrics;
 }
 
 async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {

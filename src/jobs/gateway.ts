@@ -124,9 +124,10 @@ export class Gateway {
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
   async submit(body: unknown): Promise<SubmitReply> {
-    const spec = parseJobSpec(body, {
+    const prepared = await this.data?.prepare(body);
+    const spec = parseJobSpec(prepared?.body ?? body, {
       maxAttempts: this.#o.defaultMaxAttempts,
-      datasets: await this.data?.namedIn(body),
+      datasets: prepared?.datasets,
     });
     let jobId = newJobId(this.#o.clock.now());
     if (spec.idempotency_key !== undefined) {

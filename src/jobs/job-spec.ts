@@ -118,6 +118,19 @@ export const JobSpecSchema = Type.Object(
           "Jobs this one waits for: not built yet, so only an empty list is accepted (alias: dependencies).",
       }),
     ),
+    task_type: Type.Optional(
+      Type.Enum(["train", "evaluate", "predict"], {
+        default: "train",
+        description:
+          "train (default); evaluate (loss, accuracy and confusion matrix of model on the data set) or predict (predictions.csv), each sharding dataset over the tasks in file order. model_type is then the model's.",
+      }),
+    ),
+    model: Type.Optional(
+      Type.Object(
+        { job_id: Type.String({ pattern: JOB_ID, description: "A completed training job." }) },
+        { additionalProperties: false, description: "With evaluate and predict: whose model." },
+      ),
+    ),
     parameters: Type.Optional(ParametersSchema),
     dependencies: Type.Optional(
       Type.Array(Type.String(), { description: "Seed 001's name for depends_on." }),
@@ -186,11 +199,23 @@ export function parseJobSpec(
       message: "waiting on other jobs is not built yet: submit this job once they have completed",
     });
   }
+  const taskType = (input as { task_type?: string }).task_type ?? "train";
+  const model = (input as { model?: { job_id: string } }).model;
+  if ((taskType === "train") !== (model === undefined)) {
+    problems.push({
+      path: taskType === "train" ? "/model" : "/model/job_id",
+      message:
+        taskType === "train"
+          ? "is for task_type evaluate and predict"
+          : `${taskType} needs the model of a completed job: {"job_id": …}`,
+    });
+  }
   if (problems.length > 0 || !training.ok) {
     throw new InvalidRequestError("job spec", problems.map(asWritten(aliases.written)));
   }
   return {
     ...training.value,
+    ...(model && { task_type: taskType as "evaluate" | "predict", model }),
     name: input.name ?? training.value.model_type,
     priority: input.priority ?? "normal",
     user_id: input.user_id ?? "anonymous",
@@ -219,6 +244,7 @@ function asWritten(written: Map<string, string>) {
 
 /** The training part of a job spec: what a pool thread needs to train its tasks. */
 export function trainingSpecOf(spec: JobSpec): ResolvedTrainingSpec {
-  const { model_type, dataset, epochs, tasks, hyperparameters } = spec;
-  return { model_type, dataset, epochs, tasks, hyperparameters } as ResolvedTrainingSpec;
+  const { model_type, dataset, epochs, tasks, hyperparameters, task_type, model } = spec;
+  const training = { model_type, dataset, epochs, tasks, hyperparameters };
+  return (model ? { ...training, task_type, model } : training) as ResolvedTrainingSpec;
 }

@@ -8,6 +8,7 @@ import { TroupeError } from "../errors.ts";
 import { abortCheckFor, TaskAborted } from "./abort.ts";
 import { aggregate } from "./aggregate.ts";
 import { CsvError, scanCsv } from "./csv-scan.ts";
+import { infer } from "./inference.ts";
 import { predictRows } from "./predict.ts";
 import {
   Flag,
@@ -75,8 +76,20 @@ export default function runTask(request: ThreadRequest): ThreadReply | Promise<T
    * The chunk's tasks in order, each on its own shard with the job's shared held-out split. A
    * task's failure is its own (the next one runs); an abort ends the chunk at the task it hit.
    */
-  function runChunk({ spec, tasks, data }: ChunkInput): ChunkResult {
+  function runChunk({ spec, tasks, data, model_json }: ChunkInput): ChunkResult {
     const results: ChunkResult = [];
+    if (spec.task_type) {
+      for (const task of tasks) {
+        try {
+          checkAbort();
+          results.push({ ok: true, value: infer(spec, task.task_index, data, model_json) });
+        } catch (error) {
+          results.push({ ok: false, error: errorData(error) });
+          if (error instanceof TaskAborted) break;
+        }
+      }
+      return results;
+    }
     // An uploaded data set is parsed once per thread, its bytes shared, not copied, per task.
     const { content_hash: hash, target_column: target } = spec.dataset;
     if (data && hash) loadTable(hash, data, { target });

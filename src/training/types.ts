@@ -31,6 +31,8 @@ export interface ChunkInput {
   tasks: { task_index: number; checkpoint?: Uint8Array }[];
   /** An uploaded data set's CSV bytes, over shared memory (the same for every task). */
   data?: Uint8Array | undefined;
+  /** `evaluate` and `predict`: the model.json they use. */
+  model_json?: string | undefined;
 }
 
 /**
@@ -40,6 +42,9 @@ export interface ChunkInput {
  */
 export type ChunkResult = ({ ok: true; value: TaskResult } | { ok: false; error: ErrorData })[];
 
+/** What a job's tasks do (DESIGN §5.1): train (default), or use a trained model on data. */
+export type TaskType = "train" | "evaluate" | "predict";
+
 /** A training spec with every default applied and every bound checked. */
 export type ResolvedTrainingSpec = {
   [M in ModelType]: {
@@ -48,6 +53,10 @@ export type ResolvedTrainingSpec = {
     epochs: number;
     tasks: number;
     hyperparameters: HyperparametersByModel[M];
+    /** Absent: train. `evaluate` and `predict` shard the data set over the tasks, in file order. */
+    task_type?: Exclude<TaskType, "train">;
+    /** The completed training job whose model.json `evaluate` and `predict` use. */
+    model?: { job_id: string };
   };
 }[ModelType];
 

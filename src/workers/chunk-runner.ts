@@ -53,6 +53,7 @@ export interface ChunkRunnerOptions {
   log: Logger;
   /** An uploaded data set's bytes for the pool (see ChunkTrainerOptions). */
   dataOf?: ChunkTrainerOptions["dataOf"];
+  modelOf?: ChunkTrainerOptions["modelOf"];
 }
 
 type RunPlan = Extract<DeliveryPlan, { kind: "run" }>;

@@ -23,6 +23,8 @@ export interface ChunkTrainerOptions {
   log: Logger;
   /** An uploaded data set's bytes for the pool (undefined for synthetic and built-in data). */
   dataOf?: ((spec: ChunkMessage["spec"]) => Promise<Uint8Array | undefined>) | undefined;
+  /** The model.json an evaluate or predict task uses. */
+  modelOf?: ((spec: ChunkMessage["spec"]) => Promise<string | undefined>) | undefined;
 }
 
 /**
@@ -48,8 +50,10 @@ export class ChunkTrainer {
   ): Promise<RunEnd> {
     const { signal, progress } = run;
     let data: Uint8Array | undefined;
+    let model_json: string | undefined;
     try {
       data = await this.#o.dataOf?.(message.spec);
+      model_json = await this.#o.modelOf?.(message.spec);
     } catch (error) {
       if (isNatsUnavailable(error)) throw error;
       // The data set is gone or changed since submit: each task fails, as a bad input would.
@@ -107,6 +111,7 @@ export class ChunkTrainer {
           {
             spec: message.spec,
             data,
+            model_json,
             tasks: tasks.map((task) => {
               const checkpoint = checkpoints.get(task.task_index);
               return checkpoint
