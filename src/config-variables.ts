@@ -261,6 +261,11 @@ export const VARIABLES = {
     parse: duration(0, 10_000),
   },
   TROUPE_FAULTS: { fallback: "", form: FAULTS_FORM, parse: parseFaults },
+  RETENTION: {
+    fallback: "48h",
+    form: `${DURATION_FORMS}, at least 1s`,
+    parse: duration(1_000),
+  },
   MAX_DATASET_BYTES: {
     fallback: "256MiB",
     form: "a size such as 256MiB, 1GiB, 500MB or a whole number of bytes, from 1KiB to 64GiB",

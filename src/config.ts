@@ -62,6 +62,8 @@ export interface TroupeConfig {
   readonly faults: Faults;
   /** Largest data set upload, in bytes; a larger one is refused (413). */
   readonly maxDatasetBytes: number;
+  /** Jobs that ended longer ago than this are removed, with their results and artifacts. */
+  readonly retentionMs: number;
 }
 
 /** LOG_FILE, rotated past LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT older files. */
@@ -136,6 +138,7 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     chunkTargetMs: v.CHUNK_TARGET,
     faults: v.TROUPE_FAULTS,
     maxDatasetBytes: v.MAX_DATASET_BYTES,
+    retentionMs: v.RETENTION,
   });
 }
 

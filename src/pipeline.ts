@@ -5,6 +5,7 @@ import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
 import { DataGateway } from "./artifacts/data-gateway.ts";
 import { Datasets } from "./artifacts/datasets.ts";
 import { ModelFiles } from "./artifacts/model-files.ts";
+import { Retention } from "./artifacts/retention.ts";
 import type { Clock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
 import { ChunkSizer } from "./jobs/chunk-sizing.ts";
@@ -22,7 +23,7 @@ import { EventPublisher } from "./transport/events.ts";
 import { kvKeys } from "./transport/kv.ts";
 import { type DataStores, openDataStores } from "./transport/nats-blob-store.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
-import { natsTaskPorts } from "./transport/nats-ports.ts";
+import { natsBucket, natsTaskPorts } from "./transport/nats-ports.ts";
 import { type NatsReadiness, natsReadiness } from "./transport/readiness.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
@@ -88,6 +89,7 @@ export class Pipeline {
   readonly #dispatcher: Dispatcher;
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
+  readonly #retention: Retention;
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
 
@@ -214,7 +216,25 @@ export class Pipeline {
     const sizer = new ChunkSizer(config.chunkTargetMs);
     this.#readiness = natsReadiness({ nc, jsm: topology.jsm, names });
     const jobStore = new JobStore(ports.jobs);
+    const { kv } = topology;
+    this.#retention = new Retention({
+      jobs: jobStore,
+      scratch: {
+        results: natsBucket(topology, names.buckets.results, kv.results),
+        checkpoints: ports.checkpoints,
+        counts: ports.counts,
+      },
+      jobRecords: ports.jobs,
+      idempotency: natsBucket(topology, names.buckets.idempotency, kv.idempotency),
+      artifacts: stores.artifacts,
+      catalog: stores.catalog,
+      retentionMs: config.retentionMs,
+      holder: this.registry.workerId,
+      clock,
+      log,
+    });
     this.gateway = new Gateway({
+      retention: this.#retention,
       data: new DataGateway({
         datasets,
         artifacts: stores.artifacts,
@@ -288,6 +308,7 @@ export class Pipeline {
       });
       pipeline.#dispatcher.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
+      pipeline.#retention.start();
     } catch (error) {
       // Stopped (or refused) half-way: what did start is stopped, as a started pipeline would be.
       await pipeline.close();
@@ -305,6 +326,7 @@ export class Pipeline {
     const { log, config } = this.#o;
     const steps: [string, () => Promise<unknown> | void][] = [
       ["stop nudges", () => this.#unsubscribeNudges()],
+      ["stop retention", () => this.#retention.close()],
       ["mark worker draining", () => this.registry.drain()],
       ["stop taking jobs", () => this.#owner.stopTaking()],
       ["drain running tasks", () => this.#drainTasks(config.drainTimeoutMs)],

@@ -111,6 +111,7 @@ describe("loadConfig", () => {
       drainTimeoutMs: 10_000,
       chunkTargetMs: 20,
       maxDatasetBytes: 64 * 2 ** 20,
+      retentionMs: 48 * 3_600_000,
     });
   });
 

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import Type, { type Static, type TSchema } from "typebox";
 import type { DataGateway } from "../artifacts/data-gateway.ts";
+import type { Retention, RetentionCounts } from "../artifacts/retention.ts";
 import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
@@ -84,6 +85,9 @@ export interface CleanupReply {
   workers_removed: string[];
 }
 
+/** With retention (DESIGN §5.1): what it removed too. */
+export type CleanupCounts = CleanupReply & Partial<Omit<RetentionCounts, "ran">>;
+
 export interface GatewayOptions {
   nc: NatsConnection;
   names: Names;
@@ -102,6 +106,8 @@ export interface GatewayOptions {
   worker?: LocalWorker | undefined;
   /** Data sets, artifacts, predictions (DESIGN §5.1); absent, jobs train on built-in data only. */
   data?: DataGateway | undefined;
+  /** Removes jobs past RETENTION; cleanup runs it too. */
+  retention?: Pick<Retention, "run"> | undefined;
   clock: Clock;
   log: Logger;
 }
@@ -218,9 +224,10 @@ export class Gateway {
 
   /**
    * Removes what is left over now: the records of stale workers (two heartbeats missed; seed 003's
-   * `/admin/cleanup`). Finished jobs join this once retention exists.
+   * `/admin/cleanup`), and jobs that ended more than RETENTION ago (with their results, artifacts
+   * and idempotency keys).
    */
-  async cleanup(body: unknown): Promise<CleanupReply> {
+  async cleanup(body: unknown): Promise<CleanupCounts> {
     check(EmptyQuerySchema, body ?? {}, "cleanup request");
     const { topology, names, clock, workerTimeoutMs, events } = this.#o;
     const removed = await removeStale(
@@ -231,7 +238,10 @@ export class Gateway {
     );
     for (const workerId of removed)
       events.worker({ event: "gone", worker_id: workerId, status: "STALE" });
-    return { ok: true, removed: removed.length, workers_removed: removed };
+    const reply = { ok: true as const, removed: removed.length, workers_removed: removed };
+    if (!this.#o.retention) return reply;
+    const { ran: _, ...counts } = await this.#o.retention.run();
+    return { ...reply, ...counts, removed: reply.removed + counts.jobs_removed };
   }
 
   async queueStatus(body: unknown): Promise<QueueStatus> {
