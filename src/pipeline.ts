@@ -270,7 +270,16 @@ export class Pipeline {
         faults: config.faults,
         sizer,
         tickMs: config.heartbeatIntervalMs,
-        artifacts: { store: stores.artifacts, bytes: datasets.bytes, models },
+        artifacts: {
+          store: stores.artifacts,
+          bytes: datasets.bytes,
+          models,
+          // Test-only (TROUPE_FAULTS artifacts): killed half-way, as `kill -9` would.
+          between: (written) => {
+            if (written > 0 && config.faults.killWritingArtifacts())
+              process.kill(process.pid, "SIGKILL");
+          },
+        },
         log,
       },
       log,
