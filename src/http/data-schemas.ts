@@ -127,3 +127,23 @@ export const PredictReplySchema = Type.Object(
     ],
   },
 );
+
+/** Seed 002's /upload reply: the job (its id twice: the seed's `id`) and the data set. */
+export const SeedUploadReplySchema = Type.Object(
+  {
+    id: Type.String({ description: "The job's id (seed 002's name)." }),
+    job_id: Type.String(),
+    dataset_id: Type.String(),
+    status: Type.String(),
+  },
+  {
+    examples: [
+      {
+        id: "job_0mip1k2a3b4c5d6e7f8",
+        job_id: "job_0mip1k2a3b4c5d6e7f8",
+        dataset_id: "measurements-mip1k2a3",
+        status: "SUBMITTED",
+      },
+    ],
+  },
+);

@@ -145,7 +145,7 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(queueRoutes, { gateway });
   app.register(healthRoutes, { gateway });
   app.register(adminRoutes, { gateway });
-  app.register(dataRoutes, { data: gateway.data });
+  app.register(dataRoutes, { data: gateway.data, submit: (spec) => gateway.submit(spec) });
   app.register(metricsRoutes, { metrics: options.metrics });
   app.register(dashboard);
   // Event streams never end on their own: end them first, or close() would wait for them.

@@ -3,9 +3,13 @@ import multipart from "@fastify/multipart";
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { FastifyRequest } from "fastify";
 import Type from "typebox";
+import { parse as parseYaml } from "yaml";
 import type { DataGateway } from "../../artifacts/data-gateway.ts";
 import type { UploadRequest } from "../../artifacts/datasets.ts";
+import type { DatasetRecord } from "../../contract/datasets.ts";
 import { InvalidRequestError, NotReadyError } from "../../errors.ts";
+import type { SubmitReply } from "../../jobs/gateway.ts";
+import { JobSpecSchema } from "../../jobs/job-spec.ts";
 import {
   ArtifactListSchema,
   ArtifactParamsSchema,
@@ -15,12 +19,15 @@ import {
   DatasetRecordSchema,
   PredictReplySchema,
   PredictRequestSchema,
+  SeedUploadReplySchema,
   UploadQuerySchema,
 } from "../data-schemas.ts";
 import { JobIdParamsSchema, PROBLEM_RESPONSES } from "../schemas.ts";
 
 export interface DataRoutesOptions {
   data: DataGateway | undefined;
+  /** Submits a job spec (the gateway's submit): seed 002's /upload submits one. */
+  submit(spec: unknown): Promise<SubmitReply>;
 }
 
 /** A file in a reply, for OpenAPI (streams are sent as they are, never serialized). */
@@ -173,6 +180,21 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (a
   }
 
   app.post(
+    "/upload",
+    {
+      schema: {
+        tags: ["datasets"],
+        summary: "Seed 002's upload: a CSV becomes a data set and a job trains on it",
+        description:
+          "Multipart: files (a .csv file, the data set; an optional .json or .yaml job spec, else random_forest with default settings), user_id, service. The job's dataset is the uploaded one.",
+        response: { 202: SeedUploadReplySchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request, reply) =>
+      reply.code(202).send(await seedUpload(data(), options.submit, request)),
+  );
+
+  app.post(
     "/api/v1/jobs/:id/predict",
     {
       schema: {
@@ -215,6 +237,83 @@ async function upload(
     return refusedDrains(part.file, () => data.uploadDataset(described, kept(part.file)));
   }
   throw new InvalidRequestError("upload", [{ path: "/file", message: "no file in the upload" }]);
+}
+
+/** Largest spec file /upload reads. */
+const MAX_SPEC_BYTES = 256 * 1024;
+
+/** Seed 002's /upload: the CSV is stored first, then the spec (or a default) is submitted on it. */
+async function seedUpload(
+  data: DataGateway,
+  submit: DataRoutesOptions["submit"],
+  request: FastifyRequest,
+) {
+  if (!request.isMultipart()) {
+    throw new InvalidRequestError("upload", [
+      { path: "", message: "expected multipart/form-data" },
+    ]);
+  }
+  const fields: Record<string, string> = {};
+  let spec: Record<string, unknown> | undefined;
+  let dataset: DatasetRecord | undefined;
+  for await (const part of request.parts()) {
+    if (part.type === "field") {
+      fields[part.fieldname] = String(part.value);
+      continue;
+    }
+    const name = part.filename ?? "";
+    if (/\.(json|ya?ml)$/i.test(name)) {
+      const text = (await part.toBuffer()).toString("utf8");
+      if (text.length > MAX_SPEC_BYTES)
+        throw new InvalidRequestError("upload", [
+          { path: `/${name}`, message: "spec file too large" },
+        ]);
+      spec = parseSpecFile(name, text);
+      continue;
+    }
+    const base = name
+      .replace(/^.*[\\/]/, "")
+      .replace(/\.[^.]*$/, "")
+      .replace(/[^A-Za-z0-9_-]/g, "_");
+    const id = `${base || "upload"}-${Date.now().toString(36)}`;
+    dataset = await refusedDrains(part.file, () =>
+      data.uploadDataset({ dataset_id: id }, kept(part.file)),
+    );
+  }
+  if (!dataset)
+    throw new InvalidRequestError("upload", [
+      { path: "/files", message: "no .csv file in the upload" },
+    ]);
+  const job: Record<string, unknown> = { model_type: "random_forest", ...spec };
+  job.dataset = { ...(job.dataset as object | undefined), dataset_id: dataset.dataset_id };
+  if (fields.user_id !== undefined) job.user_id = fields.user_id;
+  // `service` (DESIGN §5.3) is passed on once the job spec has it.
+  if (fields.service !== undefined && "service" in JobSpecSchema.properties)
+    job.service = fields.service;
+  const submitted = await submit(job);
+  return {
+    id: submitted.job_id,
+    job_id: submitted.job_id,
+    dataset_id: dataset.dataset_id,
+    status: submitted.status,
+  };
+}
+
+function parseSpecFile(name: string, text: string): Record<string, unknown> {
+  let spec: unknown;
+  try {
+    spec = /\.json$/i.test(name) ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    throw new InvalidRequestError("upload", [
+      { path: `/${name}`, message: `not valid: ${(error as Error).message}` },
+    ]);
+  }
+  if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+    throw new InvalidRequestError("upload", [
+      { path: `/${name}`, message: "must hold a job spec object" },
+    ]);
+  }
+  return spec as Record<string, unknown>;
 }
 
 /** Runs the upload; if it is refused, reads and drops what is left of the body first. */
