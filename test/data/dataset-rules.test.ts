@@ -52,7 +52,10 @@ describe("the CSV check", () => {
 
 describe("a job's dataset on an uploaded data set", () => {
   it("resolves rows, features and classes, keyed by content hash", () => {
-    const resolved = uploadedDatasetSpec({ ...record, columns: record.columns.filter((c) => c.name !== "colour") }, { seed: 3 });
+    const resolved = uploadedDatasetSpec(
+      { ...record, columns: record.columns.filter((c) => c.name !== "colour") },
+      { seed: 3 },
+    );
     expect(resolved).toEqual({
       value: {
         dataset_id: "d",
@@ -78,7 +81,12 @@ describe("a job's dataset on an uploaded data set", () => {
   });
 
   it("for predict, needs the model's features as numeric columns, not the target", () => {
-    const model = { model_type: "svm", features: ["a", "b"], classes: ["x", "y"], target_column: "kind" };
+    const model = {
+      model_type: "svm",
+      features: ["a", "b"],
+      classes: ["x", "y"],
+      target_column: "kind",
+    };
     expect(inferenceDatasetSpec(record, {}, model, "predict")).toMatchObject({
       value: { features: 2, classes: 2, samples: 100 },
     });

@@ -57,7 +57,8 @@ async function submit(spec: Record<string, unknown>): Promise<Response> {
 async function untilEnded(jobId: string): Promise<string> {
   let status = "";
   for await (const frame of readSse(await fetch(`${base}/api/v1/jobs/${jobId}/events`))) {
-    if ("event" in frame && frame.event === "end") status = (frame.data as { status: string }).status;
+    if ("event" in frame && frame.event === "end")
+      status = (frame.data as { status: string }).status;
   }
   return status;
 }
@@ -114,7 +115,9 @@ describe("data in, models out", () => {
     const overNats = reply.json<{ artifacts: { name: string }[] }>().artifacts.map((a) => a.name);
     expect(overNats.sort()).toEqual(listed.artifacts.map((a) => a.name).sort());
     await nc.close();
-    const zip = Buffer.from(await (await fetch(`${base}/api/v1/jobs/${job_id}/download`)).arrayBuffer());
+    const zip = Buffer.from(
+      await (await fetch(`${base}/api/v1/jobs/${job_id}/download`)).arrayBuffer(),
+    );
     expect(zip.subarray(0, 2).toString()).toBe("PK");
     for (const name of ["model.json", "metrics.json", "history.csv", "spec.json"])
       expect(zip.includes(name)).toBe(true);
@@ -123,11 +126,17 @@ describe("data in, models out", () => {
       await fetch(`${base}/api/v1/jobs/${job_id}/artifacts/metrics.json`)
     ).json()) as { accuracy: number; heldout_rows: number[]; classes: string[] };
     expect(metrics.accuracy).toBeGreaterThanOrEqual(0.9);
-    const history = await (await fetch(`${base}/api/v1/jobs/${job_id}/artifacts/history.csv`)).text();
+    const history = await (
+      await fetch(`${base}/api/v1/jobs/${job_id}/artifacts/history.csv`)
+    ).text();
     expect(history.split("\n")[0]).toBe("task,epoch,loss,accuracy,validation_loss");
     expect(history.trim().split("\n")).toHaveLength(1 + 3 * 10);
 
-    const data = csv.trim().split("\n").slice(1).map((line) => line.split(","));
+    const data = csv
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((line) => line.split(","));
     const held = metrics.heldout_rows.map((r) => data[r] as string[]);
     const predicted = await fetch(`${base}/api/v1/jobs/${job_id}/predict`, {
       method: "POST",
@@ -172,7 +181,9 @@ describe("data in, models out", () => {
   });
 
   it("refuses bad data sets with a 4xx naming the problem, storing nothing", async () => {
-    const bad = flowersCsv(50).replace(/\n(\S+?),/, "\nabc,").split("\n");
+    const bad = flowersCsv(50)
+      .replace(/\n(\S+?),/, "\nabc,")
+      .split("\n");
     bad[17] = `1.0,x7,1.0,1.0,setosa`;
     const cell = await uploadCsv("bad-cell", `${bad.join("\n")}`);
     expect(cell.status).toBe(400);
@@ -205,7 +216,8 @@ describe("data in, models out", () => {
       datasets: { dataset_id: string }[];
     };
     const ids = list.datasets.map((d) => d.dataset_id);
-    for (const id of ["bad-cell", "empty", "headless", "target", "huge"]) expect(ids).not.toContain(id);
+    for (const id of ["bad-cell", "empty", "headless", "target", "huge"])
+      expect(ids).not.toContain(id);
 
     const unknown = await submit({ model_type: "random_forest", dataset: { dataset_id: "nope" } });
     expect(unknown.status).toBe(400);
@@ -316,7 +328,11 @@ describe("evaluate and predict jobs", () => {
     ).json()) as { rows: number; accuracy: number; confusion_matrix: number[][] };
     expect(evaluation.rows).toBe(10_000);
     expect(evaluation.confusion_matrix.flat().reduce((a, b) => a + b, 0)).toBe(10_000);
-    const truth = csv.trim().split("\n").slice(1).map((l) => l.split(",")[4]);
+    const truth = csv
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(",")[4]);
     const right = predictions.filter((p, i) => p === truth[i]).length;
     expect(evaluation.accuracy).toBeCloseTo(right / 10_000, 10);
 

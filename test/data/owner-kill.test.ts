@@ -25,10 +25,14 @@ describe("artifacts across an owner's death", () => {
     const [second] = await startTroupes(1, nats.url);
     const url = (await second?.waitForLog("troupe started"))?.http as string;
     await expect
-      .poll(async () => (await fetch(`${url}/api/v1/jobs/${job_id}/download`, { method: "HEAD" })).status, {
-        timeout: 20_000,
-        interval: 200,
-      })
+      .poll(
+        async () =>
+          (await fetch(`${url}/api/v1/jobs/${job_id}/download`, { method: "HEAD" })).status,
+        {
+          timeout: 20_000,
+          interval: 200,
+        },
+      )
       .toBe(200);
     const listed = (await (await fetch(`${url}/api/v1/jobs/${job_id}/artifacts`)).json()) as {
       artifacts: { name: string }[];

@@ -38,7 +38,9 @@ describe("retention", () => {
     };
     const done = ((await (await post("/api/v1/jobs", quick)).json()) as { job_id: string }).job_id;
     await untilEnded(done);
-    expect((await fetch(`${base}/api/v1/jobs/${done}/download`, { method: "HEAD" })).status).toBe(200);
+    expect((await fetch(`${base}/api/v1/jobs/${done}/download`, { method: "HEAD" })).status).toBe(
+      200,
+    );
     const running = (
       (await (
         await post("/api/v1/jobs", {
@@ -67,7 +69,9 @@ describe("retention", () => {
     });
     expect(counts.results_removed).toBeGreaterThanOrEqual(1);
     expect((await fetch(`${base}/api/v1/jobs/${done}`)).status).toBe(404);
-    expect((await fetch(`${base}/api/v1/jobs/${done}/download`, { method: "HEAD" })).status).toBe(204);
+    expect((await fetch(`${base}/api/v1/jobs/${done}/download`, { method: "HEAD" })).status).toBe(
+      204,
+    );
     const again = (await (await post("/api/v1/jobs", quick)).json()) as {
       job_id: string;
       duplicate: boolean;
@@ -75,7 +79,9 @@ describe("retention", () => {
     expect(again.duplicate).toBe(false);
     expect(again.job_id).not.toBe(done);
 
-    const live = (await (await fetch(`${base}/api/v1/jobs/${running}`)).json()) as { status: string };
+    const live = (await (await fetch(`${base}/api/v1/jobs/${running}`)).json()) as {
+      status: string;
+    };
     expect(["QUEUED", "RUNNING"]).toContain(live.status);
     await post(`/api/v1/jobs/${running}/cancel`);
   });
