@@ -18,31 +18,39 @@ export class CsvError extends Error {
 
 /** Reads every record of the CSV `chunks` make up; resolves with its summary. */
 export async function scanCsv(chunks: AsyncIterable<Uint8Array>): Promise<CsvSummary> {
-  const parser = parse({ bom: true, skip_empty_lines: true, trim: true, info: true });
-  let failed = false;
-  const feeding = (async () => {
-    for await (const chunk of chunks) {
-      if (failed) return;
-      if (!parser.write(chunk)) await new Promise((resolve) => parser.once("drain", resolve));
-    }
-    parser.end();
-  })();
   const scan = new Scan();
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{
-      record: string[];
-      info: { lines: number };
-    }>) {
-      scan.add(record, info.lines);
-    }
-  } catch (error) {
-    failed = true;
-    parser.destroy();
-    await feeding.catch(() => undefined);
-    if (error instanceof CsvError) throw error;
-    throw new CsvError(`not a valid CSV file: ${(error as Error).message}`);
+  // Each record is looked at as it is parsed and dropped (null): nothing accumulates, and no
+  // promise is made per record.
+  const parser = parse({
+    bom: true,
+    skip_empty_lines: true,
+    trim: true,
+    on_record: (record: string[], context: { lines: number }) => {
+      scan.add(record, context.lines);
+      return null;
+    },
+  });
+  let failure: unknown;
+  const ended = new Promise<void>((resolve) => {
+    parser.once("error", (error) => {
+      failure = error;
+      resolve();
+    });
+    parser.once("end", resolve);
+  });
+  parser.resume();
+  for await (const chunk of chunks) {
+    if (failure !== undefined) break;
+    parser.write(chunk);
   }
-  await feeding;
+  if (failure === undefined) parser.end();
+  await ended;
+  if (failure instanceof CsvError) throw failure;
+  if (failure !== undefined) {
+    const cause = (failure as { cause?: unknown }).cause;
+    if (cause instanceof CsvError) throw cause;
+    throw new CsvError(`not a valid CSV file: ${(failure as Error).message}`);
+  }
   return scan.finish();
 }
 
