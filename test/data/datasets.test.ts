@@ -351,6 +351,26 @@ describe("evaluate and predict jobs", () => {
     const right = predictions.filter((p, i) => p === truth[i]).length;
     expect(evaluation.accuracy).toBeCloseTo(right / 10_000, 10);
 
+    // Labels the model never saw: the evaluate job fails naming the row, and has no download.
+    const odd = flowersCsv(60).replace(/setosa\n/, "lotus\n");
+    expect((await uploadCsv("odd", odd)).status).toBe(201);
+    const failing = await submit({
+      task_type: "evaluate",
+      model: { job_id: model },
+      dataset: { dataset_id: "odd" },
+      tasks: 1,
+      retry_policy: { max_attempts: 1 },
+    });
+    const failingId = ((await failing.json()) as { job_id: string }).job_id;
+    expect(await untilEnded(failingId)).toBe("FAILED");
+    const failed = (await (await fetch(`${base}/api/v1/jobs/${failingId}`)).json()) as {
+      error: string;
+    };
+    expect(failed.error).toContain(`"lotus" is not one of the model's classes`);
+    expect(
+      (await fetch(`${base}/api/v1/jobs/${failingId}/download`, { method: "HEAD" })).status,
+    ).toBe(204);
+
     const noModel = await submit({
       task_type: "predict",
       model: { job_id: predictId },
