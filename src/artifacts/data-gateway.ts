@@ -158,8 +158,9 @@ export class DataGateway {
     if (!record) return (await this.#o.catalog.get(`cleaned.${job_id}`)) ? 204 : 404;
     if (!isTerminalJobState(record.value.status)) return 202;
     if (record.value.status !== "COMPLETED") return 204;
-    // metrics.json is written last: with it, the set is complete.
-    return (await this.#o.artifacts.info(artifactObject(job_id, "metrics.json"))) ? 200 : 202;
+    // The record says COMPLETED only once the artifacts are stored (metrics.json last): a
+    // completed job without them never had any (a task's model was too large to keep).
+    return (await this.#o.artifacts.info(artifactObject(job_id, "metrics.json"))) ? 200 : 204;
   }
 
   /** A zip of every artifact of a completed job, streamed as it is read. */
