@@ -159,7 +159,7 @@ describe("data in, models out", () => {
     // The data set is in use by nobody now: it may be deleted.
     expect((await fetch(`${base}/api/v1/datasets/flowers`, { method: "DELETE" })).status).toBe(200);
     expect((await fetch(`${base}/api/v1/datasets/flowers`)).status).toBe(404);
-  });
+  }, 90_000);
 
   it("answers HEAD on the download by the job's state: 202, 204 cancelled, 404 unknown, 400 not an id", async () => {
     const submitted = await submit({
@@ -281,7 +281,7 @@ describe("seed 002's /upload and /download/:id", () => {
     const refused = await fetch(`${base}/upload`, { method: "POST", body: none });
     expect(refused.status).toBe(400);
     expect(await problem(refused)).toContain("no .csv file");
-  });
+  }, 90_000);
 });
 
 describe("evaluate and predict jobs", () => {
@@ -378,7 +378,7 @@ describe("evaluate and predict jobs", () => {
     });
     expect(noModel.status).toBe(400);
     expect(await problem(noModel)).toContain("/model/job_id");
-  });
+  }, 90_000);
 });
 
 /** Resident memory of a process, in KiB. */

@@ -52,5 +52,5 @@ describe("artifacts across an owner's death", () => {
       await fetch(`${url}/api/v1/jobs/${job_id}/artifacts/metrics.json`)
     ).json()) as { accuracy: number };
     expect(metrics.accuracy).toBe(record.metrics.accuracy);
-  });
+  }, 90_000);
 });

@@ -84,7 +84,7 @@ describe("retention", () => {
     };
     expect(["QUEUED", "RUNNING"]).toContain(live.status);
     await post(`/api/v1/jobs/${running}/cancel`);
-  });
+  }, 90_000);
 
   it("lets one process hold the clean-up's lease at a time", () => {
     expect(mayTakeLease(undefined, "a", 10)).toBe(true);
