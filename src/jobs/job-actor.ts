@@ -272,7 +272,7 @@ class JobInstance {
     const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
     const { spec } = this.#record;
     await this.#d.queue.enqueue(spec.priority, this.#jobId, queuedChunks(this.#jobId, spec, size));
-    this.#d.queue.ring(); // at once: the record's update below is not on the tasks' way
+    this.#d.queue.ring(spec.priority); // at once: the record's update below is not on the tasks' way
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
         ? undefined
@@ -370,7 +370,10 @@ class JobInstance {
     if (status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
     const now = new Date(this.#ctx.clock.now()).toISOString();
     // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
-    if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
+    // (A record known to be RUNNING is not re-read to learn that again: states only move on.)
+    if (status === "COMPLETED" && this.#record.status === "QUEUED") {
+      await this.#markStarted(this.#record.started_at ?? now);
+    }
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
     const complete = status === "COMPLETED" && this.#tally.complete;

@@ -17,6 +17,8 @@ import type {
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
 
+const encoder = new TextEncoder();
+
 /** Chunk messages in flight at once while queueing a job. */
 const PUBLISH_WINDOW = 256;
 /** A record larger than this is announced without it (the follower reads it from the bucket). */
@@ -80,8 +82,8 @@ export function natsTaskQueue(nc: NatsConnection, names: Names, topology: Topolo
         filter: names.internal.tasksOf(jobId),
       });
     },
-    ring() {
-      nc.publish(names.internal.doorbell);
+    ring(lane) {
+      nc.publish(names.internal.doorbell, lane === undefined ? undefined : encoder.encode(lane));
     },
   };
 }
