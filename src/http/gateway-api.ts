@@ -10,6 +10,8 @@ export type GatewayApi = Pick<
   | "workers"
   | "worker"
   | "queueStatus"
+  | "priority"
+  | "reorder"
   | "watch"
   | "isReady"
   | "health"

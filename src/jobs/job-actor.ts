@@ -3,6 +3,8 @@ import type { TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
+import type { Admission } from "../queue/admission.ts";
+import type { QueueBook } from "../queue/queue-book.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { Lease } from "../transport/leases.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
@@ -12,6 +14,7 @@ import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
 import { queuedChunks } from "./job-chunks.ts";
 import { aggregateMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
+import { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
@@ -46,6 +49,10 @@ export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   log: Logger;
   /** Called once the job has ended and its lease is released. */
   onEnded(jobId: string): void;
+  /** This process's view of the queue book. */
+  queueBook: QueueBook;
+  /** Job-level quotas; undefined: none configured. */
+  admission?: Admission | undefined;
 }
 
 /** Record changes are written at most this often (terminal states at once). */
@@ -88,6 +95,7 @@ class JobInstance {
   #cancelTick: (() => void) | undefined;
   #cancelTimeout: (() => void) | undefined;
   readonly #unsubscribes: (() => void)[] = [];
+  readonly #queueing: JobQueueing;
 
   constructor(
     deps: JobActorDeps,
@@ -100,6 +108,13 @@ class JobInstance {
     this.#lease = lease;
     this.#ctx = ctx;
     this.#log = deps.log.child({ jobId });
+    this.#queueing = new JobQueueing({
+      index: deps.book,
+      book: deps.queueBook,
+      admission: deps.admission,
+      clock: ctx.clock,
+      log: this.#log,
+    });
   }
 
   /**
@@ -143,8 +158,10 @@ class JobInstance {
     }
     this.#subscribeTaskEvents();
     this.#watchResults();
-    if (this.#record.tasks_enqueued) await this.#reconcile();
-    else await this.#enqueueTasks();
+    if (this.#record.tasks_enqueued) {
+      await this.#queueing.retake(this.#record);
+      await this.#reconcile();
+    } else await this.#admitAndEnqueue();
     this.#scheduleTick();
     this.#scheduleTimeout();
   }
@@ -193,6 +210,7 @@ class JobInstance {
         this.#lease.working();
         this.#ticks += 1;
         this.#scheduleTick();
+        if (this.#queueing.held) await this.#admitAndEnqueue(true);
         if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
@@ -233,6 +251,7 @@ class JobInstance {
   /** Stopping (the job ended, a restart, or the process draining) leaves the state in JetStream. */
   postStop(): void {
     for (const unsubscribe of this.#unsubscribes) unsubscribe();
+    void this.#queueing.release();
     this.#cancelFlush?.();
     this.#cancelTick?.();
     this.#cancelTimeout?.();
@@ -255,6 +274,7 @@ class JobInstance {
     );
     if (updated?.status !== "RUNNING" || this.#record.status === "RUNNING") return;
     this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
+    await this.#queueing.started(this.#record);
     this.#d.pipeline.emit({
       kind: "job_started",
       job_id: this.#jobId,
@@ -281,6 +301,26 @@ class JobInstance {
             tasks_enqueued: true,
             status: job.status === "SUBMITTED" ? "QUEUED" : job.status,
           },
+    );
+    if (updated) this.#record = updated;
+    await this.#queueing.queued(this.#record);
+    this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /**
+   * Queues the job's tasks if no quota holds it; a held job is QUEUED with its tasks not yet in
+   * a lane, and asks again on each tick (`reread`: its record, whose priority may have changed).
+   */
+  async #admitAndEnqueue(reread = false): Promise<void> {
+    if (reread) this.#record = (await this.#d.store.get(this.#jobId))?.value ?? this.#record;
+    if (isTerminalJobState(this.#record.status)) return;
+    if (await this.#queueing.admit(this.#record)) {
+      await this.#enqueueTasks();
+      return;
+    }
+    if (this.#record.status !== "SUBMITTED") return;
+    const updated = await this.#d.store.update(this.#jobId, (job) =>
+      job.status === "SUBMITTED" ? { ...job, status: "QUEUED" } : undefined,
     );
     if (updated) this.#record = updated;
     this.#d.events.job(jobEventOf(this.#record));
@@ -382,6 +422,7 @@ class JobInstance {
       finalRecord(job, { status, error, at: now, counts }, metrics),
     );
     this.#record = final ?? this.#record;
+    await this.#queueing.ended(this.#jobId);
     await purgeScratch(this.#d, this.#record, {
       followed: true,
       countsWritten: this.#tally.countsWritten,
@@ -409,6 +450,7 @@ class JobInstance {
   async #releaseEnded(): Promise<void> {
     this.#ended = true;
     if (this.#record.status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
+    await this.#queueing.ended(this.#jobId);
     await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();

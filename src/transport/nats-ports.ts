@@ -4,6 +4,7 @@ import type { Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
 import { onConnectionChange } from "./disconnects.ts";
 import { isWrongRevision, type KV, type KvWriter, kvKeys, kvStream, kvSubject } from "./kv.ts";
+import { natsQueueControl, natsQueueIndex } from "./nats-queue.ts";
 import type {
   Bucket,
   BucketEntry,
@@ -83,6 +84,7 @@ export function natsTaskQueue(nc: NatsConnection, names: Names, topology: Topolo
     ring() {
       nc.publish(names.internal.doorbell);
     },
+    ...natsQueueControl(names, topology),
   };
 }
 
@@ -184,5 +186,6 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     counts: natsBucket(topology, buckets.tasks, kv.tasks),
     signals: natsJobSignals(nc, names),
     taskEvents: natsTaskEvents(nc, names),
+    book: natsQueueIndex(topology, nc),
   };
 }

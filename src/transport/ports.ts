@@ -44,6 +44,43 @@ export interface TaskQueue {
   purge(jobId: string): Promise<void>;
   /** Tells idle dispatchers everywhere that work was queued. */
   ring(): void;
+  /**
+   * Moves the job's chunks that no worker has pulled yet from lane `from` to the back of lane
+   * `to` (the same lane: to its back). Each is copied before its original is deleted: a crash in
+   * between leaves a duplicate (recorded once), never a loss. Resolves how many moved.
+   */
+  move(jobId: string, from: Priority, to: Priority): Promise<number>;
+  /** Chunk messages in each lane (pulled and unacknowledged ones included), by job id. */
+  backlog(): Promise<Record<Priority, Map<string, number>>>;
+}
+
+/** A job as the queue book keeps it: one small entry per job from queued until it ends. */
+export interface QueueEntry {
+  job_id: string;
+  priority: Priority;
+  user_id: string;
+  service: string;
+  status: "QUEUED" | "RUNNING" | "PAUSED";
+  total_tasks: number;
+  chunk_size: number;
+  /** Place within its priority: smaller goes first (ms of when it was queued, or set by a reorder). */
+  order: number;
+  /** Why it waits without its tasks in a lane: the quota it is over. */
+  held?: "max_concurrent_jobs" | "service_quota" | undefined;
+}
+
+/** The queue book: every live job's entry, shared by all processes (a KV bucket). */
+export interface QueueIndex {
+  put(entry: QueueEntry): Promise<void>;
+  remove(jobId: string): Promise<void>;
+  /**
+   * Calls `onChange` with every entry there now, then with every change (undefined: removed);
+   * `onReset` first when the view starts over (a new watch after the line dropped).
+   */
+  follow(
+    onChange: (jobId: string, entry: QueueEntry | undefined) => void,
+    onReset: () => void,
+  ): () => void;
 }
 
 /**
@@ -102,4 +139,5 @@ export interface TaskPorts {
   counts: Bucket;
   signals: JobSignals;
   taskEvents: TaskEventFeed;
+  book: QueueIndex;
 }

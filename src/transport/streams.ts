@@ -44,6 +44,7 @@ export interface Buckets {
   readonly checkpoints: KV;
   readonly workers: KV;
   readonly quota: KV;
+  readonly queue: KV;
 }
 
 export interface Topology {
@@ -113,16 +114,16 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
   const kvm = new Kvm(nc);
   const b = n.buckets;
-  const [jobs, idempotency, tasks, results, checkpoints, workers, quota] = await Promise.all(
-    [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota].map((name) =>
-      kvm.open(name),
+  const [jobs, idempotency, tasks, results, checkpoints, workers, quota, queue] = await Promise.all(
+    [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota, b.queue].map(
+      (name) => kvm.open(name),
     ),
   );
   const publisher = new JetStreamPublisher(nc);
   return {
     js: jsm.jetstream(),
     jsm,
-    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota } as Buckets,
+    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota, queue } as Buckets,
     publisher,
     writers: {
       jobs: new KvWriter(publisher, b.jobs),
@@ -139,7 +140,10 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
  */
 async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): Promise<void> {
   const b = n.buckets;
-  const buckets = [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota];
+  const buckets = [
+    ...[b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota],
+    b.queue,
+  ];
   const streams = [n.jobsStream, n.tasksStream, ...buckets.map(kvStream)];
   const consumers = [n.jobOwnersConsumer, ...PRIORITIES.map((p) => n.laneConsumer(p))];
   const lookups = [
@@ -234,6 +238,7 @@ async function createTopology(
     bucket(b.workers),
     // A quota slot of a process that died frees itself: holders refresh it every lease/3.
     bucket(b.quota, options.leaseMs),
+    bucket(b.queue),
   ]);
 }
 

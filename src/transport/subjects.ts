@@ -21,6 +21,8 @@ export interface Names {
     readonly cancel: string;
     readonly workersList: string;
     readonly queueStatus: string;
+    readonly priority: string;
+    readonly reorder: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
   };
@@ -87,6 +89,8 @@ export interface Names {
     readonly workers: string;
     /** `<user>.<slot>` → holder, the cluster-wide per-user quota semaphore. */
     readonly quota: string;
+    /** job_id → the job's queue book entry (ports.ts QueueEntry), while the job lives. */
+    readonly queue: string;
   };
 }
 
@@ -105,6 +109,8 @@ export function names(prefix: string): Names {
       cancel: `${p}.jobs.cancel`,
       workersList: `${p}.workers.list`,
       queueStatus: `${p}.queue.status`,
+      priority: `${p}.jobs.priority`,
+      reorder: `${p}.queue.reorder`,
       adminCleanup: `${p}.admin.cleanup`,
     }),
     events: Object.freeze({
@@ -148,6 +154,7 @@ export function names(prefix: string): Names {
       checkpoints: `${lower}_checkpoints`,
       workers: `${lower}_workers`,
       quota: `${lower}_quota`,
+      queue: `${lower}_queue`,
     }),
   });
 }

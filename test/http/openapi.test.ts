@@ -22,6 +22,8 @@ const ROUTES = [
   ["get", "/api/v1/workers"],
   ["get", "/api/v1/workers/{id}"],
   ["get", "/api/v1/queue/status"],
+  ["put", "/api/v1/jobs/{id}/priority"],
+  ["post", "/api/v1/queue/reorder"],
   ["get", "/healthz"],
   ["get", "/readyz"],
   ["get", "/metrics"],

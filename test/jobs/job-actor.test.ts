@@ -8,6 +8,7 @@ import { newJobRecord } from "../../src/jobs/job-record.ts";
 import { parseJobSpec } from "../../src/jobs/job-spec.ts";
 import { JobStore } from "../../src/jobs/job-store.ts";
 import { PipelineEvents } from "../../src/pipeline-events.ts";
+import { QueueBook } from "../../src/queue/queue-book.ts";
 import type { Lease } from "../../src/transport/leases.ts";
 import {
   type ChunkRecord,
@@ -85,6 +86,7 @@ async function startJob(spec: Record<string, unknown>, chunkSize: number) {
         faults: NO_FAULTS,
         sizer: new ChunkSizer(50),
         tickMs: TICK_MS,
+        queueBook: new QueueBook(clock),
         log: silent,
         onEnded: (id) => ended.push(id),
       },

@@ -13,6 +13,8 @@ import type {
   EventSink,
   JobSignals,
   QueuedChunk,
+  QueueEntry,
+  QueueIndex,
   ResultLog,
   TaskEventFeed,
   TaskPorts,
@@ -111,6 +113,29 @@ export class MemoryTaskQueue implements TaskQueue {
 
   ring(): void {
     this.rings += 1;
+  }
+
+  async move(jobId: string, from: Priority, to: Priority): Promise<number> {
+    const moving = this.lanes[from].filter(
+      (queued) => queued.jobId === jobId && queued.deliveries === 0,
+    );
+    this.lanes[from] = this.lanes[from].filter((queued) => !moving.includes(queued));
+    this.lanes[to].push(...moving);
+    return moving.length;
+  }
+
+  async backlog(): Promise<Record<Priority, Map<string, number>>> {
+    const count = (lane: Queued[]) => {
+      const byJob = new Map<string, number>();
+      for (const { jobId } of lane) byJob.set(jobId, (byJob.get(jobId) ?? 0) + 1);
+      return byJob;
+    };
+    return {
+      urgent: count(this.lanes.urgent),
+      high: count(this.lanes.high),
+      normal: count(this.lanes.normal),
+      low: count(this.lanes.low),
+    };
   }
 
   /** Chunks waiting in all lanes. */
@@ -259,6 +284,29 @@ export class MemoryEvents implements EventSink, TaskEventFeed {
   }
 }
 
+/** The queue book in memory: followers hear every change at once. */
+export class MemoryQueueIndex implements QueueIndex {
+  readonly entries = new Map<string, QueueEntry>();
+  readonly #followers = new Set<(jobId: string, entry: QueueEntry | undefined) => void>();
+
+  async put(entry: QueueEntry): Promise<void> {
+    this.entries.set(entry.job_id, entry);
+    for (const follower of this.#followers) follower(entry.job_id, entry);
+  }
+
+  async remove(jobId: string): Promise<void> {
+    this.entries.delete(jobId);
+    for (const follower of this.#followers) follower(jobId, undefined);
+  }
+
+  follow(onChange: (jobId: string, entry: QueueEntry | undefined) => void, onReset: () => void) {
+    onReset();
+    for (const [jobId, entry] of this.entries) onChange(jobId, entry);
+    this.#followers.add(onChange);
+    return () => this.#followers.delete(onChange);
+  }
+}
+
 /** Every port of the task path, in memory. */
 export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
   const events = new MemoryEvents();
@@ -270,6 +318,7 @@ export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
     counts: new MemoryBucket(),
     signals: new MemorySignals(),
     taskEvents: events,
+    book: new MemoryQueueIndex(),
   } satisfies TaskPorts;
   return { ...ports, events };
 }

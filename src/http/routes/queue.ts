@@ -1,12 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import type { GatewayApi } from "../gateway-api.ts";
-import { PROBLEM_RESPONSES, QueueStatusSchema } from "../schemas.ts";
+import {
+  PriorityBodySchema,
+  QueueStatusSchema,
+  ReorderBodySchema,
+  ReorderReplySchema,
+} from "../queue-schemas.ts";
+import { JobIdParamsSchema, JobRecordSchema, PROBLEM_RESPONSES } from "../schemas.ts";
+import { gatewayValidatesBody } from "../validation.ts";
 
 export interface QueueRoutesOptions {
   gateway: GatewayApi;
 }
 
-/** Queue lengths per priority lane, pending and running. */
+/** Queue status, priority changes and reorders: thin handlers over the gateway. */
 export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async (
   app,
   { gateway },
@@ -16,10 +23,46 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
     {
       schema: {
         tags: ["queue"],
-        summary: "Tasks waiting per priority lane, and running",
+        summary: "Jobs and tasks waiting per priority, running, held by quotas",
         response: { 200: QueueStatusSchema, ...PROBLEM_RESPONSES },
       },
     },
     async () => gateway.queueStatus({}),
   );
+  app.put(
+    "/api/v1/jobs/:id/priority",
+    {
+      validatorCompiler: gatewayValidatesBody,
+      schema: {
+        tags: ["queue"],
+        summary: "Move a live job and its queued tasks to another priority",
+        description: "409 naming its state for a job that has ended.",
+        params: JobIdParamsSchema,
+        body: PriorityBodySchema,
+        response: { 200: JobRecordSchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request) => gateway.priority({ ...objectOf(request.body), job_id: request.params.id }),
+  );
+  app.post(
+    "/api/v1/queue/reorder",
+    {
+      validatorCompiler: gatewayValidatesBody,
+      schema: {
+        tags: ["queue"],
+        summary: "Put a queued job at new_position among the queued jobs of its priority",
+        description: "409 for a job that is not queued; 400 for a position out of range.",
+        body: ReorderBodySchema,
+        response: { 200: ReorderReplySchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request) => gateway.reorder(request.body),
+  );
 };
+
+/** The body's fields, when it is an object (the gateway names what is wrong otherwise). */
+function objectOf(body: unknown): Record<string, unknown> {
+  return typeof body === "object" && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : { body };
+}

@@ -1,0 +1,89 @@
+/** HTTP schemas of queue control and insight (DESIGN §5.3). */
+import Type from "typebox";
+import { PRIORITIES } from "../contract/priorities.ts";
+import { PriorityRequestSchema, ReorderRequestSchema } from "../queue/queue-control.ts";
+
+const byPriority = <T extends Type.TSchema>(schema: T, description: string) =>
+  Type.Object(
+    Object.fromEntries(PRIORITIES.map((p) => [p, schema])) as Record<
+      (typeof PRIORITIES)[number],
+      T
+    >,
+    { description },
+  );
+
+/** A waiting job's place, in a submit reply and a queued job's record. */
+export const QueuePlaceFields = {
+  queue_position: Type.Optional(
+    Type.Integer({ minimum: 1, description: "Its place in the queue while queued (1 = next)." }),
+  ),
+  estimated_start_time: Type.Optional(
+    Type.Union([Type.String({ format: "date-time" }), Type.Null()], {
+      description: "When it should start, at the recent rate of job starts; null while unknown.",
+    }),
+  ),
+};
+
+export const JobActionSchema = Type.Object({
+  at: Type.String({ format: "date-time" }),
+  action: Type.Enum(["priority", "reorder", "pause", "resume"]),
+  from: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
+  to: Type.Optional(Type.Union([Type.String(), Type.Integer()])),
+  reason: Type.Optional(Type.String()),
+});
+
+export const QueueStatusSchema = Type.Object(
+  {
+    queue_length: Type.Integer({ description: "Jobs waiting to start." }),
+    running_jobs: Type.Integer({ description: "Jobs with tasks started." }),
+    pending_jobs: Type.Integer({ description: "Waiting jobs held back by a quota." }),
+    paused_jobs: Type.Integer({ description: "Paused jobs." }),
+    priority_queues: byPriority(
+      Type.Object({
+        length: Type.Integer({ description: "Jobs waiting." }),
+        avg_wait_time: Type.Number({ description: "Their mean wait so far, seconds." }),
+      }),
+      "Jobs waiting per priority (seed 001).",
+    ),
+    queues: byPriority(Type.Integer(), "Tasks waiting, per priority lane."),
+    pending: Type.Integer({ description: "Tasks waiting in all lanes." }),
+    running: Type.Integer({ description: "Tasks running on a live worker." }),
+  },
+  {
+    examples: [
+      {
+        queue_length: 3,
+        running_jobs: 2,
+        pending_jobs: 1,
+        paused_jobs: 0,
+        priority_queues: {
+          urgent: { length: 0, avg_wait_time: 0 },
+          high: { length: 1, avg_wait_time: 4.2 },
+          normal: { length: 2, avg_wait_time: 12.5 },
+          low: { length: 0, avg_wait_time: 0 },
+        },
+        queues: { urgent: 0, high: 8, normal: 16, low: 0 },
+        pending: 24,
+        running: 4,
+      },
+    ],
+  },
+);
+
+const { job_id: _priorityJob, ...priorityBody } = PriorityRequestSchema.properties;
+export const PriorityBodySchema = Type.Object(priorityBody, {
+  additionalProperties: false,
+  examples: [{ priority: "urgent", reason: "the demo is at noon" }],
+});
+
+export const ReorderBodySchema = Type.Object(ReorderRequestSchema.properties, {
+  additionalProperties: false,
+  examples: [{ job_id: "job_0mio3x2k1a7b9c3d5e7f", new_position: 1, reason: "blocking a release" }],
+});
+
+export const ReorderReplySchema = Type.Object({
+  job_id: Type.String(),
+  priority: Type.Enum([...PRIORITIES]),
+  position: Type.Integer({ description: "Its place within its priority now." }),
+  queue_position: Type.Integer({ description: "Its place in the whole queue now." }),
+});
