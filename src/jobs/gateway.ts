@@ -210,7 +210,7 @@ export class Gateway {
     });
     if (!record) throw new JobNotFoundError(job_id);
     if (ended) throw new JobEndedError(job_id, ended);
-    await this.#o.ports.queue.purge(job_id);
+    await Promise.all([this.#o.ports.queue.purge(job_id), this.#o.ports.book.remove(job_id)]);
     this.#o.ports.signals.abort(job_id);
     this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
     this.#o.events.job(jobEventOf(record));

@@ -422,12 +422,12 @@ class JobInstance {
       finalRecord(job, { status, error, at: now, counts }, metrics),
     );
     this.#record = final ?? this.#record;
-    await this.#queueing.ended(this.#jobId);
     await purgeScratch(this.#d, this.#record, {
       followed: true,
       countsWritten: this.#tally.countsWritten,
     });
     this.#d.events.job(jobEventOf(this.#record));
+    await this.#queueing.ended(this.#jobId); // its quota slots free once it has said it ended
     const created = Date.parse(this.#record.created_at);
     const finished = Date.parse(this.#record.finished_at ?? now);
     this.#d.pipeline.emit({

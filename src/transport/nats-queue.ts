@@ -24,12 +24,18 @@ export function natsQueueControl(
       const target = names.internal.task(to, jobId);
       let moved = 0;
       let seq = info.delivered.stream_seq + 1;
+      // Copies land past every original: the first copy's sequence ends the walk (within one
+      // lane, the walk would otherwise meet its own copies).
+      let end = Number.POSITIVE_INFINITY;
       for (;;) {
         // next_by_subj: the first message of the subject at or after seq (nats-server 2.9+).
         const query = { seq, next_by_subj: subject } as unknown as { seq: number };
         const stored = await jsm.streams.getMessage(stream, query).catch(notFound);
-        if (!stored) break;
-        await publisher.publish(target, stored.data, { msgId: `${jobId}~${stored.seq}~${to}` });
+        if (!stored || stored.seq >= end) break;
+        const copy = await publisher.publish(target, stored.data, {
+          msgId: `${jobId}~${stored.seq}~${to}`,
+        });
+        end = Math.min(end, copy.seq);
         await jsm.streams.deleteMessage(stream, stored.seq, false).catch(notFound);
         moved += 1;
         seq = stored.seq + 1;
