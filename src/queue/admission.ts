@@ -60,7 +60,8 @@ export function waitsBehind(
 ): boolean {
   for (const other of queued) {
     if (other.job_id === entry.job_id || other.held === undefined) continue;
-    if (queueOrder(other, entry) >= 0) continue;
+    // Both compared as waiting for a quota (the one asking may not be held yet).
+    if (queueOrder({ ...other, held: undefined }, { ...entry, held: undefined }) >= 0) continue;
     if (other.held === "max_concurrent_jobs" && limits.maxConcurrentJobs !== undefined) return true;
     if (
       other.held === "service_quota" &&

@@ -82,25 +82,23 @@ export class QueueBook {
     return this.queued().filter((e) => PRIORITIES.indexOf(e.priority) <= rank).length + 1;
   }
 
-  /** Jobs that left the queue a second, lately; undefined before two were seen. */
-  startRate(): number | undefined {
+  /**
+   * When a job at `position` should start, from the recent starts (ISO 8601): one every mean
+   * interval between them (longer if the queue has not moved for longer than that), the time
+   * since the last start already gone; null before two starts were seen.
+   */
+  estimatedStart(position: number): string | null {
     const now = this.#clock.now();
     while (this.#starts.length > 0 && (this.#starts[0] as number) < now - RATE_WINDOW_MS) {
       this.#starts.shift();
     }
-    if (this.#starts.length < 2) return undefined;
-    const spanMs = Math.max(1, now - (this.#starts[0] as number));
-    return (this.#starts.length / spanMs) * 1000;
-  }
-
-  /**
-   * When a job at `position` should start, at the recent rate of job starts (ISO 8601); null
-   * while no rate is known yet.
-   */
-  estimatedStart(position: number): string | null {
-    const rate = this.startRate();
-    if (rate === undefined) return null;
-    return new Date(this.#clock.now() + (position / rate) * 1000).toISOString();
+    const first = this.#starts[0];
+    const last = this.#starts.at(-1);
+    if (first === undefined || last === undefined || this.#starts.length < 2) return null;
+    const sinceLast = now - last;
+    const interval = Math.max((last - first) / (this.#starts.length - 1), sinceLast);
+    const waitMs = Math.max(position * interval - sinceLast, interval / 2);
+    return new Date(now + waitMs).toISOString();
   }
 
   #started(): void {

@@ -14,6 +14,7 @@ import { startNats } from "../support/nats.ts";
 import { startTroupes } from "../support/troupe-process.ts";
 
 type Queued = Job & {
+  priority?: string;
   queue_position?: number;
   estimated_start_time?: string | null;
   history?: { action: string; from?: unknown; to?: unknown; reason?: string }[];
@@ -148,15 +149,9 @@ describe("where a job stands", () => {
         tasks: 1,
       });
     const first = [];
-    for (let i = 0; i < 3; i++) first.push(await submit(client, steady()));
-    // Two starts seen: a rate of job starts is known.
-    await waitForJob(
-      client,
-      first[1] as string,
-      30_000,
-      (job) => job.status !== "QUEUED" && job.status !== "SUBMITTED",
-    );
-    for (let i = 0; i < 2; i++) await submit(client, steady());
+    for (let i = 0; i < 6; i++) first.push(await submit(client, steady()));
+    // Starts seen for a while: a steady rate of job starts is known.
+    await waitForJob(client, first[3] as string, 30_000, (job) => job.started_at !== null);
     const submittedAt = Date.now();
     const reply = await client.request<{
       job_id: string;
