@@ -12,6 +12,8 @@ export type GatewayApi = Pick<
   | "queueStatus"
   | "priority"
   | "reorder"
+  | "pause"
+  | "resume"
   | "watch"
   | "isReady"
   | "health"

@@ -76,6 +76,15 @@ export const PriorityBodySchema = Type.Object(priorityBody, {
   examples: [{ priority: "urgent", reason: "the demo is at noon" }],
 });
 
+export const PauseBodySchema = Type.Object(
+  {
+    reason: Type.Optional(
+      Type.String({ maxLength: 500, description: "Kept in the job's history." }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ reason: "let the urgent run through" }] },
+);
+
 export const ReorderBodySchema = Type.Object(ReorderRequestSchema.properties, {
   additionalProperties: false,
   examples: [{ job_id: "job_0mio3x2k1a7b9c3d5e7f", new_position: 1, reason: "blocking a release" }],

@@ -31,6 +31,7 @@ import {
 } from "../workers/worker-record.ts";
 import { type LocalWorker, readAll, removeStale } from "../workers/worker-registry.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
+import { JobPause } from "./job-pause.ts";
 import { createdMsOf, type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
 import { parseJobSpec } from "./job-spec.ts";
 import { isTerminalJobState, JOB_STATES } from "./job-state.ts";
@@ -115,6 +116,7 @@ export class Gateway {
   /** This process's view of the queue book (followed from the start): positions, queue status. */
   readonly book: QueueBook;
   readonly #control: QueueControl;
+  readonly #pause: JobPause;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
@@ -127,6 +129,13 @@ export class Gateway {
       queue,
       index,
       book: this.book,
+      clock: options.clock,
+    });
+    this.#pause = new JobPause({
+      store: this.jobs,
+      queue,
+      signals: options.ports.signals,
+      nudge: (jobId) => options.nc.publish(options.names.internal.jobNudge(jobId)),
       clock: options.clock,
     });
   }
@@ -182,6 +191,16 @@ export class Gateway {
   /** Moves a live job and its queued tasks to another priority (`reason` kept in its history). */
   priority(body: unknown): Promise<JobRecord> {
     return this.#control.priority(body);
+  }
+
+  /** Pauses a queued or running job: nothing more of it runs, its running tasks checkpointed. */
+  pause(body: unknown): Promise<JobRecord> {
+    return this.#pause.pause(body);
+  }
+
+  /** Resumes a paused job from its records and checkpoints. */
+  resume(body: unknown): Promise<JobRecord> {
+    return this.#pause.resume(body);
   }
 
   /** Puts a queued job at `new_position` among the queued jobs of its priority. */

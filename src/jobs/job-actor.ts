@@ -158,10 +158,11 @@ class JobInstance {
     }
     this.#subscribeTaskEvents();
     this.#watchResults();
-    if (this.#record.tasks_enqueued) {
+    if (this.#record.status === "PAUSED") await this.#queueing.paused(this.#record);
+    else if (this.#record.tasks_enqueued) {
       await this.#queueing.retake(this.#record);
       await this.#reconcile();
-    } else await this.#admitAndEnqueue();
+    } else await this.#resumeOrEnqueue();
     this.#scheduleTick();
     this.#scheduleTimeout();
   }
@@ -230,7 +231,7 @@ class JobInstance {
         if (stored && isTerminalJobState(stored.value.status)) {
           this.#record = stored.value;
           await this.#finalize(stored.value.status, stored.value.error);
-        }
+        } else if (stored) await this.#steer(stored.value);
         return;
       }
       case "task-events":
@@ -290,8 +291,12 @@ class JobInstance {
    */
   async #enqueueTasks(): Promise<void> {
     const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
-    const { spec } = this.#record;
-    await this.#d.queue.enqueue(spec.priority, this.#jobId, queuedChunks(this.#jobId, spec, size));
+    const { spec, resumes } = this.#record;
+    const resume = resumes
+      ? { round: resumes, finished: (task: number) => this.#tally.hasOutcome(task) }
+      : undefined;
+    const chunks = queuedChunks(this.#jobId, spec, size, resume);
+    await this.#d.queue.enqueue(spec.priority, this.#jobId, chunks);
     this.#d.queue.ring(); // at once: the record's update below is not on the tasks' way
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
@@ -313,7 +318,7 @@ class JobInstance {
    */
   async #admitAndEnqueue(reread = false): Promise<void> {
     if (reread) this.#record = (await this.#d.store.get(this.#jobId))?.value ?? this.#record;
-    if (isTerminalJobState(this.#record.status)) return;
+    if (isTerminalJobState(this.#record.status) || this.#record.status === "PAUSED") return;
     if (await this.#queueing.admit(this.#record)) {
       await this.#enqueueTasks();
       return;
@@ -324,6 +329,22 @@ class JobInstance {
     );
     if (updated) this.#record = updated;
     this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /** A resumed job first learns which tasks are done (their chunks are not queued again). */
+  async #resumeOrEnqueue(): Promise<void> {
+    if (this.#record.resumes) await this.#reconcile();
+    if (!this.#ended) await this.#admitAndEnqueue();
+  }
+
+  /** Paused or resumed from outside (job-pause.ts): its slots freed, or its tasks queued again. */
+  async #steer(stored: JobRecord): Promise<void> {
+    const was = this.#record?.status;
+    this.#record = stored;
+    if (stored.status === "PAUSED" && was !== "PAUSED") await this.#queueing.paused(stored);
+    else if (was === "PAUSED" && stored.status !== "PAUSED" && !stored.tasks_enqueued) {
+      await this.#resumeOrEnqueue();
+    }
   }
 
   /**

@@ -64,7 +64,7 @@ export class JobQueueing {
    */
   async admit(record: JobRecord): Promise<boolean> {
     const { admission, book, index } = this.#d;
-    if (!admission || !admission.applies(entryOf(record, "QUEUED", 0))) return true;
+    if (!admission?.applies(entryOf(record, "QUEUED", 0))) return true;
     const waiting = { ...entryOf(record, "QUEUED", createdMsOf(record.job_id)), held: this.#held };
     if (!waitsBehind(waiting, book.queued(), admission.limits)) {
       const admitted = await admission.tryAdmit(waiting);
@@ -103,9 +103,17 @@ export class JobQueueing {
       );
   }
 
-  /** Its tasks are in their lane. */
+  /** Its tasks are in their lane (a resumed job that had started is RUNNING). */
   async queued(record: JobRecord): Promise<void> {
-    await this.#d.index.put(entryOf(record, "QUEUED", this.#d.clock.now()));
+    const status = record.status === "RUNNING" ? "RUNNING" : "QUEUED";
+    await this.#d.index.put(entryOf(record, status, this.#d.clock.now()));
+  }
+
+  /** Paused: it holds no quota slot while it waits for its resume. */
+  async paused(record: JobRecord): Promise<void> {
+    this.#held = undefined;
+    await this.release();
+    await this.#d.index.put(entryOf(record, "PAUSED", this.#d.clock.now()));
   }
 
   /** Its first task started. */

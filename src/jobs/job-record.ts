@@ -29,6 +29,8 @@ export interface JobRecord {
   tasks_enqueued: boolean;
   /** Tasks per chunk (queue message, pool post, result record), decided once at submit. */
   chunk_size?: number;
+  /** Times the job was resumed: its chunks queued again carry it (a fresh message id each time). */
+  resumes?: number;
   /** Operators' queue actions on the job (priority changes, reorders, pauses), oldest first. */
   history?: JobAction[];
 }

@@ -41,6 +41,11 @@ export class JobTally {
     return this.#outcomes.values();
   }
 
+  /** The task has its outcome (completed, or failed for good). */
+  hasOutcome(taskIndex: number): boolean {
+    return this.#outcomes.has(taskIndex);
+  }
+
   hasRecord(chunk: number, generation: number): boolean {
     return this.#records.has(`${chunk}.${generation}`);
   }

@@ -39,6 +39,8 @@ export async function serveApi(options: {
     ["queue-status", api.queueStatus, (body) => gateway.queueStatus(body)],
     ["jobs-priority", api.priority, (body) => gateway.priority(body)],
     ["queue-reorder", api.reorder, (body) => gateway.reorder(body)],
+    ["jobs-pause", api.pause, (body) => gateway.pause(body)],
+    ["jobs-resume", api.resume, (body) => gateway.resume(body)],
     ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
   ];
   try {

@@ -1,11 +1,11 @@
-import Type, { type Static, type TSchema } from "typebox";
+import Type from "typebox";
 import type { Clock } from "../clock.ts";
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import { InvalidRequestError, JobNotFoundError, JobStateConflictError } from "../errors.ts";
 import type { JobAction, JobRecord } from "../jobs/job-record.ts";
 import type { JobStore } from "../jobs/job-store.ts";
 import type { QueueIndex, TaskQueue } from "../transport/ports.ts";
-import { schemaProblems } from "../validation.ts";
+import { checkRequest as check } from "../validation.ts";
 import type { QueueBook } from "./queue-book.ts";
 
 const JOB_ID = "^job_[0-9a-z]{19}$";
@@ -162,10 +162,4 @@ export class QueueControl {
 /** The record with one more action in its history (the oldest dropped past HISTORY). */
 export function withAction(job: JobRecord, action: JobAction): JobRecord {
   return { ...job, history: [...(job.history ?? []), action].slice(-HISTORY) };
-}
-
-function check<S extends TSchema>(schema: S, body: unknown, what: string): Static<S> {
-  const problems = schemaProblems(schema, body);
-  if (problems.length > 0) throw new InvalidRequestError(what, problems);
-  return body as Static<S>;
 }

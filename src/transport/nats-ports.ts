@@ -153,6 +153,15 @@ export function natsJobSignals(nc: NatsConnection, names: Names): JobSignals {
       });
       return () => sub.unsubscribe();
     },
+    pause(jobId) {
+      nc.publish(names.internal.pause(jobId));
+    },
+    onPause(onPause) {
+      const sub = nc.subscribe(names.internal.allPauses, {
+        callback: (_error, msg) => onPause(msg.subject.slice(msg.subject.lastIndexOf(".") + 1)),
+      });
+      return () => sub.unsubscribe();
+    },
   };
 }
 

@@ -115,6 +115,9 @@ export interface JobSignals {
   abort(jobId: string): void;
   /** Calls `onAbort` with every job aborted anywhere; the returned function stops. */
   onAbort(onAbort: (jobId: string) => void): () => void;
+  /** Stops the job's running tasks everywhere (checkpointed, handed back), for a pause. */
+  pause(jobId: string): void;
+  onPause(onPause: (jobId: string) => void): () => void;
 }
 
 /** A job's task state changes (chunk events already split into their tasks), as they happen. */

@@ -23,6 +23,8 @@ export interface Names {
     readonly queueStatus: string;
     readonly priority: string;
     readonly reorder: string;
+    readonly pause: string;
+    readonly resume: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
   };
@@ -66,6 +68,9 @@ export interface Names {
     /** "Abort this job's running tasks" to every process. */
     abort(jobId: string): string;
     readonly allAborts: string;
+    /** "Stop this job's running tasks, it is paused" to every process. */
+    pause(jobId: string): string;
+    readonly allPauses: string;
   };
   /** Location-transparent actors. */
   actor(name: string): string;
@@ -111,6 +116,8 @@ export function names(prefix: string): Names {
       queueStatus: `${p}.queue.status`,
       priority: `${p}.jobs.priority`,
       reorder: `${p}.queue.reorder`,
+      pause: `${p}.jobs.pause`,
+      resume: `${p}.jobs.resume`,
       adminCleanup: `${p}.admin.cleanup`,
     }),
     events: Object.freeze({
@@ -140,6 +147,8 @@ export function names(prefix: string): Names {
       recordedOf: (jobId: string) => `${p}.internal.recorded.${jobId}.>`,
       abort: (jobId: string) => `${p}.internal.abort.${jobId}`,
       allAborts: `${p}.internal.abort.*`,
+      pause: (jobId: string) => `${p}.internal.pause.${jobId}`,
+      allPauses: `${p}.internal.pause.*`,
     }),
     actor: (name: string) => `${p}.actor.${name}`,
     jobsStream: `${upper}_JOBS`,

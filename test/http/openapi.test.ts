@@ -24,6 +24,8 @@ const ROUTES = [
   ["get", "/api/v1/queue/status"],
   ["put", "/api/v1/jobs/{id}/priority"],
   ["post", "/api/v1/queue/reorder"],
+  ["post", "/api/v1/jobs/{id}/pause"],
+  ["post", "/api/v1/jobs/{id}/resume"],
   ["get", "/healthz"],
   ["get", "/readyz"],
   ["get", "/metrics"],

@@ -248,6 +248,19 @@ export class MemorySignals implements JobSignals {
     this.#listeners.add(onAbort);
     return () => this.#listeners.delete(onAbort);
   }
+
+  readonly paused: string[] = [];
+  readonly #pauseListeners = new Set<(jobId: string) => void>();
+
+  pause(jobId: string): void {
+    this.paused.push(jobId);
+    for (const listener of this.#pauseListeners) listener(jobId);
+  }
+
+  onPause(onPause: (jobId: string) => void): () => void {
+    this.#pauseListeners.add(onPause);
+    return () => this.#pauseListeners.delete(onPause);
+  }
 }
 
 /** Keeps every event; followers of a job hear its task and chunk events as task events. */

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import Type from "typebox";
 import type { GatewayApi } from "../gateway-api.ts";
 import {
+  PauseBodySchema,
   PriorityBodySchema,
   QueueStatusSchema,
   ReorderBodySchema,
@@ -44,6 +46,27 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
     },
     async (request) => gateway.priority({ ...objectOf(request.body), job_id: request.params.id }),
   );
+  for (const action of ["pause", "resume"] as const) {
+    app.post(
+      `/api/v1/jobs/:id/${action}`,
+      {
+        validatorCompiler: gatewayValidatesBody,
+        schema: {
+          tags: ["queue"],
+          summary:
+            action === "pause"
+              ? "Pause a queued or running job: its running tasks stop at their next epoch, checkpointed"
+              : "Resume a paused job from its checkpoints",
+          description: `409 naming its state for a job that is not ${action === "pause" ? "QUEUED or RUNNING" : "PAUSED"}.`,
+          params: JobIdParamsSchema,
+          body: Type.Optional(PauseBodySchema),
+          response: { 200: JobRecordSchema, ...PROBLEM_RESPONSES },
+        },
+      },
+      async (request) =>
+        gateway[action]({ ...objectOf(request.body ?? {}), job_id: request.params.id }),
+    );
+  }
   app.post(
     "/api/v1/queue/reorder",
     {
