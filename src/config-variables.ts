@@ -234,8 +234,13 @@ export const VARIABLES = {
   },
   JOB_TIMEOUT: {
     fallback: "",
-    form: `${DURATION_FORMS}, 1s to 7d (unset: no deadline)`,
+    form: `${DURATION_FORMS}, 1s to 168h (unset: no deadline)`,
     parse: (text) => (text === "" ? 0 : duration(1_000, 604_800_000)(text)),
+  },
+  ANALYTICS_RETENTION: {
+    fallback: "168h",
+    form: `${DURATION_FORMS}, 1h to 8760h`,
+    parse: duration(3_600_000, 8_760 * 3_600_000),
   },
   PRIORITY_AGING: {
     fallback: "5s",

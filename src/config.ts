@@ -58,6 +58,8 @@ export interface TroupeConfig {
   readonly serviceRunsPerUser: ReadonlyMap<string, number>;
   /** The deadline (whole seconds) of a job whose spec sets no timeout_s; undefined: none. */
   readonly jobTimeoutS: number | undefined;
+  /** How long ended jobs' summaries are kept for analytics. */
+  readonly analyticsRetentionMs: number;
   /** A priority lane waiting this long gains one rank, so low work is never starved. */
   readonly priorityAgingMs: number;
   /** On SIGTERM, how long running tasks may finish before they are handed back. */
@@ -139,6 +141,7 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     maxConcurrentJobs: v.MAX_CONCURRENT_JOBS === 0 ? undefined : v.MAX_CONCURRENT_JOBS,
     serviceRunsPerUser,
     jobTimeoutS: v.JOB_TIMEOUT === 0 ? undefined : Math.ceil(v.JOB_TIMEOUT / 1000),
+    analyticsRetentionMs: v.ANALYTICS_RETENTION,
     priorityAgingMs: v.PRIORITY_AGING,
     drainTimeoutMs: v.DRAIN_TIMEOUT,
     chunkTargetMs: v.CHUNK_TARGET,

@@ -206,6 +206,7 @@ export class Pipeline {
       readiness: this.#readiness,
       defaultMaxAttempts: config.maxRetries + 1,
       defaultTimeoutS: config.jobTimeoutS,
+      historyRetentionMs: config.analyticsRetentionMs,
       workerTimeoutMs: config.workerTimeoutMs,
       sizer,
       worker: this.registry,
@@ -257,6 +258,7 @@ export class Pipeline {
       replicas: config.replicas,
       leaseMs: heartbeatMs * LEASE_HEARTBEATS,
       jobLeaseMs: heartbeatMs * JOB_LEASE_HEARTBEATS,
+      historyRetentionMs: config.analyticsRetentionMs,
       log,
       signal,
     });
@@ -297,6 +299,7 @@ export class Pipeline {
       ["stop abort listener", () => this.#aborts.close()],
       ["stop readiness checks", () => this.#readiness.close()],
       ["stop following the queue book", () => this.gateway.book.close()],
+      ["stop following the job history", () => this.gateway.history.close()],
       ["leave the worker registry", () => this.registry.close()],
       ["close the pool", () => this.#pool.close({ force: true })],
     ];

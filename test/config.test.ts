@@ -109,6 +109,7 @@ describe("loadConfig", () => {
       maxConcurrentJobs: undefined,
       serviceRunsPerUser: new Map(),
       jobTimeoutS: undefined,
+      analyticsRetentionMs: 168 * 3_600_000,
       priorityAgingMs: 2_000,
       drainTimeoutMs: 10_000,
       chunkTargetMs: 20,
@@ -155,7 +156,7 @@ describe("loadConfig", () => {
     ["TROUPE_EMBEDDED_PORT", "0", "1 to 61535"],
     ["TROUPE_EMBEDDED_PORT", "61536", "monitoring listens 4000 above"],
     ["MAX_CONCURRENT_JOBS", "0", "1 to 1000000"],
-    ["JOB_TIMEOUT", "soon", "1s to 7d"],
+    ["JOB_TIMEOUT", "soon", "1s to 168h"],
     ["SERVICE_NEURAL_NETWORK_RUNS_PER_USER", "one", "1 to 100000"],
     ["SERVICE_XGBOOST_RUNS_PER_USER", "0", "1 to 100000"],
   ])("refuses %s=%j with a message naming it and the accepted form", (name, value, form) => {

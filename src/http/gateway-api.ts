@@ -13,6 +13,7 @@ export type GatewayApi = Pick<
   | "priority"
   | "reorder"
   | "pause"
+  | "analytics"
   | "resume"
   | "watch"
   | "isReady"

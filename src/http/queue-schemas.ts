@@ -1,5 +1,6 @@
 /** HTTP schemas of queue control and insight (DESIGN §5.3). */
 import Type from "typebox";
+import { AnalyticsQuerySchema } from "../analytics/job-history.ts";
 import { PRIORITIES } from "../contract/priorities.ts";
 import { PriorityRequestSchema, ReorderRequestSchema } from "../queue/queue-control.ts";
 
@@ -96,3 +97,94 @@ export const ReorderReplySchema = Type.Object({
   position: Type.Integer({ description: "Its place within its priority now." }),
   queue_position: Type.Integer({ description: "Its place in the whole queue now." }),
 });
+
+const GroupStatsSchema = Type.Object({
+  jobs: Type.Integer(),
+  completed: Type.Integer(),
+  failed: Type.Integer({ description: "FAILED or TIMEOUT." }),
+  success_rate: Type.Number({ description: "completed / (completed + failed), 0..1." }),
+  avg_completion_time: Type.Number({ description: "Seconds from submit to the end (completed)." }),
+  task_seconds: Type.Number({ description: "Task training time, seconds." }),
+});
+
+export const AnalyticsQueryStringSchema = AnalyticsQuerySchema;
+
+export const AnalyticsReportSchema = Type.Object(
+  {
+    window: Type.String(),
+    window_start: Type.String({ format: "date-time" }),
+    window_end: Type.String({ format: "date-time" }),
+    total_jobs: Type.Integer({ description: "Jobs that ended in the window." }),
+    by_status: Type.Object({
+      COMPLETED: Type.Integer(),
+      FAILED: Type.Integer(),
+      CANCELLED: Type.Integer(),
+      TIMEOUT: Type.Integer(),
+    }),
+    throughput: Type.Object({
+      jobs_per_hour: Type.Number(),
+      avg_completion_time: Type.Number({ description: "Seconds, submit to end, completed jobs." }),
+      queue_wait_time: Type.Number({ description: "Seconds, submit to first task start." }),
+    }),
+    success_metrics: Type.Object({
+      success_rate: Type.Number(),
+      retry_rate: Type.Number({ description: "Jobs with a task retried, of all jobs." }),
+      total_retries: Type.Integer(),
+      failure_analysis: Type.Array(Type.Object({ error: Type.String(), count: Type.Integer() }), {
+        description: "The most frequent errors of failed and timed-out jobs.",
+      }),
+    }),
+    resource_utilization: Type.Object({
+      task_seconds: Type.Number(),
+      cpu_core_seconds: Type.Number(),
+      avg_busy_cores: Type.Number({ description: "Training seconds per second of the window." }),
+      avg_tasks_per_job: Type.Number(),
+    }),
+    by_model_type: Type.Record(Type.String(), GroupStatsSchema),
+    by_user: Type.Record(Type.String(), GroupStatsSchema),
+  },
+  {
+    examples: [
+      {
+        window: "24h",
+        window_start: "2026-12-02T12:00:00.000Z",
+        window_end: "2026-12-03T12:00:00.000Z",
+        total_jobs: 3,
+        by_status: { COMPLETED: 2, FAILED: 1, CANCELLED: 0, TIMEOUT: 0 },
+        throughput: { jobs_per_hour: 0.125, avg_completion_time: 42.5, queue_wait_time: 3.1 },
+        success_metrics: {
+          success_rate: 0.667,
+          retry_rate: 0.333,
+          total_retries: 2,
+          failure_analysis: [{ error: "worker crashed: out of memory", count: 1 }],
+        },
+        resource_utilization: {
+          task_seconds: 310.4,
+          cpu_core_seconds: 310.4,
+          avg_busy_cores: 0.004,
+          avg_tasks_per_job: 4,
+        },
+        by_model_type: {
+          neural_network: {
+            jobs: 3,
+            completed: 2,
+            failed: 1,
+            success_rate: 0.667,
+            avg_completion_time: 42.5,
+            task_seconds: 310.4,
+          },
+        },
+        by_user: {
+          alice: {
+            jobs: 3,
+            completed: 2,
+            failed: 1,
+            success_rate: 0.667,
+            avg_completion_time: 42.5,
+            task_seconds: 310.4,
+          },
+        },
+      },
+    ],
+  },
+);

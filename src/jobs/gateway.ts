@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import Type, { type Static, type TSchema } from "typebox";
+import type { AnalyticsReport } from "../analytics/analytics.ts";
+import { JobHistory } from "../analytics/job-history.ts";
 import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import {
@@ -90,7 +92,7 @@ export interface GatewayOptions {
   topology: Topology;
   events: EventPublisher;
   /** The job records, the task queue, the abort signal, the queue book. */
-  ports: Pick<TaskPorts, "jobs" | "queue" | "signals" | "book">;
+  ports: Pick<TaskPorts, "jobs" | "queue" | "signals" | "book" | "history">;
   /** Whether NATS answers and the streams are there (`/readyz`). */
   readiness: Pick<NatsReadiness, "isReady">;
   /** Attempts of a task when its spec does not say (MAX_RETRIES + 1). */
@@ -100,6 +102,8 @@ export interface GatewayOptions {
   sizer: ChunkSizer;
   /** timeout_s of a job whose spec sets none (JOB_TIMEOUT); undefined: none. */
   defaultTimeoutS?: number | undefined;
+  /** How long ended jobs' summaries are kept (ANALYTICS_RETENTION). @default 168 h */
+  historyRetentionMs?: number | undefined;
   /** This process's worker, for `/health`; a gateway without one answers 503 there. */
   worker?: LocalWorker | undefined;
   clock: Clock;
@@ -115,6 +119,8 @@ export class Gateway {
   readonly jobs: JobStore;
   /** This process's view of the queue book (followed from the start): positions, queue status. */
   readonly book: QueueBook;
+  /** This process's copy of the ended jobs' history (analytics). */
+  readonly history: JobHistory;
   readonly #control: QueueControl;
   readonly #pause: JobPause;
 
@@ -123,6 +129,8 @@ export class Gateway {
     this.jobs = new JobStore(options.ports.jobs);
     this.book = new QueueBook(options.clock);
     this.book.follow(options.ports.book);
+    this.history = new JobHistory(options.clock, options.historyRetentionMs ?? 168 * 3_600_000);
+    this.history.follow(options.ports.history);
     const { queue, book: index } = options.ports;
     this.#control = new QueueControl({
       store: this.jobs,
@@ -201,6 +209,11 @@ export class Gateway {
   /** Resumes a paused job from its records and checkpoints. */
   resume(body: unknown): Promise<JobRecord> {
     return this.#pause.resume(body);
+  }
+
+  /** Throughput, success and failures, resource use, per model type and user, over a window. */
+  analytics(body: unknown): Promise<AnalyticsReport> {
+    return this.history.report(body);
   }
 
   /** Puts a queued job at `new_position` among the queued jobs of its priority. */

@@ -1,4 +1,5 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
+import { recordEnd } from "../analytics/job-history.ts";
 import type { TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
@@ -449,6 +450,7 @@ class JobInstance {
     });
     this.#d.events.job(jobEventOf(this.#record));
     await this.#queueing.ended(this.#jobId); // its quota slots free once it has said it ended
+    await recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds());
     const created = Date.parse(this.#record.created_at);
     const finished = Date.parse(this.#record.finished_at ?? now);
     this.#d.pipeline.emit({
@@ -472,6 +474,7 @@ class JobInstance {
     this.#ended = true;
     if (this.#record.status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
     await this.#queueing.ended(this.#jobId);
+    await recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds());
     await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();

@@ -41,6 +41,7 @@ export async function serveApi(options: {
     ["queue-reorder", api.reorder, (body) => gateway.reorder(body)],
     ["jobs-pause", api.pause, (body) => gateway.pause(body)],
     ["jobs-resume", api.resume, (body) => gateway.resume(body)],
+    ["analytics-get", api.analytics, (body) => gateway.analytics(body)],
     ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
   ];
   try {

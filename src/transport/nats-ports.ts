@@ -4,6 +4,7 @@ import type { Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
 import { onConnectionChange } from "./disconnects.ts";
 import { isWrongRevision, type KV, type KvWriter, kvKeys, kvStream, kvSubject } from "./kv.ts";
+import { natsHistory } from "./nats-history.ts";
 import { natsQueueControl, natsQueueIndex } from "./nats-queue.ts";
 import type {
   Bucket,
@@ -196,5 +197,6 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     signals: natsJobSignals(nc, names),
     taskEvents: natsTaskEvents(nc, names),
     book: natsQueueIndex(topology, nc),
+    history: natsHistory(nc, names, topology),
   };
 }

@@ -120,6 +120,17 @@ export interface JobSignals {
   onPause(onPause: (jobId: string) => void): () => void;
 }
 
+/** The durable history of ended jobs: one summary each, kept for the retention period. */
+export interface HistoryLog {
+  /** Appends an ended job's summary; its job id de-duplicates a second append. */
+  append(jobId: string, summary: Uint8Array): Promise<void>;
+  /**
+   * Calls `onEntry` with every summary kept, oldest first, then with each new one; `onReady` once
+   * those kept have all been told (and again after a gap). The returned function stops.
+   */
+  follow(onEntry: (summary: Uint8Array) => void, onReady: () => void): () => void;
+}
+
 /** A job's task state changes (chunk events already split into their tasks), as they happen. */
 export interface TaskEventFeed {
   follow(jobId: string, onEvents: (events: TaskEvent[]) => void): () => void;
@@ -143,4 +154,5 @@ export interface TaskPorts {
   signals: JobSignals;
   taskEvents: TaskEventFeed;
   book: QueueIndex;
+  history: HistoryLog;
 }

@@ -29,6 +29,8 @@ export interface TopologyOptions {
   leaseMs: number;
   /** The same for a job lease (the job owners consumer's AckWait). */
   jobLeaseMs: number;
+  /** How long ended jobs' summaries are kept (ANALYTICS_RETENTION). @default 168 h */
+  historyRetentionMs?: number | undefined;
   /** Where set-up logs each retry while NATS does not answer. */
   log?: Logger | undefined;
   /** Ends those retries (a shutdown during start-up). */
@@ -144,7 +146,7 @@ async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): 
     ...[b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota],
     b.queue,
   ];
-  const streams = [n.jobsStream, n.tasksStream, ...buckets.map(kvStream)];
+  const streams = [n.jobsStream, n.tasksStream, n.historyStream, ...buckets.map(kvStream)];
   const consumers = [n.jobOwnersConsumer, ...PRIORITIES.map((p) => n.laneConsumer(p))];
   const lookups = [
     ...streams.map((stream) => () => jsm.streams.info(stream)),
@@ -202,6 +204,15 @@ async function createTopology(
     name: n.tasksStream,
     subjects: [n.internal.allTasks],
     retention: RetentionPolicy.Workqueue,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  });
+  // Ended jobs' summaries for analytics: a plain (limits) stream, trimmed by age.
+  await ensureStream(jsm, {
+    ...common,
+    name: n.historyStream,
+    subjects: [n.internal.allHistory],
+    retention: RetentionPolicy.Limits,
+    max_age: ms(options.historyRetentionMs ?? 168 * 3_600_000),
     duplicate_window: DUPLICATE_WINDOW_NS,
   });
   const lease: Partial<ConsumerConfig> = {

@@ -25,6 +25,7 @@ export interface Names {
     readonly reorder: string;
     readonly pause: string;
     readonly resume: string;
+    readonly analytics: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
   };
@@ -71,11 +72,16 @@ export interface Names {
     /** "Stop this job's running tasks, it is paused" to every process. */
     pause(jobId: string): string;
     readonly allPauses: string;
+    /** An ended job's summary (stream `historyStream`). */
+    history(jobId: string): string;
+    readonly allHistory: string;
   };
   /** Location-transparent actors. */
   actor(name: string): string;
   readonly jobsStream: string;
   readonly tasksStream: string;
+  /** Ended jobs' summaries, kept ANALYTICS_RETENTION (analytics). */
+  readonly historyStream: string;
   /** Durable consumer shared by all processes: whoever holds a job's message owns the job. */
   readonly jobOwnersConsumer: string;
   laneConsumer(priority: Priority): string;
@@ -118,6 +124,7 @@ export function names(prefix: string): Names {
       reorder: `${p}.queue.reorder`,
       pause: `${p}.jobs.pause`,
       resume: `${p}.jobs.resume`,
+      analytics: `${p}.analytics.get`,
       adminCleanup: `${p}.admin.cleanup`,
     }),
     events: Object.freeze({
@@ -149,10 +156,13 @@ export function names(prefix: string): Names {
       allAborts: `${p}.internal.abort.*`,
       pause: (jobId: string) => `${p}.internal.pause.${jobId}`,
       allPauses: `${p}.internal.pause.*`,
+      history: (jobId: string) => `${p}.internal.history.${jobId}`,
+      allHistory: `${p}.internal.history.*`,
     }),
     actor: (name: string) => `${p}.actor.${name}`,
     jobsStream: `${upper}_JOBS`,
     tasksStream: `${upper}_TASKS`,
+    historyStream: `${upper}_HISTORY`,
     jobOwnersConsumer: "job-owners",
     laneConsumer: (priority: Priority) => `lane-${priority}`,
     buckets: Object.freeze({

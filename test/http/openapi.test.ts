@@ -26,6 +26,7 @@ const ROUTES = [
   ["post", "/api/v1/queue/reorder"],
   ["post", "/api/v1/jobs/{id}/pause"],
   ["post", "/api/v1/jobs/{id}/resume"],
+  ["get", "/api/v1/analytics"],
   ["get", "/healthz"],
   ["get", "/readyz"],
   ["get", "/metrics"],

@@ -11,6 +11,7 @@ import type {
   Bucket,
   BucketEntry,
   EventSink,
+  HistoryLog,
   JobSignals,
   QueuedChunk,
   QueueEntry,
@@ -297,6 +298,25 @@ export class MemoryEvents implements EventSink, TaskEventFeed {
   }
 }
 
+/** The history in memory: every append once per job id. */
+export class MemoryHistory implements HistoryLog {
+  readonly entries = new Map<string, Uint8Array>();
+  readonly #followers = new Set<(summary: Uint8Array) => void>();
+
+  async append(jobId: string, summary: Uint8Array): Promise<void> {
+    if (this.entries.has(jobId)) return;
+    this.entries.set(jobId, summary);
+    for (const follower of this.#followers) follower(summary);
+  }
+
+  follow(onEntry: (summary: Uint8Array) => void, onReady: () => void) {
+    for (const summary of this.entries.values()) onEntry(summary);
+    onReady();
+    this.#followers.add(onEntry);
+    return () => this.#followers.delete(onEntry);
+  }
+}
+
 /** The queue book in memory: followers hear every change at once. */
 export class MemoryQueueIndex implements QueueIndex {
   readonly entries = new Map<string, QueueEntry>();
@@ -332,6 +352,7 @@ export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
     signals: new MemorySignals(),
     taskEvents: events,
     book: new MemoryQueueIndex(),
+    history: new MemoryHistory(),
   } satisfies TaskPorts;
   return { ...ports, events };
 }

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
 import Type from "typebox";
 import type { GatewayApi } from "../gateway-api.ts";
 import {
+  AnalyticsQueryStringSchema,
+  AnalyticsReportSchema,
   PauseBodySchema,
   PriorityBodySchema,
   QueueStatusSchema,
@@ -30,6 +32,19 @@ export const queueRoutes: FastifyPluginAsyncTypebox<QueueRoutesOptions> = async 
       },
     },
     async () => gateway.queueStatus({}),
+  );
+  app.get(
+    "/api/v1/analytics",
+    {
+      schema: {
+        tags: ["queue"],
+        summary: "Throughput, success and failures, resource use, per model type and user",
+        description: "Over the jobs that ended in `window` (default 24h), from the job history.",
+        querystring: AnalyticsQueryStringSchema,
+        response: { 200: AnalyticsReportSchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request) => gateway.analytics(request.query),
   );
   app.put(
     "/api/v1/jobs/:id/priority",
