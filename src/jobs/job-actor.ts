@@ -298,7 +298,7 @@ class JobInstance {
       : undefined;
     const chunks = queuedChunks(this.#jobId, spec, size, resume);
     await this.#d.queue.enqueue(spec.priority, this.#jobId, chunks);
-    this.#d.queue.ring(); // at once: the record's update below is not on the tasks' way
+    this.#d.queue.ring(spec.priority); // at once: the record's update below is not on the tasks' way
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
         ? undefined
@@ -432,7 +432,10 @@ class JobInstance {
     if (status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
     const now = new Date(this.#ctx.clock.now()).toISOString();
     // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
-    if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
+    // (A record known to be RUNNING is not re-read to learn that again: states only move on.)
+    if (status === "COMPLETED" && this.#record.status === "QUEUED") {
+      await this.#markStarted(this.#record.started_at ?? now);
+    }
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
     const complete = status === "COMPLETED" && this.#tally.complete;
@@ -449,8 +452,11 @@ class JobInstance {
       countsWritten: this.#tally.countsWritten,
     });
     this.#d.events.job(jobEventOf(this.#record));
-    await this.#queueing.ended(this.#jobId); // its quota slots free once it has said it ended
-    await recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds());
+    // Its quota slots free once it has said it ended; its summary joins the history.
+    await Promise.all([
+      this.#queueing.ended(this.#jobId),
+      recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds()),
+    ]);
     const created = Date.parse(this.#record.created_at);
     const finished = Date.parse(this.#record.finished_at ?? now);
     this.#d.pipeline.emit({
@@ -473,8 +479,10 @@ class JobInstance {
   async #releaseEnded(): Promise<void> {
     this.#ended = true;
     if (this.#record.status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
-    await this.#queueing.ended(this.#jobId);
-    await recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds());
+    await Promise.all([
+      this.#queueing.ended(this.#jobId),
+      recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds()),
+    ]);
     await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();

@@ -19,6 +19,8 @@ import type {
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
 
+const encoder = new TextEncoder();
+
 /** Chunk messages in flight at once while queueing a job. */
 const PUBLISH_WINDOW = 256;
 /** A record larger than this is announced without it (the follower reads it from the bucket). */
@@ -82,8 +84,8 @@ export function natsTaskQueue(nc: NatsConnection, names: Names, topology: Topolo
         filter: names.internal.tasksOf(jobId),
       });
     },
-    ring() {
-      nc.publish(names.internal.doorbell);
+    ring(lane) {
+      nc.publish(names.internal.doorbell, lane === undefined ? undefined : encoder.encode(lane));
     },
     ...natsQueueControl(names, topology),
   };
@@ -104,6 +106,9 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
   );
   const key = (jobId: string, chunk: number, generation: number) =>
     `${jobId}.${chunk}.${generation}`;
+  type OnRecorded = Parameters<ResultLog["follow"]>[1];
+  // The followers in this process, by job: most chunks run where their job's owner is.
+  const local = new Map<string, Set<OnRecorded>>();
   return {
     create: async (jobId, chunk, generation, record) =>
       (await bucket.create(key(jobId, chunk, generation), record)) !== undefined,
@@ -122,10 +127,21 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
     },
     announce(jobId, chunk, generation, record) {
       const subject = names.internal.recorded(jobId, chunk, generation);
-      if (record && record.byteLength <= ANNOUNCED_RECORD_BYTES) nc.publish(subject, record);
-      else nc.publish(subject);
+      const here = local.get(jobId);
+      if (record && here) {
+        // Handed over in-process; the bytes need not cross the socket a second time. The
+        // announcement still goes out, bare, for a follower elsewhere (a takeover under way).
+        for (const onRecorded of here) onRecorded(chunk, generation, record);
+        nc.publish(subject);
+      } else if (record && record.byteLength <= ANNOUNCED_RECORD_BYTES) {
+        nc.publish(subject, record);
+      } else {
+        nc.publish(subject);
+      }
     },
     follow(jobId, onRecorded, onGap) {
+      const followers = local.get(jobId) ?? new Set();
+      local.set(jobId, followers.add(onRecorded));
       const prefix = names.internal.recordedOf(jobId).slice(0, -1);
       const sub = nc.subscribe(names.internal.recordedOf(jobId), {
         callback: (_error, msg) => {
@@ -137,6 +153,8 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
       return () => {
         sub.unsubscribe();
         unlisten();
+        followers.delete(onRecorded);
+        if (followers.size === 0 && local.get(jobId) === followers) local.delete(jobId);
       };
     },
   };

@@ -42,8 +42,8 @@ export interface TaskQueue {
   enqueue(priority: Priority, jobId: string, chunks: readonly QueuedChunk[]): Promise<void>;
   /** Drops every queued chunk of the job (cancelled, failed, timed out). */
   purge(jobId: string): Promise<void>;
-  /** Tells idle dispatchers everywhere that work was queued. */
-  ring(): void;
+  /** Tells idle dispatchers everywhere that work was queued (on `lane`; every lane if none). */
+  ring(lane?: Priority): void;
   /**
    * Moves the job's chunks that no worker has pulled yet from lane `from` to the back of lane
    * `to` (the same lane: to its back). Each is copied before its original is deleted: a crash in

@@ -112,7 +112,7 @@ export class MemoryTaskQueue implements TaskQueue {
     }
   }
 
-  ring(): void {
+  ring(_lane?: Priority): void {
     this.rings += 1;
   }
 
