@@ -98,7 +98,7 @@ describe("pause and resume", () => {
     const history = (done as Job & { history: { action: string; reason?: string }[] }).history;
     expect(history.map((h) => h.action)).toEqual(["pause", "resume"]);
     expect(history[0]?.reason).toBe("let the urgent one through");
-  });
+  }, 60_000);
 
   it("survives the kill -9 of every process while paused, and resumes in a new one", async () => {
     const nats = await startNats();
@@ -130,7 +130,7 @@ describe("pause and resume", () => {
     expect(done.status).toBe("COMPLETED");
     expect(epochsOf(tasks.events.slice(stoppedAt))[0]).toBeGreaterThan(trainedBeforePause);
     expect(done.metrics).toEqual(reference.metrics);
-  });
+  }, 60_000);
 
   it("pauses a queued job and refuses what cannot be paused or resumed, naming both states", async () => {
     const nats = await startNats();
