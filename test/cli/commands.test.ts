@@ -172,10 +172,17 @@ describe("troupe commands with their output piped", () => {
   });
 
   it("refusals are one line and exit 1: a job that has ended cannot be cancelled, an unknown job is not found", async () => {
-    const [ended, unknown] = await Promise.all([
+    const [ended, unknown, paused] = await Promise.all([
       troupe(["jobs", "cancel", jobId]),
       troupe(["jobs", "get", "job_0000000000000000000"]),
+      troupe(["jobs", "pause", jobId, "--reason", "too late"]),
     ]);
+    expect(paused).toMatchObject({
+      code: 1,
+      stderr: [
+        `troupe: cannot pause job '${jobId}': it is COMPLETED, and only a job that is QUEUED or RUNNING can be`,
+      ],
+    });
     expect(ended).toMatchObject({
       code: 1,
       stderr: [`troupe: job '${jobId}' has already ended: it is COMPLETED`],
