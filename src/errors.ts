@@ -259,3 +259,14 @@ export class RouteNotFoundError extends TroupeError {
     super("TROUPE_ERR_ROUTE_NOT_FOUND", `no route ${method} ${path}`, { statusCode: 404 });
   }
 }
+
+/** A queue operation on a job whose state does not allow it: 409 naming both states. */
+export class JobStateConflictError extends TroupeError {
+  constructor(jobId: string, operation: string, status: string, allowed: readonly string[]) {
+    super(
+      "TROUPE_ERR_JOB_STATE",
+      `cannot ${operation} job '${jobId}': it is ${status}, and only a job that is ${allowed.join(" or ")} can be`,
+      { statusCode: 409 },
+    );
+  }
+}

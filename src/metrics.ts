@@ -76,12 +76,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const activeWorkers = new Gauge({
     name: "orchestrator_active_workers",
-    help: "Workers (troupe processes) that are not stale, as last sampled.",
+    help: "Workers (troupe processes) that are not stale, cluster-wide, as last sampled (every process reports the cluster's: aggregate with max, not sum).",
     registers,
   });
   const tasksQueued = new Gauge({
     name: "orchestrator_tasks_queued",
-    help: "Tasks waiting in all priority lanes, as last sampled.",
+    help: "Tasks waiting in all priority lanes, cluster-wide, as last sampled (every process reports the cluster's: aggregate with max, not sum).",
     registers,
   });
   const jobDuration = new Histogram({

@@ -4,6 +4,8 @@ import type { Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
 import { onConnectionChange } from "./disconnects.ts";
 import { isWrongRevision, type KV, type KvWriter, kvKeys, kvStream, kvSubject } from "./kv.ts";
+import { natsHistory } from "./nats-history.ts";
+import { natsQueueControl, natsQueueIndex } from "./nats-queue.ts";
 import type {
   Bucket,
   BucketEntry,
@@ -85,6 +87,7 @@ export function natsTaskQueue(nc: NatsConnection, names: Names, topology: Topolo
     ring(lane) {
       nc.publish(names.internal.doorbell, lane === undefined ? undefined : encoder.encode(lane));
     },
+    ...natsQueueControl(names, topology),
   };
 }
 
@@ -169,6 +172,15 @@ export function natsJobSignals(nc: NatsConnection, names: Names): JobSignals {
       });
       return () => sub.unsubscribe();
     },
+    pause(jobId) {
+      nc.publish(names.internal.pause(jobId));
+    },
+    onPause(onPause) {
+      const sub = nc.subscribe(names.internal.allPauses, {
+        callback: (_error, msg) => onPause(msg.subject.slice(msg.subject.lastIndexOf(".") + 1)),
+      });
+      return () => sub.unsubscribe();
+    },
   };
 }
 
@@ -202,5 +214,7 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     counts: natsBucket(topology, buckets.tasks, kv.tasks),
     signals: natsJobSignals(nc, names),
     taskEvents: natsTaskEvents(nc, names),
+    book: natsQueueIndex(topology, nc),
+    history: natsHistory(nc, names, topology),
   };
 }
