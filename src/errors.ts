@@ -308,3 +308,13 @@ export class ModelUnavailableError extends TroupeError {
     super("TROUPE_ERR_MODEL_UNAVAILABLE", message, { statusCode: 409 });
   }
 }
+/** A queue operation on a job whose state does not allow it: 409 naming both states. */
+export class JobStateConflictError extends TroupeError {
+  constructor(jobId: string, operation: string, status: string, allowed: readonly string[]) {
+    super(
+      "TROUPE_ERR_JOB_STATE",
+      `cannot ${operation} job '${jobId}': it is ${status}, and only a job that is ${allowed.join(" or ")} can be`,
+      { statusCode: 409 },
+    );
+  }
+}

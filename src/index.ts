@@ -71,6 +71,7 @@ export {
   InvalidTransitionError,
   JobEndedError,
   JobNotFoundError,
+  JobStateConflictError,
   MailboxFullError,
   ModelUnavailableError,
   NoResponderError,

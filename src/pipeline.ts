@@ -14,7 +14,9 @@ import { JobOwner } from "./jobs/job-owner.ts";
 import { JobStore } from "./jobs/job-store.ts";
 import type { Logger } from "./log.ts";
 import { PipelineEvents } from "./pipeline-events.ts";
+import { Admission } from "./queue/admission.ts";
 import { Dispatcher } from "./queue/dispatcher.ts";
+import { QueueSampler } from "./queue/queue-sampler.ts";
 import { UserQuota } from "./queue/quota.ts";
 import { createSupervisor, type Supervisor } from "./supervisor/supervisor.ts";
 import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
@@ -90,6 +92,7 @@ export class Pipeline {
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
   readonly #retention: Retention;
+  readonly #sampler: QueueSampler;
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
 
@@ -250,6 +253,8 @@ export class Pipeline {
       ports,
       readiness: this.#readiness,
       defaultMaxAttempts: config.maxRetries + 1,
+      defaultTimeoutS: config.jobTimeoutS,
+      historyRetentionMs: config.analyticsRetentionMs,
       workerTimeoutMs: config.workerTimeoutMs,
       sizer,
       worker: this.registry,
@@ -280,6 +285,8 @@ export class Pipeline {
               process.kill(process.pid, "SIGKILL");
           },
         },
+        queueBook: this.gateway.book,
+        admission: admissionOf(config, topology, renewEveryMs, clock, log),
         log,
       },
       log,
@@ -291,6 +298,14 @@ export class Pipeline {
       },
     });
     this.#unsubscribeNudges = () => nudges.unsubscribe();
+    this.#sampler = new QueueSampler({
+      queuedTasks: async () => (await this.gateway.queueStatus({})).pending,
+      activeWorkers: async () => (await this.gateway.workers({})).active_workers,
+      pipeline: this.pipelineEvents,
+      everyMs: config.heartbeatIntervalMs,
+      clock,
+      log,
+    });
   }
 
   static async start(options: PipelineOptions): Promise<Pipeline> {
@@ -301,6 +316,7 @@ export class Pipeline {
       replicas: config.replicas,
       leaseMs: heartbeatMs * LEASE_HEARTBEATS,
       jobLeaseMs: heartbeatMs * JOB_LEASE_HEARTBEATS,
+      historyRetentionMs: config.analyticsRetentionMs,
       log,
       signal,
     });
@@ -316,6 +332,7 @@ export class Pipeline {
         signal,
       });
       pipeline.#dispatcher.start();
+      pipeline.#sampler.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
       pipeline.#retention.start();
     } catch (error) {
@@ -336,6 +353,7 @@ export class Pipeline {
     const steps: [string, () => Promise<unknown> | void][] = [
       ["stop nudges", () => this.#unsubscribeNudges()],
       ["stop retention", () => this.#retention.close()],
+      ["stop sampling the queue", () => this.#sampler.stop()],
       ["mark worker draining", () => this.registry.drain()],
       ["stop taking jobs", () => this.#owner.stopTaking()],
       ["drain running tasks", () => this.#drainTasks(config.drainTimeoutMs)],
@@ -344,6 +362,8 @@ export class Pipeline {
       ["stop actors", () => this.system.shutdown()],
       ["stop abort listener", () => this.#aborts.close()],
       ["stop readiness checks", () => this.#readiness.close()],
+      ["stop following the queue book", () => this.gateway.book.close()],
+      ["stop following the job history", () => this.gateway.history.close()],
       ["leave the worker registry", () => this.registry.close()],
       ["close the pool", () => this.#pool.close({ force: true })],
     ];
@@ -374,6 +394,22 @@ export class Pipeline {
     }
     nc.publish(this.names.internal.doorbell);
   }
+}
+
+/** Job-level quotas (MAX_CONCURRENT_JOBS, SERVICE_<NAME>_RUNS_PER_USER), when any is set. */
+function admissionOf(
+  config: TroupeConfig,
+  topology: Topology,
+  refreshMs: number,
+  clock: Clock,
+  log: Logger,
+): Admission | undefined {
+  const limits = {
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    servicePerUser: config.serviceRunsPerUser,
+  };
+  if (limits.maxConcurrentJobs === undefined && limits.servicePerUser.size === 0) return undefined;
+  return new Admission({ kv: topology.kv.quota, limits, refreshMs, clock, log });
 }
 
 /** Resolves true when `promise` settles within `ms`, false when the time runs out first. */

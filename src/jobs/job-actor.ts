@@ -1,9 +1,12 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
+import { recordEnd } from "../analytics/job-history.ts";
 import { type JobArtifactsDeps, storeJobArtifacts } from "../artifacts/job-artifacts.ts";
 import type { TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
+import type { Admission } from "../queue/admission.ts";
+import type { QueueBook } from "../queue/queue-book.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { Lease } from "../transport/leases.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
@@ -13,6 +16,7 @@ import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
 import { queuedChunks } from "./job-chunks.ts";
 import { aggregateMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
+import { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
@@ -49,6 +53,10 @@ export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   onEnded(jobId: string): void;
   /** Where a completed job's artifacts go; without it, the job's metrics alone are kept. */
   artifacts?: JobArtifactsDeps | undefined;
+  /** This process's view of the queue book. */
+  queueBook: QueueBook;
+  /** Job-level quotas; undefined: none configured. */
+  admission?: Admission | undefined;
 }
 
 /** Record changes are written at most this often (terminal states at once). */
@@ -91,6 +99,7 @@ class JobInstance {
   #cancelTick: (() => void) | undefined;
   #cancelTimeout: (() => void) | undefined;
   readonly #unsubscribes: (() => void)[] = [];
+  readonly #queueing: JobQueueing;
 
   constructor(
     deps: JobActorDeps,
@@ -103,6 +112,13 @@ class JobInstance {
     this.#lease = lease;
     this.#ctx = ctx;
     this.#log = deps.log.child({ jobId });
+    this.#queueing = new JobQueueing({
+      index: deps.book,
+      book: deps.queueBook,
+      admission: deps.admission,
+      clock: ctx.clock,
+      log: this.#log,
+    });
   }
 
   /**
@@ -146,8 +162,11 @@ class JobInstance {
     }
     this.#subscribeTaskEvents();
     this.#watchResults();
-    if (this.#record.tasks_enqueued) await this.#reconcile();
-    else await this.#enqueueTasks();
+    if (this.#record.status === "PAUSED") await this.#queueing.paused(this.#record);
+    else if (this.#record.tasks_enqueued) {
+      await this.#queueing.retake(this.#record);
+      await this.#reconcile();
+    } else await this.#resumeOrEnqueue();
     this.#scheduleTick();
     this.#scheduleTimeout();
   }
@@ -196,6 +215,7 @@ class JobInstance {
         this.#lease.working();
         this.#ticks += 1;
         this.#scheduleTick();
+        if (this.#queueing.held) await this.#admitAndEnqueue(true);
         if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
@@ -215,7 +235,7 @@ class JobInstance {
         if (stored && isTerminalJobState(stored.value.status)) {
           this.#record = stored.value;
           await this.#finalize(stored.value.status, stored.value.error);
-        }
+        } else if (stored) await this.#steer(stored.value);
         return;
       }
       case "task-events":
@@ -236,6 +256,7 @@ class JobInstance {
   /** Stopping (the job ended, a restart, or the process draining) leaves the state in JetStream. */
   postStop(): void {
     for (const unsubscribe of this.#unsubscribes) unsubscribe();
+    void this.#queueing.release();
     this.#cancelFlush?.();
     this.#cancelTick?.();
     this.#cancelTimeout?.();
@@ -258,6 +279,7 @@ class JobInstance {
     );
     if (updated?.status !== "RUNNING" || this.#record.status === "RUNNING") return;
     this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
+    await this.#queueing.started(this.#record);
     this.#d.pipeline.emit({
       kind: "job_started",
       job_id: this.#jobId,
@@ -273,9 +295,13 @@ class JobInstance {
    */
   async #enqueueTasks(): Promise<void> {
     const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
-    const { spec } = this.#record;
-    await this.#d.queue.enqueue(spec.priority, this.#jobId, queuedChunks(this.#jobId, spec, size));
-    this.#d.queue.ring(); // at once: the record's update below is not on the tasks' way
+    const { spec, resumes } = this.#record;
+    const resume = resumes
+      ? { round: resumes, finished: (task: number) => this.#tally.hasOutcome(task) }
+      : undefined;
+    const chunks = queuedChunks(this.#jobId, spec, size, resume);
+    await this.#d.queue.enqueue(spec.priority, this.#jobId, chunks);
+    this.#d.queue.ring(spec.priority); // at once: the record's update below is not on the tasks' way
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
         ? undefined
@@ -286,7 +312,43 @@ class JobInstance {
           },
     );
     if (updated) this.#record = updated;
+    await this.#queueing.queued(this.#record);
     this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /**
+   * Queues the job's tasks if no quota holds it; a held job is QUEUED with its tasks not yet in
+   * a lane, and asks again on each tick (`reread`: its record, whose priority may have changed).
+   */
+  async #admitAndEnqueue(reread = false): Promise<void> {
+    if (reread) this.#record = (await this.#d.store.get(this.#jobId))?.value ?? this.#record;
+    if (isTerminalJobState(this.#record.status) || this.#record.status === "PAUSED") return;
+    if (await this.#queueing.admit(this.#record)) {
+      await this.#enqueueTasks();
+      return;
+    }
+    if (this.#record.status !== "SUBMITTED") return;
+    const updated = await this.#d.store.update(this.#jobId, (job) =>
+      job.status === "SUBMITTED" ? { ...job, status: "QUEUED" } : undefined,
+    );
+    if (updated) this.#record = updated;
+    this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /** A resumed job first learns which tasks are done (their chunks are not queued again). */
+  async #resumeOrEnqueue(): Promise<void> {
+    if (this.#record.resumes) await this.#reconcile();
+    if (!this.#ended) await this.#admitAndEnqueue();
+  }
+
+  /** Paused or resumed from outside (job-pause.ts): its slots freed, or its tasks queued again. */
+  async #steer(stored: JobRecord): Promise<void> {
+    const was = this.#record?.status;
+    this.#record = stored;
+    if (stored.status === "PAUSED" && was !== "PAUSED") await this.#queueing.paused(stored);
+    else if (was === "PAUSED" && stored.status !== "PAUSED" && !stored.tasks_enqueued) {
+      await this.#resumeOrEnqueue();
+    }
   }
 
   /**
@@ -373,7 +435,10 @@ class JobInstance {
     if (status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
     const now = new Date(this.#ctx.clock.now()).toISOString();
     // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
-    if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
+    // (A record known to be RUNNING is not re-read to learn that again: states only move on.)
+    if (status === "COMPLETED" && this.#record.status === "QUEUED") {
+      await this.#markStarted(this.#record.started_at ?? now);
+    }
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
     const complete = status === "COMPLETED" && this.#tally.complete;
@@ -399,6 +464,11 @@ class JobInstance {
       countsWritten: this.#tally.countsWritten,
     });
     this.#d.events.job(jobEventOf(this.#record));
+    // Its quota slots free once it has said it ended; its summary joins the history.
+    await Promise.all([
+      this.#queueing.ended(this.#jobId),
+      recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds()),
+    ]);
     const created = Date.parse(this.#record.created_at);
     const finished = Date.parse(this.#record.finished_at ?? now);
     this.#d.pipeline.emit({
@@ -421,6 +491,10 @@ class JobInstance {
   async #releaseEnded(): Promise<void> {
     this.#ended = true;
     if (this.#record.status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
+    await Promise.all([
+      this.#queueing.ended(this.#jobId),
+      recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds()),
+    ]);
     await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();

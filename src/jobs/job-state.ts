@@ -6,6 +6,7 @@ export const JOB_STATES = [
   "SUBMITTED",
   "QUEUED",
   "RUNNING",
+  "PAUSED",
   "COMPLETED",
   "FAILED",
   "CANCELLED",
@@ -27,8 +28,11 @@ const ENDS_JOB = ["FAILED", "CANCELLED", "TIMEOUT"] as const;
 
 const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Object.freeze({
   SUBMITTED: ["QUEUED", ...ENDS_JOB],
-  QUEUED: ["RUNNING", ...ENDS_JOB],
-  RUNNING: ["COMPLETED", ...ENDS_JOB],
+  QUEUED: ["RUNNING", "PAUSED", ...ENDS_JOB],
+  RUNNING: ["COMPLETED", "PAUSED", ...ENDS_JOB],
+  // Resumed: RUNNING if it had started, else QUEUED (DESIGN §5.3). COMPLETED: its last tasks
+  // finished as the pause reached them.
+  PAUSED: ["QUEUED", "RUNNING", "COMPLETED", ...ENDS_JOB],
   COMPLETED: [],
   FAILED: [],
   CANCELLED: [],

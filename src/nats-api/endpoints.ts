@@ -38,6 +38,11 @@ export async function serveApi(options: {
     ["jobs-cancel", api.cancel, (body) => gateway.cancel(body)],
     ["workers-list", api.workersList, (body) => gateway.workers(body)],
     ["queue-status", api.queueStatus, (body) => gateway.queueStatus(body)],
+    ["jobs-priority", api.priority, (body) => gateway.priority(body)],
+    ["queue-reorder", api.reorder, (body) => gateway.reorder(body)],
+    ["jobs-pause", api.pause, (body) => gateway.pause(body)],
+    ["jobs-resume", api.resume, (body) => gateway.resume(body)],
+    ["analytics-get", api.analytics, (body) => gateway.analytics(body)],
     ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
     ["jobs-artifacts", api.jobsArtifacts, (body) => artifactsOf(gateway, body)],
   ];

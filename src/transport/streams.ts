@@ -29,6 +29,8 @@ export interface TopologyOptions {
   leaseMs: number;
   /** The same for a job lease (the job owners consumer's AckWait). */
   jobLeaseMs: number;
+  /** How long ended jobs' summaries are kept (ANALYTICS_RETENTION). @default 168 h */
+  historyRetentionMs?: number | undefined;
   /** Where set-up logs each retry while NATS does not answer. */
   log?: Logger | undefined;
   /** Ends those retries (a shutdown during start-up). */
@@ -44,6 +46,7 @@ export interface Buckets {
   readonly checkpoints: KV;
   readonly workers: KV;
   readonly quota: KV;
+  readonly queue: KV;
 }
 
 export interface Topology {
@@ -113,16 +116,16 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
   const kvm = new Kvm(nc);
   const b = n.buckets;
-  const [jobs, idempotency, tasks, results, checkpoints, workers, quota] = await Promise.all(
-    [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota].map((name) =>
-      kvm.open(name),
+  const [jobs, idempotency, tasks, results, checkpoints, workers, quota, queue] = await Promise.all(
+    [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota, b.queue].map(
+      (name) => kvm.open(name),
     ),
   );
   const publisher = new JetStreamPublisher(nc);
   return {
     js: jsm.jetstream(),
     jsm,
-    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota } as Buckets,
+    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota, queue } as Buckets,
     publisher,
     writers: {
       jobs: new KvWriter(publisher, b.jobs),
@@ -139,8 +142,11 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
  */
 async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): Promise<void> {
   const b = n.buckets;
-  const buckets = [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota];
-  const streams = [n.jobsStream, n.tasksStream, ...buckets.map(kvStream)];
+  const buckets = [
+    ...[b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota],
+    b.queue,
+  ];
+  const streams = [n.jobsStream, n.tasksStream, n.historyStream, ...buckets.map(kvStream)];
   const consumers = [n.jobOwnersConsumer, ...PRIORITIES.map((p) => n.laneConsumer(p))];
   const lookups = [
     ...streams.map((stream) => () => jsm.streams.info(stream)),
@@ -200,6 +206,15 @@ async function createTopology(
     retention: RetentionPolicy.Workqueue,
     duplicate_window: DUPLICATE_WINDOW_NS,
   });
+  // Ended jobs' summaries for analytics: a plain (limits) stream, trimmed by age.
+  await ensureStream(jsm, {
+    ...common,
+    name: n.historyStream,
+    subjects: [n.internal.allHistory],
+    retention: RetentionPolicy.Limits,
+    max_age: ms(options.historyRetentionMs ?? 168 * 3_600_000),
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  });
   const lease: Partial<ConsumerConfig> = {
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
@@ -234,6 +249,7 @@ async function createTopology(
     bucket(b.workers),
     // A quota slot of a process that died frees itself: holders refresh it every lease/3.
     bucket(b.quota, options.leaseMs),
+    bucket(b.queue),
   ]);
 }
 

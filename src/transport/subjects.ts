@@ -21,6 +21,11 @@ export interface Names {
     readonly cancel: string;
     readonly workersList: string;
     readonly queueStatus: string;
+    readonly priority: string;
+    readonly reorder: string;
+    readonly pause: string;
+    readonly resume: string;
+    readonly analytics: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
     /** A job's artifacts (list). */
@@ -66,11 +71,19 @@ export interface Names {
     /** "Abort this job's running tasks" to every process. */
     abort(jobId: string): string;
     readonly allAborts: string;
+    /** "Stop this job's running tasks, it is paused" to every process. */
+    pause(jobId: string): string;
+    readonly allPauses: string;
+    /** An ended job's summary (stream `historyStream`). */
+    history(jobId: string): string;
+    readonly allHistory: string;
   };
   /** Location-transparent actors. */
   actor(name: string): string;
   readonly jobsStream: string;
   readonly tasksStream: string;
+  /** Ended jobs' summaries, kept ANALYTICS_RETENTION (analytics). */
+  readonly historyStream: string;
   /** Durable consumer shared by all processes: whoever holds a job's message owns the job. */
   readonly jobOwnersConsumer: string;
   laneConsumer(priority: Priority): string;
@@ -95,6 +108,8 @@ export interface Names {
     readonly artifacts: string;
     /** `datasets.<id>` → metadata, `cleaned.<job_id>` → when retention removed it, `leases.*`. */
     readonly catalog: string;
+    /** job_id → the job's queue book entry (ports.ts QueueEntry), while the job lives. */
+    readonly queue: string;
   };
 }
 
@@ -113,6 +128,11 @@ export function names(prefix: string): Names {
       cancel: `${p}.jobs.cancel`,
       workersList: `${p}.workers.list`,
       queueStatus: `${p}.queue.status`,
+      priority: `${p}.jobs.priority`,
+      reorder: `${p}.queue.reorder`,
+      pause: `${p}.jobs.pause`,
+      resume: `${p}.jobs.resume`,
+      analytics: `${p}.analytics.get`,
       adminCleanup: `${p}.admin.cleanup`,
       jobsArtifacts: `${p}.jobs.artifacts`,
     }),
@@ -143,10 +163,15 @@ export function names(prefix: string): Names {
       recordedOf: (jobId: string) => `${p}.internal.recorded.${jobId}.>`,
       abort: (jobId: string) => `${p}.internal.abort.${jobId}`,
       allAborts: `${p}.internal.abort.*`,
+      pause: (jobId: string) => `${p}.internal.pause.${jobId}`,
+      allPauses: `${p}.internal.pause.*`,
+      history: (jobId: string) => `${p}.internal.history.${jobId}`,
+      allHistory: `${p}.internal.history.*`,
     }),
     actor: (name: string) => `${p}.actor.${name}`,
     jobsStream: `${upper}_JOBS`,
     tasksStream: `${upper}_TASKS`,
+    historyStream: `${upper}_HISTORY`,
     jobOwnersConsumer: "job-owners",
     laneConsumer: (priority: Priority) => `lane-${priority}`,
     buckets: Object.freeze({
@@ -160,6 +185,7 @@ export function names(prefix: string): Names {
       datasets: `${lower}_datasets`,
       artifacts: `${lower}_artifacts`,
       catalog: `${lower}_catalog`,
+      queue: `${lower}_queue`,
     }),
   });
 }

@@ -18,6 +18,11 @@ const SUBJECTS = [
   "troupe.jobs.cancel",
   "troupe.workers.list",
   "troupe.queue.status",
+  "troupe.jobs.pause",
+  "troupe.jobs.resume",
+  "troupe.jobs.priority",
+  "troupe.queue.reorder",
+  "troupe.analytics.get",
   "troupe.admin.cleanup",
 ] as const;
 type Subject = (typeof SUBJECTS)[number];
@@ -149,6 +154,11 @@ function judge(p: Payload, data: Uint8Array, serviceError: string | undefined): 
     "troupe.jobs.cancel": () => r.status === "CANCELLED",
     "troupe.workers.list": () => Array.isArray(r.workers),
     "troupe.queue.status": () => typeof r.pending === "number",
+    "troupe.jobs.pause": () => r.status === "PAUSED",
+    "troupe.jobs.resume": () => typeof r.status === "string",
+    "troupe.jobs.priority": () => typeof r.priority === "string",
+    "troupe.queue.reorder": () => typeof r.queue_position === "number",
+    "troupe.analytics.get": () => typeof r.total_jobs === "number",
     "troupe.admin.cleanup": () => r.ok === true,
   };
   return valid[p.subject]()
