@@ -110,16 +110,11 @@ async function writeOnce(
   for (const name of ARTIFACT_NAMES) {
     const text = files[name];
     if (text === undefined) continue;
-    const object = artifactObject(record.job_id, name);
-    if (await deps.store.info(object)) continue;
     deps.between?.(written);
-    await deps.store.put(object, once(encoder.encode(text)));
-    written++;
+    if (await deps.store.create(artifactObject(record.job_id, name), encoder.encode(text))) {
+      written++;
+    }
   }
-}
-
-async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
-  yield bytes;
 }
 
 function historyCsv(outcomes: [number, TaskOutcome][]): string {

@@ -177,6 +177,11 @@ export interface BlobStore {
   /** The object's content, a chunk at a time; undefined when there is none. */
   get(name: string): Promise<{ info: BlobInfo; data: AsyncIterable<Uint8Array> } | undefined>;
   info(name: string): Promise<BlobInfo | undefined>;
+  /**
+   * Stores `bytes` under `name` unless an object of that name exists (false then, nothing
+   * changed): for what is written once, such as a job's artifacts. Reads nothing first.
+   */
+  create(name: string, bytes: Uint8Array): Promise<boolean>;
   /** Objects whose names start with `prefix` (every object without one). */
   list(prefix?: string): Promise<BlobInfo[]>;
   /** False when there was no such object. */

@@ -34,6 +34,16 @@ class MemoryBlobStore implements BlobStore {
   async info(name: string) {
     return this.#info(name);
   }
+  async create(name: string, bytes: Uint8Array) {
+    if (this.objects.has(name)) return false;
+    await this.put(
+      name,
+      (async function* () {
+        yield bytes;
+      })(),
+    );
+    return true;
+  }
   async list(prefix = "") {
     return [...this.objects.keys()]
       .filter((n) => n.startsWith(prefix))
