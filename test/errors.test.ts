@@ -28,6 +28,11 @@ const instances: errors.TroupeError[] = [
   new errors.RateLimitedError(600, "60"),
   new errors.NotReadyError("NATS down"),
   new errors.RouteNotFoundError("GET", "/nope"),
+  new errors.JobNotWaitingError("job_x", "QUEUED"),
+  new errors.WorkflowNotFoundError("wf_x"),
+  new errors.WorkflowEndedError("wf_x", "COMPLETED"),
+  new errors.TemplateNotFoundError("t"),
+  new errors.TemplateConflictError("built in"),
 ];
 
 describe("the coded error table", () => {

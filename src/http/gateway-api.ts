@@ -14,4 +14,5 @@ export type GatewayApi = Pick<
   | "isReady"
   | "health"
   | "cleanup"
+  | "addDependencies"
 >;

@@ -108,6 +108,8 @@ const ResolvedSpecSchema = Type.Object(
     retry_policy: Type.Object({ max_attempts: Type.Integer(), backoff_ms: Type.Integer() }),
     timeout_s: Type.Optional(Type.Integer()),
     idempotency_key: Type.Optional(Type.String()),
+    depends_on: Type.Optional(Type.Array(Type.String())),
+    dependency_type: Type.Optional(Type.String()),
   },
   { additionalProperties: true },
 );

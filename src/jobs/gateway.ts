@@ -29,6 +29,7 @@ import {
 } from "../workers/worker-record.ts";
 import { type LocalWorker, readAll, removeStale } from "../workers/worker-registry.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
+import { addDependencies, checkDependenciesExist } from "./dependency-requests.ts";
 import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
 import { parseJobSpec } from "./job-spec.ts";
 import { isTerminalJobState, JOB_STATES } from "./job-state.ts";
@@ -119,6 +120,7 @@ export class Gateway {
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
   async submit(body: unknown): Promise<SubmitReply> {
     const spec = parseJobSpec(body, { maxAttempts: this.#o.defaultMaxAttempts });
+    if (spec.depends_on) await checkDependenciesExist(this.jobs, spec.depends_on);
     let jobId = newJobId(this.#o.clock.now());
     if (spec.idempotency_key !== undefined) {
       const claimed = await this.#claimIdempotencyKey(spec.idempotency_key, jobId);
@@ -182,6 +184,17 @@ export class Gateway {
     await this.#o.ports.queue.purge(job_id);
     this.#o.ports.signals.abort(job_id);
     this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
+    this.#o.events.job(jobEventOf(record));
+    return record;
+  }
+
+  /**
+   * Adds dependencies to a job not queued yet (409 otherwise); unknown jobs and cycles are
+   * refused, naming them. Its owner looks again at once.
+   */
+  async addDependencies(body: unknown): Promise<JobRecord> {
+    const record = await addDependencies(this.jobs, body);
+    this.#o.nc.publish(this.#o.names.internal.jobNudge(record.job_id));
     this.#o.events.job(jobEventOf(record));
     return record;
   }

@@ -1,5 +1,5 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
-import type { TaskEvent } from "../contract/events.ts";
+import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
@@ -13,9 +13,10 @@ import { jobEventOf } from "./gateway.ts";
 import { queuedChunks } from "./job-chunks.ts";
 import { aggregateMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
 import type { JobRecord } from "./job-record.ts";
-import { isTerminalJobState, type JobState } from "./job-state.ts";
+import { canTransitionJob, isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
 import { JobTally, withCounts } from "./job-tally.ts";
+import { JobWaiting } from "./job-waiting.ts";
 
 export type JobMessage =
   /** Read the job and take it up (the first message of every incarnation). */
@@ -29,8 +30,10 @@ export type JobMessage =
   | { kind: "recorded"; chunk: number; generation: number; record?: Uint8Array | undefined }
   /** Read every record again (the line to NATS dropped: notifications may be lost). */
   | { kind: "reconcile" }
-  /** Look at the record again (it was cancelled from outside). */
-  | { kind: "nudge" };
+  /** Look at the record again (it was cancelled, or given dependencies, from outside). */
+  | { kind: "nudge" }
+  /** A job this one waits for announced its state. */
+  | { kind: "dependency"; event: JobEvent };
 
 export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   store: JobStore;
@@ -87,6 +90,8 @@ class JobInstance {
   #cancelFlush: (() => void) | undefined;
   #cancelTick: (() => void) | undefined;
   #cancelTimeout: (() => void) | undefined;
+  /** Set while the job waits on its dependencies (its tasks not queued yet). */
+  #waiting: JobWaiting | undefined;
   readonly #unsubscribes: (() => void)[] = [];
 
   constructor(
@@ -143,6 +148,16 @@ class JobInstance {
     }
     this.#subscribeTaskEvents();
     this.#watchResults();
+    if (!this.#record.tasks_enqueued && this.#record.spec.depends_on) {
+      this.#waiting = new JobWaiting(this.#d.store, this.#d.jobEvents, (event) =>
+        this.#ctx.self.tell({ kind: "dependency", event }),
+      );
+      this.#unsubscribes.push(() => this.#waiting?.close());
+      this.#scheduleTick();
+      this.#scheduleTimeout();
+      await this.#awaitDependencies(true);
+      return;
+    }
     if (this.#record.tasks_enqueued) await this.#reconcile();
     else await this.#enqueueTasks();
     this.#scheduleTick();
@@ -193,7 +208,8 @@ class JobInstance {
         this.#lease.working();
         this.#ticks += 1;
         this.#scheduleTick();
-        if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
+        if (this.#waiting) await this.#awaitDependencies(true);
+        else if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
         }
@@ -212,9 +228,16 @@ class JobInstance {
         if (stored && isTerminalJobState(stored.value.status)) {
           this.#record = stored.value;
           await this.#finalize(stored.value.status, stored.value.error);
+        } else if (stored && this.#waiting) {
+          this.#record = stored.value;
+          await this.#awaitDependencies(true);
         }
         return;
       }
+      case "dependency":
+        this.#waiting?.heard(message.event);
+        await this.#awaitDependencies(false);
+        return;
       case "task-events":
         this.#d.faults.maybeCrash("job");
         for (const event of message.events) await this.#onTaskEvent(event);
@@ -279,11 +302,32 @@ class JobInstance {
         : {
             ...job,
             tasks_enqueued: true,
-            status: job.status === "SUBMITTED" ? "QUEUED" : job.status,
+            status: canTransitionJob(job.status, "QUEUED") ? "QUEUED" : job.status,
           },
     );
     if (updated) this.#record = updated;
     this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /**
+   * Queues the job once its dependencies hold, cancels it once they never can, and otherwise
+   * marks it WAITING (job-waiting.ts decides; `read` re-reads every dependency's record).
+   */
+  async #awaitDependencies(read: boolean): Promise<void> {
+    const waiting = this.#waiting;
+    if (!waiting || this.#ended) return;
+    const verdict = await waiting.check(this.#record, read);
+    if (verdict.kind === "ready") {
+      waiting.close();
+      this.#waiting = undefined;
+      await this.#enqueueTasks();
+    } else if (verdict.kind === "impossible") {
+      await this.#finalize("CANCELLED", verdict.error);
+    } else if (this.#record.status === "SUBMITTED") {
+      const updated = await waiting.markWaiting(this.#jobId);
+      if (updated) this.#record = updated;
+      if (updated?.status === "WAITING") this.#d.events.job(jobEventOf(updated));
+    }
   }
 
   /**

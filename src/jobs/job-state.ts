@@ -4,6 +4,7 @@
  */
 export const JOB_STATES = [
   "SUBMITTED",
+  "WAITING",
   "QUEUED",
   "RUNNING",
   "COMPLETED",
@@ -26,7 +27,9 @@ export type TaskState = (typeof TASK_STATES)[number];
 const ENDS_JOB = ["FAILED", "CANCELLED", "TIMEOUT"] as const;
 
 const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Object.freeze({
-  SUBMITTED: ["QUEUED", ...ENDS_JOB],
+  SUBMITTED: ["WAITING", "QUEUED", ...ENDS_JOB],
+  // On its dependencies (depends_on); CANCELLED when they can no longer hold.
+  WAITING: ["QUEUED", ...ENDS_JOB],
   QUEUED: ["RUNNING", ...ENDS_JOB],
   RUNNING: ["COMPLETED", ...ENDS_JOB],
   COMPLETED: [],

@@ -38,6 +38,7 @@ export async function serveApi(options: {
     ["workers-list", api.workersList, (body) => gateway.workers(body)],
     ["queue-status", api.queueStatus, (body) => gateway.queueStatus(body)],
     ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
+    ["jobs-dependencies", api.jobsDependencies, (body) => gateway.addDependencies(body)],
   ];
   try {
     for (const [name, subject, call] of endpoints) {

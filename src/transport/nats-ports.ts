@@ -1,4 +1,4 @@
-import type { ChunkEvent, TaskEvent } from "../contract/events.ts";
+import type { ChunkEvent, JobEvent, TaskEvent } from "../contract/events.ts";
 import { taskEventsOf } from "../contract/events.ts";
 import type { Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
@@ -7,6 +7,7 @@ import { isWrongRevision, type KV, type KvWriter, kvKeys, kvStream, kvSubject } 
 import type {
   Bucket,
   BucketEntry,
+  JobEventFeed,
   JobSignals,
   QueuedChunk,
   ResultLog,
@@ -172,6 +173,18 @@ export function natsTaskEvents(nc: NatsConnection, names: Names): TaskEventFeed 
   };
 }
 
+/** A job's public state-change events. */
+export function natsJobEvents(nc: NatsConnection, names: Names): JobEventFeed {
+  return {
+    follow(jobId, onEvent) {
+      const sub = nc.subscribe(names.events.job(jobId), {
+        callback: (_error, msg) => onEvent(JSON.parse(decoder.decode(msg.data)) as JobEvent),
+      });
+      return () => sub.unsubscribe();
+    },
+  };
+}
+
 /** Every port of the task path, on one connection. */
 export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topology): TaskPorts {
   const { kv, writers } = topology;
@@ -184,5 +197,6 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     counts: natsBucket(topology, buckets.tasks, kv.tasks),
     signals: natsJobSignals(nc, names),
     taskEvents: natsTaskEvents(nc, names),
+    jobEvents: natsJobEvents(nc, names),
   };
 }

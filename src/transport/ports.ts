@@ -85,6 +85,11 @@ export interface TaskEventFeed {
   follow(jobId: string, onEvents: (events: TaskEvent[]) => void): () => void;
 }
 
+/** Jobs' state changes as they are announced (`troupe.events.job.<id>`); may miss some. */
+export interface JobEventFeed {
+  follow(jobId: string, onEvent: (event: JobEvent) => void): () => void;
+}
+
 /** Where the task path tells what happens (fire and forget: a live view, not state). */
 export interface EventSink {
   job(event: Omit<JobEvent, "type" | "at">): void;
@@ -102,4 +107,6 @@ export interface TaskPorts {
   counts: Bucket;
   signals: JobSignals;
   taskEvents: TaskEventFeed;
+  /** Other jobs' state changes (what a job waits for, what a workflow follows). */
+  jobEvents: JobEventFeed;
 }

@@ -23,6 +23,15 @@ export interface Names {
     readonly queueStatus: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
+    readonly jobsDependencies: string;
+    readonly workflowsSubmit: string;
+    readonly workflowsGet: string;
+    readonly workflowsList: string;
+    readonly workflowsCancel: string;
+    readonly templatesList: string;
+    readonly templatesGet: string;
+    readonly templatesCreate: string;
+    readonly templatesDelete: string;
   };
   /** Public events (core NATS, JSON). */
   readonly events: {
@@ -38,6 +47,8 @@ export interface Names {
     chunksOf(jobId: string): string;
     worker(workerId: string): string;
     readonly allWorkers: string;
+    /** A workflow's state and its steps' (`troupe.events.workflow.<workflow_id>`). */
+    workflow(workflowId: string): string;
     /** A plain publish (no reply subject) to a request subject that was refused. */
     readonly rejected: string;
   };
@@ -64,6 +75,12 @@ export interface Names {
     /** "Abort this job's running tasks" to every process. */
     abort(jobId: string): string;
     readonly allAborts: string;
+    /** One lease message per live workflow (stream `workflowsStream`). */
+    workflow(workflowId: string): string;
+    readonly allWorkflows: string;
+    /** "Look at your workflow again" to whichever process drives it (cancel). */
+    workflowNudge(workflowId: string): string;
+    readonly allWorkflowNudges: string;
   };
   /** Location-transparent actors. */
   actor(name: string): string;
@@ -71,6 +88,9 @@ export interface Names {
   readonly tasksStream: string;
   /** Durable consumer shared by all processes: whoever holds a job's message owns the job. */
   readonly jobOwnersConsumer: string;
+  readonly workflowsStream: string;
+  /** Durable consumer shared by all processes: whoever holds a workflow's message drives it. */
+  readonly workflowOwnersConsumer: string;
   laneConsumer(priority: Priority): string;
   readonly buckets: {
     /** job_id → job record. */
@@ -87,6 +107,10 @@ export interface Names {
     readonly workers: string;
     /** `<user>.<slot>` → holder, the cluster-wide per-user quota semaphore. */
     readonly quota: string;
+    /** workflow_id → workflow record. */
+    readonly workflows: string;
+    /** template id → job template. */
+    readonly templates: string;
   };
 }
 
@@ -106,6 +130,15 @@ export function names(prefix: string): Names {
       workersList: `${p}.workers.list`,
       queueStatus: `${p}.queue.status`,
       adminCleanup: `${p}.admin.cleanup`,
+      jobsDependencies: `${p}.jobs.dependencies`,
+      workflowsSubmit: `${p}.workflows.submit`,
+      workflowsGet: `${p}.workflows.get`,
+      workflowsList: `${p}.workflows.list`,
+      workflowsCancel: `${p}.workflows.cancel`,
+      templatesList: `${p}.templates.list`,
+      templatesGet: `${p}.templates.get`,
+      templatesCreate: `${p}.templates.create`,
+      templatesDelete: `${p}.templates.delete`,
     }),
     events: Object.freeze({
       all: `${p}.events.>`,
@@ -117,6 +150,7 @@ export function names(prefix: string): Names {
       chunksOf: (jobId: string) => `${p}.events.chunk.${jobId}.*`,
       worker: (workerId: string) => `${p}.events.worker.${workerId}`,
       allWorkers: `${p}.events.worker.*`,
+      workflow: (workflowId: string) => `${p}.events.workflow.${workflowId}`,
       rejected: `${p}.events.rejected`,
     }),
     internal: Object.freeze({
@@ -134,11 +168,17 @@ export function names(prefix: string): Names {
       recordedOf: (jobId: string) => `${p}.internal.recorded.${jobId}.>`,
       abort: (jobId: string) => `${p}.internal.abort.${jobId}`,
       allAborts: `${p}.internal.abort.*`,
+      workflow: (workflowId: string) => `${p}.internal.workflows.${workflowId}`,
+      allWorkflows: `${p}.internal.workflows.*`,
+      workflowNudge: (workflowId: string) => `${p}.internal.wfnudge.${workflowId}`,
+      allWorkflowNudges: `${p}.internal.wfnudge.*`,
     }),
     actor: (name: string) => `${p}.actor.${name}`,
     jobsStream: `${upper}_JOBS`,
     tasksStream: `${upper}_TASKS`,
     jobOwnersConsumer: "job-owners",
+    workflowsStream: `${upper}_WORKFLOWS`,
+    workflowOwnersConsumer: "workflow-owners",
     laneConsumer: (priority: Priority) => `lane-${priority}`,
     buckets: Object.freeze({
       jobs: `${lower}_jobs`,
@@ -148,6 +188,8 @@ export function names(prefix: string): Names {
       checkpoints: `${lower}_checkpoints`,
       workers: `${lower}_workers`,
       quota: `${lower}_quota`,
+      workflows: `${lower}_workflows`,
+      templates: `${lower}_templates`,
     }),
   });
 }
