@@ -26,6 +26,8 @@ import { ChunkRunner } from "./workers/chunk-runner.ts";
 import { JobAborts } from "./workers/job-aborts.ts";
 import { type RunTask, workerActor } from "./workers/worker-actor.ts";
 import { WorkerRegistry } from "./workers/worker-registry.ts";
+import { workflowDriving } from "./workflows/workflow-driving.ts";
+import type { WorkflowOwner } from "./workflows/workflow-owner.ts";
 
 /**
  * A task's lease (AckWait) is 1.25 heartbeats, renewed RENEWALS_PER_LEASE times within it: a
@@ -83,6 +85,7 @@ export class Pipeline {
   readonly #dispatcher: Dispatcher;
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
+  readonly #workflowOwner: WorkflowOwner;
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
 
@@ -232,6 +235,18 @@ export class Pipeline {
         this.#owner.tell(jobId, { kind: "nudge" });
       },
     });
+    this.#workflowOwner = workflowDriving({
+      nc,
+      names,
+      topology,
+      system: this.system,
+      gateway: this.gateway,
+      jobEvents: ports.jobEvents,
+      events: this.events,
+      driver: { worker_id: this.registry.workerId, pid: process.pid },
+      tickMs: config.heartbeatIntervalMs,
+      log,
+    });
     this.#unsubscribeNudges = () => nudges.unsubscribe();
   }
 
@@ -255,6 +270,11 @@ export class Pipeline {
       });
       pipeline.#dispatcher.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
+      await untilNatsAnswers(() => pipeline.#workflowOwner.start(), {
+        step: "take workflows",
+        log,
+        signal,
+      });
     } catch (error) {
       // Stopped (or refused) half-way: what did start is stopped, as a started pipeline would be.
       await pipeline.close();
@@ -274,6 +294,7 @@ export class Pipeline {
       ["stop nudges", () => this.#unsubscribeNudges()],
       ["mark worker draining", () => this.registry.drain()],
       ["stop taking jobs", () => this.#owner.stopTaking()],
+      ["hand back workflows", () => this.#workflowOwner.stop()],
       ["drain running tasks", () => this.#drainTasks(config.drainTimeoutMs)],
       ["stop worker slots", () => this.#workers.close()],
       ["hand back job leases", () => this.#owner.stop()],

@@ -15,4 +15,5 @@ export type GatewayApi = Pick<
   | "health"
   | "cleanup"
   | "addDependencies"
+  | "workflows"
 >;

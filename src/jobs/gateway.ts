@@ -4,6 +4,7 @@ import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import {
+  type FieldProblem,
   InvalidRequestError,
   JobEndedError,
   JobNotFoundError,
@@ -14,7 +15,8 @@ import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { type EventPublisher, subscribeJobEvents } from "../transport/events.ts";
 import { kvKeys } from "../transport/kv.ts";
-import type { TaskPorts } from "../transport/ports.ts";
+import { natsWorkflowPorts } from "../transport/nats-ports.ts";
+import type { TaskPorts, WorkflowPorts } from "../transport/ports.ts";
 import type { NatsReadiness } from "../transport/readiness.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
@@ -28,6 +30,8 @@ import {
   workerView,
 } from "../workers/worker-record.ts";
 import { type LocalWorker, readAll, removeStale } from "../workers/worker-registry.ts";
+import { WorkflowService } from "../workflows/workflow-service.ts";
+import { WorkflowStore } from "../workflows/workflow-store.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
 import { addDependencies, checkDependenciesExist } from "./dependency-requests.ts";
 import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
@@ -102,6 +106,8 @@ export interface GatewayOptions {
   worker?: LocalWorker | undefined;
   clock: Clock;
   log: Logger;
+  /** The workflow and template buckets (default: those of `topology`). */
+  workflowPorts?: WorkflowPorts | undefined;
 }
 
 /**
@@ -111,10 +117,29 @@ export interface GatewayOptions {
 export class Gateway {
   readonly #o: GatewayOptions;
   readonly jobs: JobStore;
+  /** Workflows (DESIGN §5.2): submit, get, list, cancel. */
+  readonly workflows: WorkflowService;
+  readonly workflowStore: WorkflowStore;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
     this.jobs = new JobStore(options.ports.jobs);
+    const { nc, names, topology } = options;
+    const workflowPorts = options.workflowPorts ?? natsWorkflowPorts(names, topology);
+    this.workflowStore = new WorkflowStore(workflowPorts.workflows);
+    this.workflows = new WorkflowService({
+      store: this.workflowStore,
+      publishLease: async (id) => {
+        await topology.publisher.publish(names.internal.workflow(id), encoder.encode(id), {
+          msgId: id,
+        });
+      },
+      nudge: (id) => nc.publish(names.internal.workflowNudge(id)),
+      events: options.events,
+      checkJob: (body) => this.#checkJob(body),
+      cancelJob: (jobId) => this.cancelIfLive(jobId),
+      clock: options.clock,
+    });
   }
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
@@ -197,6 +222,26 @@ export class Gateway {
     this.#o.nc.publish(this.#o.names.internal.jobNudge(record.job_id));
     this.#o.events.job(jobEventOf(record));
     return record;
+  }
+
+  /** Cancels a job unless it has ended (or is gone): what a workflow does to its step jobs. */
+  async cancelIfLive(jobId: string): Promise<void> {
+    try {
+      await this.cancel({ job_id: jobId });
+    } catch (error) {
+      if (!(error instanceof JobEndedError || error instanceof JobNotFoundError)) throw error;
+    }
+  }
+
+  /** A job body's problems as its submit would find them (templates merged). */
+  async #checkJob(body: Record<string, unknown>): Promise<FieldProblem[]> {
+    try {
+      parseJobSpec(body, { maxAttempts: this.#o.defaultMaxAttempts });
+      return [];
+    } catch (error) {
+      if (error instanceof InvalidRequestError) return [...error.problems];
+      throw error;
+    }
   }
 
   async workers(body: unknown): Promise<WorkerActivity> {

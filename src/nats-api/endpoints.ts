@@ -39,6 +39,10 @@ export async function serveApi(options: {
     ["queue-status", api.queueStatus, (body) => gateway.queueStatus(body)],
     ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
     ["jobs-dependencies", api.jobsDependencies, (body) => gateway.addDependencies(body)],
+    ["workflows-submit", api.workflowsSubmit, (body) => gateway.workflows.submit(body)],
+    ["workflows-get", api.workflowsGet, (body) => gateway.workflows.get(body)],
+    ["workflows-list", api.workflowsList, (body) => gateway.workflows.list(body)],
+    ["workflows-cancel", api.workflowsCancel, (body) => gateway.workflows.cancel(body)],
   ];
   try {
     for (const [name, subject, call] of endpoints) {

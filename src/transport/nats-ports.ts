@@ -14,6 +14,7 @@ import type {
   TaskEventFeed,
   TaskPorts,
   TaskQueue,
+  WorkflowPorts,
 } from "./ports.ts";
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
@@ -182,6 +183,15 @@ export function natsJobEvents(nc: NatsConnection, names: Names): JobEventFeed {
       });
       return () => sub.unsubscribe();
     },
+  };
+}
+
+/** The workflow and template buckets. */
+export function natsWorkflowPorts(names: Names, topology: Topology): WorkflowPorts {
+  const { kv } = topology;
+  return {
+    workflows: natsBucket(topology, names.buckets.workflows, kv.workflows),
+    templates: natsBucket(topology, names.buckets.templates, kv.templates),
   };
 }
 

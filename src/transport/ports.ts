@@ -3,7 +3,7 @@
  * work behind. `nats-ports.ts` implements them on JetStream; tests may hand in in-memory ones
  * (test/support/memory-ports.ts) to decide job and worker logic on a simulated clock.
  */
-import type { ChunkEvent, JobEvent, TaskEvent } from "../contract/events.ts";
+import type { ChunkEvent, JobEvent, TaskEvent, WorkflowEvent } from "../contract/events.ts";
 import type { Priority } from "../contract/priorities.ts";
 
 export interface BucketEntry {
@@ -95,6 +95,17 @@ export interface EventSink {
   job(event: Omit<JobEvent, "type" | "at">): void;
   task(event: Omit<TaskEvent, "type" | "at">): void;
   chunk(event: Omit<ChunkEvent, "type" | "at">): void;
+}
+
+/** Where a workflow's driver tells what happens (fire and forget). */
+export interface WorkflowEventSink {
+  workflow(event: Omit<WorkflowEvent, "type" | "at">): void;
+}
+
+/** What workflows and templates keep their state in. */
+export interface WorkflowPorts {
+  workflows: Bucket;
+  templates: Bucket;
 }
 
 /** Every port of the task path. */

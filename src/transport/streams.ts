@@ -44,6 +44,8 @@ export interface Buckets {
   readonly checkpoints: KV;
   readonly workers: KV;
   readonly quota: KV;
+  readonly workflows: KV;
+  readonly templates: KV;
 }
 
 export interface Topology {
@@ -113,16 +115,35 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
   const kvm = new Kvm(nc);
   const b = n.buckets;
-  const [jobs, idempotency, tasks, results, checkpoints, workers, quota] = await Promise.all(
-    [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota].map((name) =>
-      kvm.open(name),
-    ),
-  );
+  const [jobs, idempotency, tasks, results, checkpoints, workers, quota, workflows, templates] =
+    await Promise.all(
+      [
+        b.jobs,
+        b.idempotency,
+        b.tasks,
+        b.results,
+        b.checkpoints,
+        b.workers,
+        b.quota,
+        b.workflows,
+        b.templates,
+      ].map((name) => kvm.open(name)),
+    );
   const publisher = new JetStreamPublisher(nc);
   return {
     js: jsm.jetstream(),
     jsm,
-    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota } as Buckets,
+    kv: {
+      jobs,
+      idempotency,
+      tasks,
+      results,
+      checkpoints,
+      workers,
+      quota,
+      workflows,
+      templates,
+    } as Buckets,
     publisher,
     writers: {
       jobs: new KvWriter(publisher, b.jobs),
@@ -139,13 +160,29 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
  */
 async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): Promise<void> {
   const b = n.buckets;
-  const buckets = [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota];
-  const streams = [n.jobsStream, n.tasksStream, ...buckets.map(kvStream)];
-  const consumers = [n.jobOwnersConsumer, ...PRIORITIES.map((p) => n.laneConsumer(p))];
+  const buckets = [
+    b.jobs,
+    b.idempotency,
+    b.tasks,
+    b.results,
+    b.checkpoints,
+    b.workers,
+    b.quota,
+    b.workflows,
+    b.templates,
+  ];
+  const streams = [n.jobsStream, n.tasksStream, n.workflowsStream, ...buckets.map(kvStream)];
+  const consumers: [string, string][] = [
+    [n.jobsStream, n.jobOwnersConsumer],
+    [n.workflowsStream, n.workflowOwnersConsumer],
+    ...PRIORITIES.map((p): [string, string] => [n.tasksStream, n.laneConsumer(p)]),
+  ];
   const lookups = [
     ...streams.map((stream) => () => jsm.streams.info(stream)),
     ...consumers.map(
-      (consumer, i) => () => jsm.consumers.info(i === 0 ? n.jobsStream : n.tasksStream, consumer),
+      ([stream, consumer]) =>
+        () =>
+          jsm.consumers.info(stream, consumer),
     ),
   ];
   for (const lookup of lookups) {
@@ -213,6 +250,19 @@ async function createTopology(
     ack_wait: ms(options.jobLeaseMs),
     durable_name: n.jobOwnersConsumer,
   });
+  // One message per live workflow, held un-acked by the process driving it, as for jobs.
+  await ensureStream(jsm, {
+    ...common,
+    name: n.workflowsStream,
+    subjects: [n.internal.allWorkflows],
+    retention: RetentionPolicy.Workqueue,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  });
+  await ensureConsumer(jsm, n.workflowsStream, {
+    ...lease,
+    ack_wait: ms(options.jobLeaseMs),
+    durable_name: n.workflowOwnersConsumer,
+  });
   for (const priority of PRIORITIES) {
     await ensureConsumer(jsm, n.tasksStream, {
       ...lease,
@@ -234,6 +284,8 @@ async function createTopology(
     bucket(b.workers),
     // A quota slot of a process that died frees itself: holders refresh it every lease/3.
     bucket(b.quota, options.leaseMs),
+    bucket(b.workflows),
+    bucket(b.templates),
   ]);
 }
 
