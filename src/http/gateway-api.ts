@@ -16,4 +16,6 @@ export type GatewayApi = Pick<
   | "cleanup"
   | "addDependencies"
   | "workflows"
+  | "templates"
+  | "checkJob"
 >;

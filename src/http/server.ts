@@ -19,6 +19,7 @@ import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { queueRoutes } from "./routes/queue.ts";
+import { templateRoutes } from "./routes/templates.ts";
 import { workerRoutes } from "./routes/workers.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { validatorCompiler } from "./validation.ts";
@@ -148,6 +149,7 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(adminRoutes, { gateway });
   app.register(dependencyRoutes, { gateway });
   app.register(workflowRoutes, { gateway });
+  app.register(templateRoutes, { gateway });
   app.register(metricsRoutes, { metrics: options.metrics });
   app.register(dashboard);
   // Event streams never end on their own: end them first, or close() would wait for them.

@@ -54,3 +54,43 @@ export const WorkflowListSchema = Type.Object({
   workflows: Type.Array(WorkflowRecordSchema),
   next_cursor: Nullable(Type.String()),
 });
+
+const ParameterDescriptorSchema = Type.Object({
+  name: Type.String(),
+  type: Type.String(),
+  required: Type.Boolean(),
+  options: Type.Optional(Type.Array(Type.Unknown())),
+  default: Type.Optional(Type.Unknown()),
+  minimum: Type.Optional(Type.Number()),
+  maximum: Type.Optional(Type.Number()),
+  description: Type.Optional(Type.String()),
+});
+
+const AnyObject = (description: string) =>
+  Type.Object({}, { additionalProperties: true, description });
+
+export const TemplateViewSchema = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  category: Type.String(),
+  base_template: Nullable(Type.String()),
+  default_parameters: AnyObject("Seed 001's parameters it sets."),
+  resource_requirements: AnyObject("The resources it sets."),
+  job: AnyObject("The other job spec fields it sets."),
+  custom_parameters: AnyObject("Kept for its users."),
+  built_in: Type.Boolean({ description: "Built in: present on every cluster, not deletable." }),
+  created_at: Nullable(Type.String()),
+  parameters: Type.Array(ParameterDescriptorSchema, {
+    description: "What it takes, generated from the job schema (its chain's defaults filled in).",
+  }),
+});
+
+export const TemplateListSchema = Type.Object({ templates: Type.Array(TemplateViewSchema) });
+
+export const TemplateIdParamsSchema = Type.Object(
+  { id: Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" }) },
+  { additionalProperties: false },
+);
+
+export const TemplateDeletedSchema = Type.Object({ deleted: Type.String() });

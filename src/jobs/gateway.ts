@@ -30,12 +30,14 @@ import {
   workerView,
 } from "../workers/worker-record.ts";
 import { type LocalWorker, readAll, removeStale } from "../workers/worker-registry.ts";
+import { namingTemplates } from "../workflows/template-merge.ts";
+import { TemplateService } from "../workflows/template-service.ts";
 import { WorkflowService } from "../workflows/workflow-service.ts";
 import { WorkflowStore } from "../workflows/workflow-store.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
 import { addDependencies, checkDependenciesExist } from "./dependency-requests.ts";
 import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
-import { parseJobSpec } from "./job-spec.ts";
+import { type JobSpec, parseJobSpec } from "./job-spec.ts";
 import { isTerminalJobState, JOB_STATES } from "./job-state.ts";
 import { JobStore } from "./job-store.ts";
 
@@ -120,6 +122,8 @@ export class Gateway {
   /** Workflows (DESIGN §5.2): submit, get, list, cancel. */
   readonly workflows: WorkflowService;
   readonly workflowStore: WorkflowStore;
+  /** Job templates (DESIGN §5.2): list, get, create, delete. */
+  readonly templates: TemplateService;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
@@ -127,6 +131,19 @@ export class Gateway {
     const { nc, names, topology } = options;
     const workflowPorts = options.workflowPorts ?? natsWorkflowPorts(names, topology);
     this.workflowStore = new WorkflowStore(workflowPorts.workflows);
+    this.templates = new TemplateService({
+      bucket: workflowPorts.templates,
+      clock: options.clock,
+      check: (body) => {
+        try {
+          parseJobSpec(body, { maxAttempts: options.defaultMaxAttempts });
+          return [];
+        } catch (error) {
+          if (error instanceof InvalidRequestError) return [...error.problems];
+          throw error;
+        }
+      },
+    });
     this.workflows = new WorkflowService({
       store: this.workflowStore,
       publishLease: async (id) => {
@@ -136,7 +153,7 @@ export class Gateway {
       },
       nudge: (id) => nc.publish(names.internal.workflowNudge(id)),
       events: options.events,
-      checkJob: (body) => this.#checkJob(body),
+      checkJob: (body) => this.checkJob(body),
       cancelJob: (jobId) => this.cancelIfLive(jobId),
       clock: options.clock,
     });
@@ -144,7 +161,7 @@ export class Gateway {
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
   async submit(body: unknown): Promise<SubmitReply> {
-    const spec = parseJobSpec(body, { maxAttempts: this.#o.defaultMaxAttempts });
+    const spec = await this.#parse(body);
     if (spec.depends_on) await checkDependenciesExist(this.jobs, spec.depends_on);
     let jobId = newJobId(this.#o.clock.now());
     if (spec.idempotency_key !== undefined) {
@@ -234,12 +251,24 @@ export class Gateway {
   }
 
   /** A job body's problems as its submit would find them (templates merged). */
-  async #checkJob(body: Record<string, unknown>): Promise<FieldProblem[]> {
+  async checkJob(body: unknown): Promise<FieldProblem[]> {
     try {
-      parseJobSpec(body, { maxAttempts: this.#o.defaultMaxAttempts });
+      await this.#parse(body);
       return [];
     } catch (error) {
       if (error instanceof InvalidRequestError) return [...error.problems];
+      throw error;
+    }
+  }
+
+  /** The one job schema, after merging a `template` chain; problems name the template at fault. */
+  async #parse(body: unknown): Promise<JobSpec> {
+    const merged = await this.templates.resolve(body);
+    try {
+      return parseJobSpec(merged?.body ?? body, { maxAttempts: this.#o.defaultMaxAttempts });
+    } catch (error) {
+      if (merged && error instanceof InvalidRequestError)
+        throw namingTemplates(error, merged.setBy);
       throw error;
     }
   }

@@ -43,6 +43,10 @@ export async function serveApi(options: {
     ["workflows-get", api.workflowsGet, (body) => gateway.workflows.get(body)],
     ["workflows-list", api.workflowsList, (body) => gateway.workflows.list(body)],
     ["workflows-cancel", api.workflowsCancel, (body) => gateway.workflows.cancel(body)],
+    ["templates-list", api.templatesList, (body) => gateway.templates.list(body)],
+    ["templates-get", api.templatesGet, (body) => gateway.templates.get(body)],
+    ["templates-create", api.templatesCreate, (body) => gateway.templates.create(body)],
+    ["templates-delete", api.templatesDelete, (body) => gateway.templates.delete(body)],
   ];
   try {
     for (const [name, subject, call] of endpoints) {

@@ -140,8 +140,8 @@ export async function parseWorkflow(
     steps.map((step) => checkJob(stepJobBody(record, step, placeholders, input.priority))),
   );
   checks.forEach((found, i) => {
-    const where = input.steps[i]?.job !== undefined ? "job" : "parameters";
-    for (const p of found) problems.push({ ...p, path: `/steps/${i}/${where}${p.path}` });
+    const inline = input.steps[i]?.job !== undefined;
+    for (const p of found) problems.push({ ...p, path: stepPath(i, inline, p.path) });
   });
   if (problems.length > 0) throw new InvalidRequestError("workflow", problems);
   if (input.priority)
@@ -149,6 +149,12 @@ export async function parseWorkflow(
       s.job.priority ??= input.priority;
     });
   return record;
+}
+
+/** Where a problem of a step's job body is in the workflow as written. */
+function stepPath(index: number, inline: boolean, path: string): string {
+  if (inline) return `/steps/${index}/job${path}`;
+  return path === "/template" ? `/steps/${index}/job_template` : `/steps/${index}${path}`;
 }
 
 function stepRecord(step: Step): StepRecord {
