@@ -3,6 +3,7 @@ import type { Clock } from "../clock.ts";
 import { InvalidRequestError, WorkflowEndedError, WorkflowNotFoundError } from "../errors.ts";
 import type { WorkflowEventSink } from "../transport/ports.ts";
 import { schemaProblems } from "../validation.ts";
+import { manifestWorkflow } from "./manifest.ts";
 import {
   isTerminalStepState,
   isTerminalWorkflowState,
@@ -72,6 +73,20 @@ export class WorkflowService {
       total_steps: record.steps.length,
       message: "Workflow submitted successfully",
     };
+  }
+
+  /**
+   * Seed 003's manifest (`POST /api/v1/tasks`) as a workflow; a problem names its path in the
+   * manifest (`/spec/stages/1/model/type`).
+   */
+  async submitManifest(body: unknown): Promise<WorkflowSubmitReply> {
+    const mapped = manifestWorkflow(body);
+    try {
+      return await this.submit(mapped.workflow, mapped.metadata);
+    } catch (error) {
+      if (!(error instanceof InvalidRequestError)) throw error;
+      throw new InvalidRequestError("manifest", error.problems.map(mapped.pathOf));
+    }
   }
 
   async get(body: unknown): Promise<WorkflowRecord> {

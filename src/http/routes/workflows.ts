@@ -1,7 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from "@fastify/type-provider-typebox";
+import { ManifestSchema } from "../../workflows/manifest.ts";
 import { WorkflowListQuerySchema } from "../../workflows/workflow-service.ts";
 import { WorkflowSubmitSchema } from "../../workflows/workflow-spec.ts";
 import type { GatewayApi } from "../gateway-api.ts";
+import { YAML_CONTENT_TYPES } from "../plugins/yaml.ts";
 import { PROBLEM_RESPONSES } from "../schemas.ts";
 import { gatewayValidatesBody } from "../validation.ts";
 import {
@@ -30,6 +32,30 @@ export const workflowRoutes: FastifyPluginAsyncTypebox<{ gateway: GatewayApi }> 
       },
     },
     async (request, reply) => reply.code(202).send(await gateway.workflows.submit(request.body)),
+  );
+
+  app.post(
+    "/api/v1/tasks",
+    {
+      validatorCompiler: gatewayValidatesBody,
+      schema: {
+        tags: ["workflows"],
+        summary: "Submit seed 003's manifest (YAML, or JSON): its stages become a workflow",
+        description:
+          "Stages (`name`, `taskType`, `dependsOn`, `model`, `resources`, `parallel`, `data`, `output.destination.path`) are a workflow's steps; `spec.model`, `spec.resources`, `spec.parallel` and `spec.data` are every stage's defaults. A wrong field is a 400 naming its path in the manifest. The reply is the workflow's; `GET /api/v1/workflows/:id` follows it.",
+        body: {
+          content: Object.fromEntries(
+            ["application/json", ...YAML_CONTENT_TYPES].map((type) => [
+              type,
+              { schema: ManifestSchema },
+            ]),
+          ),
+        },
+        response: { 202: WorkflowSubmitReplySchema, ...PROBLEM_RESPONSES },
+      },
+    },
+    async (request, reply) =>
+      reply.code(202).send(await gateway.workflows.submitManifest(request.body)),
   );
 
   app.get(
