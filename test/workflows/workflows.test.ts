@@ -103,6 +103,37 @@ describe("workflows", () => {
     if (below?.job_id) expect((await getJob(client, below.job_id)).started_at).toBeNull();
   });
 
+  it("completes a fan-out/fan-in of 200 steps, the sink after all 198 middle steps", async () => {
+    const tiny = quickSpec({
+      tasks: 1,
+      epochs: 1,
+      dataset: { samples: 100, features: 2, seed: 1 },
+    });
+    const middle = Array.from({ length: 198 }, (_, i) => ({
+      step_id: `m${i}`,
+      job: tiny,
+      depends_on: ["root"],
+    }));
+    const id = await submitWorkflow(client, {
+      workflow_name: "fan_out_fan_in",
+      steps: [
+        { step_id: "root", job: tiny },
+        ...middle,
+        { step_id: "sink", job: tiny, depends_on: middle.map((m) => m.step_id) },
+      ],
+    });
+    const done = await waitForWorkflow(client, id);
+    expect(done.status).toBe("COMPLETED");
+    expect(done.steps.filter((s) => s.status === "COMPLETED")).toHaveLength(200);
+    expect(new Set(done.steps.map((s) => s.job_id)).size).toBe(200);
+    const sink = await getJob(client, done.steps.at(-1)?.job_id as string);
+    const middles = await Promise.all(
+      done.steps.slice(1, -1).map((s) => getJob(client, s.job_id as string)),
+    );
+    const lastMiddle = Math.max(...middles.map((j) => Date.parse(j.finished_at as string)));
+    expect(Date.parse(sink.started_at as string)).toBeGreaterThanOrEqual(lastMiddle);
+  });
+
   it("cancels its running and waiting step jobs when cancelled", async () => {
     const id = await submitWorkflow(client, {
       workflow_name: "cancel_me",
