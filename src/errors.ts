@@ -267,7 +267,7 @@ export class JobNotWaitingError extends TroupeError {
   constructor(jobId: string, status: string) {
     super(
       "TROUPE_ERR_JOB_NOT_WAITING",
-      `job '${jobId}' is ${status}: dependencies can be added only while it is SUBMITTED or WAITING`,
+      `job '${jobId}' is ${status}${status === "SUBMITTED" ? " without dependencies (being queued)" : ""}: dependencies can be added only to a job that waits on others (WAITING)`,
       { statusCode: 409 },
     );
   }

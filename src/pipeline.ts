@@ -26,8 +26,7 @@ import { ChunkRunner } from "./workers/chunk-runner.ts";
 import { JobAborts } from "./workers/job-aborts.ts";
 import { type RunTask, workerActor } from "./workers/worker-actor.ts";
 import { WorkerRegistry } from "./workers/worker-registry.ts";
-import { workflowDriving } from "./workflows/workflow-driving.ts";
-import type { WorkflowOwner } from "./workflows/workflow-owner.ts";
+import { type WorkflowDriving, workflowDriving } from "./workflows/workflow-driving.ts";
 
 /**
  * A task's lease (AckWait) is 1.25 heartbeats, renewed RENEWALS_PER_LEASE times within it: a
@@ -85,7 +84,7 @@ export class Pipeline {
   readonly #dispatcher: Dispatcher;
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
-  readonly #workflowOwner: WorkflowOwner;
+  readonly #workflows: WorkflowDriving;
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
 
@@ -235,7 +234,7 @@ export class Pipeline {
         this.#owner.tell(jobId, { kind: "nudge" });
       },
     });
-    this.#workflowOwner = workflowDriving({
+    this.#workflows = workflowDriving({
       nc,
       names,
       topology,
@@ -270,7 +269,7 @@ export class Pipeline {
       });
       pipeline.#dispatcher.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
-      await untilNatsAnswers(() => pipeline.#workflowOwner.start(), {
+      await untilNatsAnswers(() => pipeline.#workflows.owner.start(), {
         step: "take workflows",
         log,
         signal,
@@ -294,7 +293,8 @@ export class Pipeline {
       ["stop nudges", () => this.#unsubscribeNudges()],
       ["mark worker draining", () => this.registry.drain()],
       ["stop taking jobs", () => this.#owner.stopTaking()],
-      ["hand back workflows", () => this.#workflowOwner.stop()],
+      ["stop workflow nudges", () => this.#workflows.stopNudges()],
+      ["hand back workflows", () => this.#workflows.owner.stop()],
       ["drain running tasks", () => this.#drainTasks(config.drainTimeoutMs)],
       ["stop worker slots", () => this.#workers.close()],
       ["hand back job leases", () => this.#owner.stop()],

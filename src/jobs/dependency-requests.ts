@@ -81,8 +81,11 @@ export async function addDependencies(store: JobStore, body: unknown): Promise<J
   return updated;
 }
 
+/**
+ * Only a job whose owner waits on its dependencies takes more: one submitted without any is
+ * queued by its owner at once, and dependencies added meanwhile would come too late.
+ */
 function assertWaiting(job: JobRecord): void {
-  if (job.tasks_enqueued || (job.status !== "SUBMITTED" && job.status !== "WAITING")) {
-    throw new JobNotWaitingError(job.job_id, job.status);
-  }
+  const waits = job.status === "WAITING" || (job.status === "SUBMITTED" && job.spec.depends_on);
+  if (job.tasks_enqueued || !waits) throw new JobNotWaitingError(job.job_id, job.status);
 }

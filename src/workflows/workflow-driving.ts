@@ -21,12 +21,17 @@ export interface WorkflowDrivingOptions {
   log: Logger;
 }
 
+export interface WorkflowDriving {
+  readonly owner: WorkflowOwner;
+  /** Stops routing nudges (before the owner stops). */
+  stopNudges(): void;
+}
+
 /**
  * A process's part in driving workflows: the `workflows` supervisor, the owner taking workflow
- * leases, and the nudges (cancel) routed to the actor that drives the workflow. The nudge
- * subscription ends with the connection.
+ * leases, and the nudges (cancel) routed to the actor that drives the workflow.
  */
-export function workflowDriving(o: WorkflowDrivingOptions): WorkflowOwner {
+export function workflowDriving(o: WorkflowDrivingOptions): WorkflowDriving {
   const supervisor = createSupervisor(o.system, {
     name: "workflows",
     strategy: "one_for_one",
@@ -53,10 +58,10 @@ export function workflowDriving(o: WorkflowDrivingOptions): WorkflowOwner {
     },
     log: o.log,
   });
-  o.nc.subscribe(o.names.internal.allWorkflowNudges, {
+  const nudges = o.nc.subscribe(o.names.internal.allWorkflowNudges, {
     callback: (_error, msg) => {
       owner.tell(msg.subject.slice(msg.subject.lastIndexOf(".") + 1), { kind: "nudge" });
     },
   });
-  return owner;
+  return { owner, stopNudges: () => nudges.unsubscribe() };
 }

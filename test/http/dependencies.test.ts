@@ -26,8 +26,9 @@ const submit = async () => (await post("/api/v1/jobs", spec())).body.job_id as s
 
 describe("POST /api/v1/jobs/:id/dependencies", () => {
   it("takes seed 001's documented body (its job ids those of real jobs) and keeps them in the spec", async () => {
-    // No job owner runs here: the jobs stay SUBMITTED, not queued yet.
-    const [job, first, second] = [await submit(), await submit(), await submit()];
+    // No job owner runs here: the jobs stay SUBMITTED, the first one waiting on another.
+    const [first, second, before] = [await submit(), await submit(), await submit()];
+    const job = (await post("/api/v1/jobs", spec({ depends_on: [before] }))).body.job_id;
     const { status, body } = await post(`/api/v1/jobs/${job}/dependencies`, {
       depends_on: [first, second],
       dependency_type: "all_complete",
@@ -35,12 +36,13 @@ describe("POST /api/v1/jobs/:id/dependencies", () => {
     expect(status).toBe(200);
     expect(body).toMatchObject({
       job_id: job,
-      spec: { depends_on: [first, second], dependency_type: "all_complete" },
+      spec: { depends_on: [before, first, second], dependency_type: "all_complete" },
     });
   });
 
   it("names an unknown job, a bad dependency_type and an unknown target", async () => {
-    const job = await submit();
+    const alone = await submit();
+    const job = (await post("/api/v1/jobs", spec({ depends_on: [alone] }))).body.job_id;
     const unknown = "job_000000000zzzzzzzzzz";
     const missing = await post(`/api/v1/jobs/${job}/dependencies`, { depends_on: [unknown] });
     expect(missing.status).toBe(400);
@@ -55,5 +57,9 @@ describe("POST /api/v1/jobs/:id/dependencies", () => {
     expect(type.body.errors[0].path).toBe("/dependency_type");
     const nobody = await post(`/api/v1/jobs/${unknown}/dependencies`, { depends_on: [job] });
     expect(nobody.status).toBe(404);
+    // A job submitted without dependencies is being queued: too late to add any.
+    const late = await post(`/api/v1/jobs/${alone}/dependencies`, { depends_on: [job] });
+    expect(late.status).toBe(409);
+    expect(late.body.code).toBe("TROUPE_ERR_JOB_NOT_WAITING");
   });
 });
