@@ -21,6 +21,7 @@ export const WorkflowIdQuerySchema = Type.Object(
 export const WorkflowListQuerySchema = Type.Object(
   {
     status: Type.Optional(Type.Enum([...WORKFLOW_STATES])),
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
     cursor: Type.Optional(Type.String({ pattern: WORKFLOW_ID })),
   },

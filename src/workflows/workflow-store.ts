@@ -47,6 +47,7 @@ export class WorkflowStore {
   /** Newest first, filtered, one page at a time. */
   async list(query: {
     status?: WorkflowState | undefined;
+    user_id?: string | undefined;
     limit: number;
     cursor?: string | undefined;
   }): Promise<{ workflows: WorkflowRecord[]; next_cursor: string | null }> {
@@ -57,6 +58,7 @@ export class WorkflowStore {
     for (const id of from) {
       const record = await this.get(id);
       if (!record || (query.status && record.status !== query.status)) continue;
+      if (query.user_id && record.user_id !== query.user_id) continue;
       if (workflows.length === query.limit) {
         return { workflows, next_cursor: workflows[workflows.length - 1]?.workflow_id ?? null };
       }
