@@ -24,6 +24,8 @@ import {
 } from "./template-spec.ts";
 
 const encoder = new TextEncoder();
+/** Spec fields that name one job's identity or place: a template cannot default them. */
+const PER_JOB_FIELDS = ["idempotency_key", "depends_on", "dependencies", "template"] as const;
 const decoder = new TextDecoder();
 
 export const TemplateIdQuerySchema = Type.Object(
@@ -77,6 +79,16 @@ export class TemplateService {
    */
   async create(body: unknown): Promise<TemplateView> {
     const input = check(TemplateCreateSchema, body, "template") as TemplateCreate;
+    const perJob = PER_JOB_FIELDS.filter((field) => input.job && field in input.job);
+    if (perJob.length > 0) {
+      throw new InvalidRequestError(
+        "template",
+        perJob.map((field) => ({
+          path: `/job/${field}`,
+          message: "belongs to one job, not to a template (every job made from it would share it)",
+        })),
+      );
+    }
     if (this.#builtIn.has(input.name)) {
       throw new TemplateConflictError(`template '${input.name}' is built in: choose another name`);
     }

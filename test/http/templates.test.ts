@@ -122,6 +122,16 @@ describe("job templates", () => {
     expect(loop.body.errors).toEqual([
       { path: "/base_template", message: "template chain has a cycle: loop → loop" },
     ]);
+    const shared = await call("POST", "/api/v1/templates", {
+      name: "shared",
+      job: { idempotency_key: "once", epochs: 2 },
+    });
+    expect(shared.body.errors).toEqual([
+      {
+        path: "/job/idempotency_key",
+        message: "belongs to one job, not to a template (every job made from it would share it)",
+      },
+    ]);
     const orphan = await call("POST", "/api/v1/templates", {
       name: "orphan",
       base_template: "nope",
