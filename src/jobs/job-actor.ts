@@ -149,7 +149,7 @@ class JobInstance {
     this.#subscribeTaskEvents();
     this.#watchResults();
     if (!this.#record.tasks_enqueued && this.#record.spec.depends_on) {
-      this.#waiting = new JobWaiting(this.#d.store, this.#d.jobEvents, (event) =>
+      this.#waiting = new JobWaiting(this.#d, (event) =>
         this.#ctx.self.tell({ kind: "dependency", event }),
       );
       this.#unsubscribes.push(() => this.#waiting?.close());
@@ -323,10 +323,8 @@ class JobInstance {
       await this.#enqueueTasks();
     } else if (verdict.kind === "impossible") {
       await this.#finalize("CANCELLED", verdict.error);
-    } else if (this.#record.status === "SUBMITTED") {
-      const updated = await waiting.markWaiting(this.#jobId);
-      if (updated) this.#record = updated;
-      if (updated?.status === "WAITING") this.#d.events.job(jobEventOf(updated));
+    } else {
+      this.#record = await waiting.markWaiting(this.#record);
     }
   }
 

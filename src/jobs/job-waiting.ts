@@ -1,5 +1,6 @@
 import type { JobEvent } from "../contract/events.ts";
-import type { JobEventFeed } from "../transport/ports.ts";
+import type { EventSink, JobEventFeed } from "../transport/ports.ts";
+import { jobEventOf } from "./gateway.ts";
 import { type DependencyVerdict, dependencyVerdict } from "./job-dependencies.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, JOB_STATES, type JobState } from "./job-state.ts";
@@ -14,13 +15,18 @@ import type { JobStore } from "./job-store.ts";
 export class JobWaiting {
   readonly #store: JobStore;
   readonly #feed: JobEventFeed;
+  readonly #events: EventSink;
   readonly #onEvent: (event: JobEvent) => void;
   readonly #states = new Map<string, JobState | undefined>();
   readonly #unfollow = new Map<string, () => void>();
 
-  constructor(store: JobStore, feed: JobEventFeed, onEvent: (event: JobEvent) => void) {
-    this.#store = store;
-    this.#feed = feed;
+  constructor(
+    deps: { store: JobStore; jobEvents: JobEventFeed; events: EventSink },
+    onEvent: (event: JobEvent) => void,
+  ) {
+    this.#store = deps.store;
+    this.#feed = deps.jobEvents;
+    this.#events = deps.events;
     this.#onEvent = onEvent;
   }
 
@@ -52,11 +58,14 @@ export class JobWaiting {
     if (status) this.#states.set(event.job_id, status);
   }
 
-  /** SUBMITTED → WAITING in the record, once; the record as it now is. */
-  async markWaiting(jobId: string): Promise<JobRecord | undefined> {
-    return this.#store.update(jobId, (job) =>
+  /** SUBMITTED → WAITING in the record (and announced), once; the record as it now is. */
+  async markWaiting(record: JobRecord): Promise<JobRecord> {
+    if (record.status !== "SUBMITTED") return record;
+    const updated = await this.#store.update(record.job_id, (job) =>
       job.status === "SUBMITTED" ? { ...job, status: "WAITING" } : undefined,
     );
+    if (updated?.status === "WAITING") this.#events.job(jobEventOf(updated));
+    return updated ?? record;
   }
 
   close(): void {
