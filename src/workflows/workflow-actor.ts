@@ -24,7 +24,9 @@ export type WorkflowMessage =
   /** One of its step jobs announced a state. */
   | { kind: "job-event"; event: JobEvent }
   /** Look at the record again (it was cancelled). */
-  | { kind: "nudge" };
+  | { kind: "nudge" }
+  /** Write the steps' progress (coalesced). */
+  | { kind: "flush" };
 
 export interface WorkflowActorDeps {
   store: WorkflowStore;
@@ -45,6 +47,8 @@ export interface WorkflowActorDeps {
 }
 
 const RECONCILE_EVERY_TICKS = 2;
+/** Steps' progress is written at most this often (ends at once). */
+const FLUSH_MS = 100;
 /** Step jobs submitted at once. */
 const SUBMIT_CONCURRENCY = 16;
 const RECORD_LOOKS = 5;
@@ -76,6 +80,7 @@ class WorkflowInstance {
   #ended = false;
   #ticks = 0;
   #cancelTick: (() => void) | undefined;
+  #cancelFlush: (() => void) | undefined;
   readonly #followed = new Map<string, () => void>();
 
   constructor(
@@ -97,6 +102,7 @@ class WorkflowInstance {
 
   postStop(): void {
     this.#cancelTick?.();
+    this.#cancelFlush?.();
     for (const unfollow of this.#followed.values()) unfollow();
   }
 
@@ -136,10 +142,19 @@ class WorkflowInstance {
         const status = JOB_STATES.find((state) => state === message.event.status);
         if (!step || !status || !this.#advances(step, status)) return;
         await this.#applyJob(step, status, message.event.error);
+        // Progress (WAITING, QUEUED, RUNNING) is written at most every FLUSH_MS; an end at once.
+        if (!isTerminalStepState(status)) {
+          this.#flushSoon();
+          return;
+        }
         await this.#save();
         await this.#advance();
         return;
       }
+      case "flush":
+        this.#cancelFlush = undefined;
+        await this.#save();
+        return;
     }
   }
 
@@ -336,6 +351,13 @@ class WorkflowInstance {
     this.#followed.set(
       jobId,
       this.#d.jobEvents.follow(jobId, (event) => this.#ctx.self.tell({ kind: "job-event", event })),
+    );
+  }
+
+  #flushSoon(): void {
+    this.#cancelFlush ??= this.#ctx.clock.schedule(
+      () => this.#ctx.self.tell({ kind: "flush" }),
+      FLUSH_MS,
     );
   }
 

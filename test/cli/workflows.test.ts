@@ -18,7 +18,7 @@ beforeAll(async () => {
   await startTroupes(1, natsUrl);
   client = await apiClient(natsUrl);
   dir = mkdtempSync(join(tmpdir(), "troupe-cli-wf-"));
-});
+}, 60_000);
 
 async function troupe(args: string[]) {
   const child = spawnTroupe({ args, env: { NATS_URL: natsUrl } });
@@ -49,7 +49,7 @@ describe("troupe workflows", () => {
     expect(lines[0]).toMatch(new RegExp(`^${id}\\s+cli_pipeline\\s+COMPLETED`));
     expect(shown.stdout).toMatch(/first\s+COMPLETED\s+job_/);
     expect(shown.stdout).toMatch(/second\s+COMPLETED\s+job_\w+\s+\S+\s+first/);
-  });
+  }, 90_000);
 
   it("names what is wrong with a workflow the server refuses, and exits non-zero", async () => {
     const file = join(dir, "bad.yaml");

@@ -10,7 +10,7 @@ beforeAll(async () => {
   const nats = await startNats();
   await startTroupes(1, nats.url, { MAX_CONCURRENT_TASKS: "3" });
   client = await apiClient(nats.url);
-});
+}, 60_000);
 
 type ErrorReply = { error: { code: string; message: string; errors?: { path: string }[] } };
 const isWaiting = (job: { status: string }) => job.status === "WAITING";

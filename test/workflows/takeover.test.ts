@@ -57,5 +57,5 @@ describe("a workflow's driver killed with SIGKILL", () => {
     expect(Object.fromEntries(perStep)).toEqual(
       Object.fromEntries(steps.map((s) => [`${id}/${s.step_id}`, 1])),
     );
-  });
+  }, 120_000);
 });

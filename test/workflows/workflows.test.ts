@@ -11,7 +11,7 @@ beforeAll(async () => {
   const nats = await startNats();
   await startTroupes(1, nats.url, { MAX_CONCURRENT_TASKS: "3" });
   client = await apiClient(nats.url);
-});
+}, 60_000);
 
 // Iris is easy: logistic regression reaches an accuracy well past 0.8 on it.
 const iris = (overrides: Record<string, unknown> = {}) =>
@@ -132,7 +132,7 @@ describe("workflows", () => {
     );
     const lastMiddle = Math.max(...middles.map((j) => Date.parse(j.finished_at as string)));
     expect(Date.parse(sink.started_at as string)).toBeGreaterThanOrEqual(lastMiddle);
-  });
+  }, 120_000);
 
   it("cancels its running and waiting step jobs when cancelled", async () => {
     const id = await submitWorkflow(client, {
