@@ -114,7 +114,30 @@ export const ManifestSchema = Type.Object(
       },
     ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        apiVersion: "mloc/v1",
+        kind: "Pipeline",
+        metadata: { name: "churn" },
+        spec: {
+          model: { type: "logistic_regression" },
+          data: { dataset: "iris", split: 0.2 },
+          stages: [
+            { name: "prepare", epochs: 2, parallel: { enabled: false } },
+            {
+              name: "train",
+              dependsOn: ["prepare"],
+              model: { type: "random_forest", hyperparameters: { n_trees: 50 } },
+              resources: { cpu: 2, memory: "2Gi" },
+              output: { destination: { path: "s3://models/churn/rf" } },
+            },
+          ],
+        },
+      },
+    ],
+  },
 );
 type Manifest = Static<typeof ManifestSchema>;
 type Stage = Static<typeof StageSchema>;
