@@ -28,7 +28,10 @@ import { taskOf } from "./lib/workloads.ts";
 
 const RUNS = benchRuns();
 const TASKS_PER_JOB = 100;
-const JOBS_PER_RUN = 20;
+/** 6,000 tasks a run: long enough that filling and draining the window is a small part of it. */
+const JOBS_PER_RUN = 60;
+/** Jobs run before measuring: until the main thread's per-job cost stops falling (JIT). */
+const WARM_UP_JOBS = 30;
 /** Tasks submitted and not yet recorded: ten jobs in flight keep every process busy. */
 const WINDOW_TASKS = 10 * TASKS_PER_JOB;
 const CEILING_MESSAGES = 20_000;
@@ -64,7 +67,7 @@ await runBench(async () => {
     try {
       const jobs = Array.from({ length: JOBS_PER_RUN }, () => tinySpec(TASKS_PER_JOB));
       // Warm-up: JIT, pool threads, consumers.
-      await runTroupeLoad(nc, { jobs: jobs.slice(0, 3), windowTasks: WINDOW_TASKS });
+      await runTroupeLoad(nc, { jobs: jobs.slice(0, WARM_UP_JOBS), windowTasks: WINDOW_TASKS });
       await durableTaskFloor(cluster.natsUrl, pool, 1_000, SLOTS, floorTask);
       for (let run = 0; run < RUNS; run++) {
         loads.push(load1());

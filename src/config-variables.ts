@@ -227,6 +227,21 @@ export const VARIABLES = {
     form: "a whole number from 1 to 100000 (unset: no quota)",
     parse: optionalInteger(1, 100_000),
   },
+  MAX_CONCURRENT_JOBS: {
+    fallback: "",
+    form: "a whole number from 1 to 1000000 (unset: no cap)",
+    parse: optionalInteger(1, 1_000_000),
+  },
+  JOB_TIMEOUT: {
+    fallback: "",
+    form: `${DURATION_FORMS}, 1s to 168h (unset: no deadline)`,
+    parse: (text) => (text === "" ? 0 : duration(1_000, 604_800_000)(text)),
+  },
+  ANALYTICS_RETENTION: {
+    fallback: "168h",
+    form: `${DURATION_FORMS}, 1h to 8760h`,
+    parse: duration(3_600_000, 8_760 * 3_600_000),
+  },
   PRIORITY_AGING: {
     fallback: "5s",
     form: `${DURATION_FORMS}, at least 100ms`,

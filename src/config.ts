@@ -52,6 +52,14 @@ export interface TroupeConfig {
   readonly replicas: number;
   /** Running tasks allowed per user_id across the cluster; undefined: no quota. */
   readonly quotaRunningPerUser: number | undefined;
+  /** Running jobs allowed cluster-wide; undefined: no cap. */
+  readonly maxConcurrentJobs: number | undefined;
+  /** Running jobs allowed per user of each service (SERVICE_<NAME>_RUNS_PER_USER). */
+  readonly serviceRunsPerUser: ReadonlyMap<string, number>;
+  /** The deadline (whole seconds) of a job whose spec sets no timeout_s; undefined: none. */
+  readonly jobTimeoutS: number | undefined;
+  /** How long ended jobs' summaries are kept for analytics. */
+  readonly analyticsRetentionMs: number;
   /** A priority lane waiting this long gains one rank, so low work is never starved. */
   readonly priorityAgingMs: number;
   /** On SIGTERM, how long running tasks may finish before they are handed back. */
@@ -105,6 +113,7 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     problems.push(`${missing} is missing: expected it with ${set} (both or neither)`);
   }
   if (problems.length === 0) problems.push(...natsProblems(v, env));
+  const serviceRunsPerUser = serviceQuotas(env, problems);
   throwIfAny(problems);
   return Object.freeze({
     ...natsClientConfig(v, env),
@@ -129,6 +138,10 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     dataDir: v.TROUPE_DATA_DIR,
     replicas: v.TROUPE_REPLICAS,
     quotaRunningPerUser: v.QUOTA_RUNNING_PER_USER === 0 ? undefined : v.QUOTA_RUNNING_PER_USER,
+    maxConcurrentJobs: v.MAX_CONCURRENT_JOBS === 0 ? undefined : v.MAX_CONCURRENT_JOBS,
+    serviceRunsPerUser,
+    jobTimeoutS: v.JOB_TIMEOUT === 0 ? undefined : Math.ceil(v.JOB_TIMEOUT / 1000),
+    analyticsRetentionMs: v.ANALYTICS_RETENTION,
     priorityAgingMs: v.PRIORITY_AGING,
     drainTimeoutMs: v.DRAIN_TIMEOUT,
     chunkTargetMs: v.CHUNK_TARGET,
@@ -194,6 +207,27 @@ function readVariables(
     values[name] = value;
   }
   return { v: values as Parsed, problems, given };
+}
+
+const SERVICE_QUOTA = /^SERVICE_([A-Z0-9_]+)_RUNS_PER_USER$/;
+
+/**
+ * SERVICE_<NAME>_RUNS_PER_USER (seed 002): one user's running jobs of service `<name>` (its spec's
+ * `service`, lower case; the model type by default), e.g. SERVICE_NEURAL_NETWORK_RUNS_PER_USER.
+ */
+function serviceQuotas(env: Env, problems: string[]): ReadonlyMap<string, number> {
+  const quotas = new Map<string, number>();
+  for (const [name, text] of Object.entries(env)) {
+    const service = SERVICE_QUOTA.exec(name)?.[1];
+    if (service === undefined || text === undefined) continue;
+    const value = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+    if (value >= 1 && value <= 100_000) quotas.set(service.toLowerCase(), value);
+    else
+      problems.push(
+        `${name}=${JSON.stringify(text)} is invalid: expected a whole number from 1 to 100000`,
+      );
+  }
+  return quotas;
 }
 
 function throwIfAny(problems: readonly string[]): void {

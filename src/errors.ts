@@ -260,6 +260,17 @@ export class RouteNotFoundError extends TroupeError {
   }
 }
 
+/** A queue operation on a job whose state does not allow it: 409 naming both states. */
+export class JobStateConflictError extends TroupeError {
+  constructor(jobId: string, operation: string, status: string, allowed: readonly string[]) {
+    super(
+      "TROUPE_ERR_JOB_STATE",
+      `cannot ${operation} job '${jobId}': it is ${status}, and only a job that is ${allowed.join(" or ")} can be`,
+      { statusCode: 409 },
+    );
+  }
+}
+
 // Dependencies, workflows and templates (DESIGN §5.2)
 
 /** Dependencies can be added only to a job whose tasks are not queued yet. */

@@ -65,6 +65,7 @@ export {
   InvalidTransitionError,
   JobEndedError,
   JobNotFoundError,
+  JobStateConflictError,
   MailboxFullError,
   NoResponderError,
   NotReadyError,

@@ -76,12 +76,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   });
   const activeWorkers = new Gauge({
     name: "orchestrator_active_workers",
-    help: "Workers (troupe processes) that are not stale, as last sampled.",
+    help: "Workers (troupe processes) that are not stale, cluster-wide, as last sampled (every process reports the cluster's: aggregate with max, not sum).",
     registers,
   });
   const tasksQueued = new Gauge({
     name: "orchestrator_tasks_queued",
-    help: "Tasks waiting in all priority lanes, as last sampled.",
+    help: "Tasks waiting in all priority lanes, cluster-wide, as last sampled (every process reports the cluster's: aggregate with max, not sum).",
     registers,
   });
   const jobDuration = new Histogram({
@@ -177,25 +177,43 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const lossSeries = new Map<string, Set<string>>();
   // task id → its latest epoch's speed, while it runs here.
   const speeds = new Map<string, { model_type: string; speed: number }>();
-  // job_id → model type, of the jobs with task duration series, least recently used first.
-  const durationJobs = new Map<string, string>();
+  // job_id → its task duration series, least recently used first. The labelled children are
+  // kept because a job's tasks finish by the hundred: one label lookup per job, not per task.
+  const durationJobs = new Map<string, { model: string; series: { observe(v: number): void } }>();
+  // `<status>/<model_type>` → its counter child, for the same reason.
+  const completedSeries = new Map<string, { inc(): void }>();
 
   const observeDuration = (jobId: string, modelType: string, seconds: number) => {
-    durationJobs.delete(jobId);
-    durationJobs.set(jobId, modelType);
-    for (const [oldest, model] of durationJobs) {
+    let known = durationJobs.get(jobId);
+    if (known) durationJobs.delete(jobId);
+    known ??= {
+      model: modelType,
+      series: taskDuration.labels({ model_type: modelType, job_id: jobId }),
+    };
+    durationJobs.set(jobId, known);
+    for (const [oldest, { model }] of durationJobs) {
       if (durationJobs.size <= TASK_DURATION_JOBS) break;
       taskDuration.remove({ model_type: model, job_id: oldest });
       durationJobs.delete(oldest);
     }
-    taskDuration.observe({ model_type: modelType, job_id: jobId }, seconds);
+    known.series.observe(seconds);
+  };
+
+  const countCompleted = (status: string, modelType: string) => {
+    const key = `${status}/${modelType}`;
+    let series = completedSeries.get(key);
+    if (!series) {
+      series = tasksCompleted.labels({ status: status.toLowerCase(), model_type: modelType });
+      completedSeries.set(key, series);
+    }
+    series.inc();
   };
 
   const removeLoss = (jobId: string, taskId: string) => {
-    trainingLoss.remove({ job_id: jobId, task_id: taskId });
     const tasks = lossSeries.get(jobId);
-    tasks?.delete(taskId);
-    if (tasks?.size === 0) lossSeries.delete(jobId);
+    if (!tasks?.delete(taskId)) return; // a task of one epoch never had a loss series
+    trainingLoss.remove({ job_id: jobId, task_id: taskId });
+    if (tasks.size === 0) lossSeries.delete(jobId);
   };
 
   function onPipeline(event: PipelineEvent): void {
@@ -229,7 +247,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
         removeLoss(event.job_id, taskId(event));
         speeds.delete(taskId(event));
         observeDuration(event.job_id, event.model_type, event.duration_s);
-        tasksCompleted.inc({ status: event.status.toLowerCase(), model_type: event.model_type });
+        countCompleted(event.status, event.model_type);
         break;
       case "task_retried":
         taskRetries.inc();

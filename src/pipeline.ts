@@ -9,7 +9,9 @@ import { Gateway } from "./jobs/gateway.ts";
 import { JobOwner } from "./jobs/job-owner.ts";
 import type { Logger } from "./log.ts";
 import { PipelineEvents } from "./pipeline-events.ts";
+import { Admission } from "./queue/admission.ts";
 import { Dispatcher } from "./queue/dispatcher.ts";
+import { QueueSampler } from "./queue/queue-sampler.ts";
 import { UserQuota } from "./queue/quota.ts";
 import { createSupervisor, type Supervisor } from "./supervisor/supervisor.ts";
 import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
@@ -85,6 +87,7 @@ export class Pipeline {
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
   readonly #workflows: WorkflowDriving;
+  readonly #sampler: QueueSampler;
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
 
@@ -204,6 +207,8 @@ export class Pipeline {
       ports,
       readiness: this.#readiness,
       defaultMaxAttempts: config.maxRetries + 1,
+      defaultTimeoutS: config.jobTimeoutS,
+      historyRetentionMs: config.analyticsRetentionMs,
       workerTimeoutMs: config.workerTimeoutMs,
       sizer,
       worker: this.registry,
@@ -224,6 +229,8 @@ export class Pipeline {
         faults: config.faults,
         sizer,
         tickMs: config.heartbeatIntervalMs,
+        queueBook: this.gateway.book,
+        admission: admissionOf(config, topology, renewEveryMs, clock, log),
         log,
       },
       log,
@@ -247,6 +254,14 @@ export class Pipeline {
       log,
     });
     this.#unsubscribeNudges = () => nudges.unsubscribe();
+    this.#sampler = new QueueSampler({
+      queuedTasks: async () => (await this.gateway.queueStatus({})).pending,
+      activeWorkers: async () => (await this.gateway.workers({})).active_workers,
+      pipeline: this.pipelineEvents,
+      everyMs: config.heartbeatIntervalMs,
+      clock,
+      log,
+    });
   }
 
   static async start(options: PipelineOptions): Promise<Pipeline> {
@@ -257,6 +272,7 @@ export class Pipeline {
       replicas: config.replicas,
       leaseMs: heartbeatMs * LEASE_HEARTBEATS,
       jobLeaseMs: heartbeatMs * JOB_LEASE_HEARTBEATS,
+      historyRetentionMs: config.analyticsRetentionMs,
       log,
       signal,
     });
@@ -268,6 +284,7 @@ export class Pipeline {
         signal,
       });
       pipeline.#dispatcher.start();
+      pipeline.#sampler.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
       await untilNatsAnswers(() => pipeline.#workflows.owner.start(), {
         step: "take workflows",
@@ -291,6 +308,7 @@ export class Pipeline {
     const { log, config } = this.#o;
     const steps: [string, () => Promise<unknown> | void][] = [
       ["stop nudges", () => this.#unsubscribeNudges()],
+      ["stop sampling the queue", () => this.#sampler.stop()],
       ["mark worker draining", () => this.registry.drain()],
       ["stop taking jobs", () => this.#owner.stopTaking()],
       ["stop workflow nudges", () => this.#workflows.stopNudges()],
@@ -301,6 +319,8 @@ export class Pipeline {
       ["stop actors", () => this.system.shutdown()],
       ["stop abort listener", () => this.#aborts.close()],
       ["stop readiness checks", () => this.#readiness.close()],
+      ["stop following the queue book", () => this.gateway.book.close()],
+      ["stop following the job history", () => this.gateway.history.close()],
       ["leave the worker registry", () => this.registry.close()],
       ["close the pool", () => this.#pool.close({ force: true })],
     ];
@@ -331,6 +351,22 @@ export class Pipeline {
     }
     nc.publish(this.names.internal.doorbell);
   }
+}
+
+/** Job-level quotas (MAX_CONCURRENT_JOBS, SERVICE_<NAME>_RUNS_PER_USER), when any is set. */
+function admissionOf(
+  config: TroupeConfig,
+  topology: Topology,
+  refreshMs: number,
+  clock: Clock,
+  log: Logger,
+): Admission | undefined {
+  const limits = {
+    maxConcurrentJobs: config.maxConcurrentJobs,
+    servicePerUser: config.serviceRunsPerUser,
+  };
+  if (limits.maxConcurrentJobs === undefined && limits.servicePerUser.size === 0) return undefined;
+  return new Admission({ kv: topology.kv.quota, limits, refreshMs, clock, log });
 }
 
 /** Resolves true when `promise` settles within `ms`, false when the time runs out first. */

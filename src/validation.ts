@@ -1,7 +1,7 @@
-import type { TSchema } from "typebox";
+import type { Static, TSchema } from "typebox";
 import { Compile, type Validator } from "typebox/compile";
 import Value from "typebox/value";
-import type { FieldProblem } from "./errors.ts";
+import { type FieldProblem, InvalidRequestError } from "./errors.ts";
 
 /**
  * The problems of `value` against `schema`, one per field, each naming the field by JSON pointer
@@ -70,4 +70,11 @@ function describeChoice(node: SchemaNode | undefined): string | undefined {
     return `must be one of ${options.map((option) => JSON.stringify(option)).join(", ")}`;
   }
   return node.description ? `must be ${node.description}` : undefined;
+}
+
+/** `body` as the schema's type, or an InvalidRequestError naming `what` and each field at fault. */
+export function checkRequest<S extends TSchema>(schema: S, body: unknown, what: string): Static<S> {
+  const problems = schemaProblems(schema, body);
+  if (problems.length > 0) throw new InvalidRequestError(what, problems);
+  return body as Static<S>;
 }

@@ -106,6 +106,10 @@ describe("loadConfig", () => {
       dataDir: "/var/lib/troupe",
       replicas: 3,
       quotaRunningPerUser: 2,
+      maxConcurrentJobs: undefined,
+      serviceRunsPerUser: new Map(),
+      jobTimeoutS: undefined,
+      analyticsRetentionMs: 168 * 3_600_000,
       priorityAgingMs: 2_000,
       drainTimeoutMs: 10_000,
       chunkTargetMs: 20,
@@ -151,12 +155,32 @@ describe("loadConfig", () => {
     ["TROUPE_DATA_DIR", " ", "directory"],
     ["TROUPE_EMBEDDED_PORT", "0", "1 to 61535"],
     ["TROUPE_EMBEDDED_PORT", "61536", "monitoring listens 4000 above"],
+    ["MAX_CONCURRENT_JOBS", "0", "1 to 1000000"],
+    ["JOB_TIMEOUT", "soon", "1s to 168h"],
+    ["SERVICE_NEURAL_NETWORK_RUNS_PER_USER", "one", "1 to 100000"],
+    ["SERVICE_XGBOOST_RUNS_PER_USER", "0", "1 to 100000"],
   ])("refuses %s=%j with a message naming it and the accepted form", (name, value, form) => {
     const error = configError({ [name]: value });
     expect(error.variable).toBe(name);
     expect(error.message.split("\n")).toHaveLength(1);
     expect(error.message).toContain(`${name}=${JSON.stringify(value)}`);
     expect(error.message).toContain(form);
+  });
+
+  it("reads the job-level quotas and the default job deadline", () => {
+    const config = loadConfig({
+      MAX_CONCURRENT_JOBS: "5",
+      JOB_TIMEOUT: "90m",
+      SERVICE_NEURAL_NETWORK_RUNS_PER_USER: "2",
+      SERVICE_GPU_LAB_RUNS_PER_USER: "1",
+    });
+    expect(config.maxConcurrentJobs).toBe(5);
+    expect(config.jobTimeoutS).toBe(5400);
+    expect([...config.serviceRunsPerUser]).toEqual([
+      ["neural_network", 2],
+      ["gpu_lab", 1],
+    ]);
+    expect(loadConfig({})).toMatchObject({ maxConcurrentJobs: undefined, jobTimeoutS: undefined });
   });
 
   it("names every bad variable, one line each", () => {

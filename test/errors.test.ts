@@ -20,6 +20,7 @@ const instances: errors.TroupeError[] = [
   new errors.InvalidRequestError("job spec", [{ path: "/tasks", message: "must be integer" }]),
   new errors.JobNotFoundError("job_x"),
   new errors.JobEndedError("job_x", "COMPLETED"),
+  new errors.JobStateConflictError("job_x", "reorder", "RUNNING", ["QUEUED"]),
   new errors.WorkerNotFoundError("w"),
   new errors.PayloadTooLargeError(2, 1),
   new errors.InvalidTransitionError("job", "QUEUED", "COMPLETED"),

@@ -16,6 +16,7 @@ import {
 } from "../training/hyperparameters.ts";
 import { MODEL_TYPES } from "../training/limits.ts";
 import { WORKER_STATUSES } from "../workers/worker-record.ts";
+import { JobActionSchema, QueuePlaceFields } from "./queue-schemas.ts";
 
 export { ListQuerySchema };
 
@@ -86,6 +87,7 @@ export const SubmitReplySchema = Type.Object({
     description: "True when the idempotency_key named an existing job, which is returned instead.",
   }),
   message: Type.String({ description: "For people: submitted, or the existing job returned." }),
+  ...QueuePlaceFields,
 });
 
 /** A job spec with every default applied, as stored in the job record. */
@@ -134,6 +136,10 @@ export const JobRecordSchema = Type.Object({
   started_at: Nullable(Timestamp("When its first task started")),
   finished_at: Nullable(Timestamp("When it reached its end state")),
   spec: ResolvedSpecSchema,
+  ...QueuePlaceFields,
+  history: Type.Optional(
+    Type.Array(JobActionSchema, { description: "Queue actions, oldest first." }),
+  ),
 });
 
 export const JobListSchema = Type.Object({
@@ -278,18 +284,6 @@ export const WorkerActivitySchema = Type.Object({
   active_workers: Type.Integer({ description: "Workers that are not stale." }),
   busy_workers: Type.Integer(),
   workers: Type.Array(WorkerRecordSchema),
-});
-
-export const QueueStatusSchema = Type.Object({
-  queues: Type.Object(
-    Object.fromEntries(PRIORITIES.map((p) => [p, Type.Integer()])) as Record<
-      (typeof PRIORITIES)[number],
-      Type.TInteger
-    >,
-    { description: "Tasks waiting, per priority lane." },
-  ),
-  pending: Type.Integer({ description: "Tasks waiting in all lanes." }),
-  running: Type.Integer({ description: "Tasks handed to a worker and not yet acknowledged." }),
 });
 
 /** RFC 9457 problem details, the body of every error. */

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import Type, { type Static, type TSchema } from "typebox";
+import type { AnalyticsReport } from "../analytics/analytics.ts";
+import { JobHistory } from "../analytics/job-history.ts";
 import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
-import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import {
   type FieldProblem,
   InvalidRequestError,
@@ -12,6 +13,9 @@ import {
   WorkerNotFoundError,
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { QueueBook } from "../queue/queue-book.ts";
+import { QueueControl, type ReorderReply } from "../queue/queue-control.ts";
+import { type QueueStatus, queueStatus } from "../queue/queue-status.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { type EventPublisher, subscribeJobEvents } from "../transport/events.ts";
 import { kvKeys } from "../transport/kv.ts";
@@ -36,7 +40,8 @@ import { WorkflowService } from "../workflows/workflow-service.ts";
 import { WorkflowStore } from "../workflows/workflow-store.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
 import { addDependencies, checkDependenciesExist } from "./dependency-requests.ts";
-import { type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
+import { JobPause } from "./job-pause.ts";
+import { createdMsOf, type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
 import { type JobSpec, parseJobSpec } from "./job-spec.ts";
 import { isTerminalJobState, JOB_STATES } from "./job-state.ts";
 import { JobStore } from "./job-store.ts";
@@ -71,16 +76,14 @@ export interface SubmitReply {
   duplicate: boolean;
   /** For people (seed 001's reply has it). */
   message: string;
+  /** Its place in the queue (1 = starts next), while it waits. */
+  queue_position?: number;
+  /** When it should start at the recent rate of job starts; null while none is known. */
+  estimated_start_time?: string | null;
 }
 
-export interface QueueStatus {
-  /** Tasks waiting, per priority lane. */
-  queues: Record<Priority, number>;
-  /** Tasks waiting in all lanes. */
-  pending: number;
-  /** Tasks handed to a worker and not yet acknowledged. */
-  running: number;
-}
+/** A job record, with its place in the queue while it waits. */
+export type JobView = JobRecord & { queue_position?: number; estimated_start_time?: string | null };
 
 export interface CleanupReply {
   ok: true;
@@ -95,8 +98,8 @@ export interface GatewayOptions {
   names: Names;
   topology: Topology;
   events: EventPublisher;
-  /** The job records, the task queue, the abort signal. */
-  ports: Pick<TaskPorts, "jobs" | "queue" | "signals">;
+  /** The job records, the task queue, the abort signal, the queue book. */
+  ports: Pick<TaskPorts, "jobs" | "queue" | "signals" | "book" | "history">;
   /** Whether NATS answers and the streams are there (`/readyz`). */
   readiness: Pick<NatsReadiness, "isReady">;
   /** Attempts of a task when its spec does not say (MAX_RETRIES + 1). */
@@ -104,6 +107,10 @@ export interface GatewayOptions {
   workerTimeoutMs: number;
   /** Sizes each job's chunks at submit. */
   sizer: ChunkSizer;
+  /** timeout_s of a job whose spec sets none (JOB_TIMEOUT); undefined: none. */
+  defaultTimeoutS?: number | undefined;
+  /** How long ended jobs' summaries are kept (ANALYTICS_RETENTION). @default 168 h */
+  historyRetentionMs?: number | undefined;
   /** This process's worker, for `/health`; a gateway without one answers 503 there. */
   worker?: LocalWorker | undefined;
   clock: Clock;
@@ -124,6 +131,12 @@ export class Gateway {
   readonly workflowStore: WorkflowStore;
   /** Job templates (DESIGN §5.2): list, get, create, delete. */
   readonly templates: TemplateService;
+  /** This process's view of the queue book (followed from the start): positions, queue status. */
+  readonly book: QueueBook;
+  /** This process's copy of the ended jobs' history (analytics). */
+  readonly history: JobHistory;
+  readonly #control: QueueControl;
+  readonly #pause: JobPause;
 
   constructor(options: GatewayOptions) {
     this.#o = options;
@@ -157,11 +170,31 @@ export class Gateway {
       cancelJob: (jobId) => this.cancelIfLive(jobId),
       clock: options.clock,
     });
+    this.book = new QueueBook(options.clock);
+    this.book.follow(options.ports.book);
+    this.history = new JobHistory(options.clock, options.historyRetentionMs ?? 168 * 3_600_000);
+    this.history.follow(options.ports.history);
+    const { queue, book: index } = options.ports;
+    this.#control = new QueueControl({
+      store: this.jobs,
+      queue,
+      index,
+      book: this.book,
+      clock: options.clock,
+    });
+    this.#pause = new JobPause({
+      store: this.jobs,
+      queue,
+      signals: options.ports.signals,
+      nudge: (jobId) => options.nc.publish(options.names.internal.jobNudge(jobId)),
+      clock: options.clock,
+    });
   }
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
   async submit(body: unknown): Promise<SubmitReply> {
     const spec = await this.#parse(body);
+    spec.timeout_s ??= this.#o.defaultTimeoutS;
     if (spec.depends_on) await checkDependenciesExist(this.jobs, spec.depends_on);
     let jobId = newJobId(this.#o.clock.now());
     if (spec.idempotency_key !== undefined) {
@@ -192,14 +225,44 @@ export class Gateway {
       if (existing) return reply(existing.value, true);
     }
     this.#o.events.job(jobEventOf(record));
-    return reply(record, false);
+    const queue_position = this.book.positionOfNew(spec.priority);
+    const estimated_start_time = this.book.estimatedStart(queue_position);
+    return { ...reply(record, false), queue_position, estimated_start_time };
   }
 
-  async get(body: unknown): Promise<JobRecord> {
+  async get(body: unknown): Promise<JobView> {
     const { job_id } = check(JobIdQuerySchema, body, "job query");
     const record = await this.jobs.get(job_id);
     if (!record) throw new JobNotFoundError(job_id);
-    return record.value;
+    const queue_position = this.book.position(job_id);
+    if (queue_position === undefined || record.value.status !== "QUEUED") return record.value;
+    const estimated_start_time = this.book.estimatedStart(queue_position);
+    return { ...record.value, queue_position, estimated_start_time };
+  }
+
+  /** Moves a live job and its queued tasks to another priority (`reason` kept in its history). */
+  priority(body: unknown): Promise<JobRecord> {
+    return this.#control.priority(body);
+  }
+
+  /** Pauses a queued or running job: nothing more of it runs, its running tasks checkpointed. */
+  pause(body: unknown): Promise<JobRecord> {
+    return this.#pause.pause(body);
+  }
+
+  /** Resumes a paused job from its records and checkpoints. */
+  resume(body: unknown): Promise<JobRecord> {
+    return this.#pause.resume(body);
+  }
+
+  /** Throughput, success and failures, resource use, per model type and user, over a window. */
+  analytics(body: unknown): Promise<AnalyticsReport> {
+    return this.history.report(body);
+  }
+
+  /** Puts a queued job at `new_position` among the queued jobs of its priority. */
+  reorder(body: unknown): Promise<ReorderReply> {
+    return this.#control.reorder(body);
   }
 
   async list(body: unknown): Promise<{ jobs: JobRecord[]; next_cursor: string | null }> {
@@ -223,7 +286,7 @@ export class Gateway {
     });
     if (!record) throw new JobNotFoundError(job_id);
     if (ended) throw new JobEndedError(job_id, ended);
-    await this.#o.ports.queue.purge(job_id);
+    await Promise.all([this.#o.ports.queue.purge(job_id), this.#o.ports.book.remove(job_id)]);
     this.#o.ports.signals.abort(job_id);
     this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
     this.#o.events.job(jobEventOf(record));
@@ -313,18 +376,17 @@ export class Gateway {
 
   async queueStatus(body: unknown): Promise<QueueStatus> {
     check(EmptyQuerySchema, body ?? {}, "queue query");
-    const { jsm } = this.#o.topology;
-    const lanes = await Promise.all(
-      PRIORITIES.map((p) =>
-        jsm.consumers.info(this.#o.names.tasksStream, this.#o.names.laneConsumer(p)),
-      ),
-    );
-    const queues = Object.fromEntries(PRIORITIES.map((p, i) => [p, lanes[i]?.num_pending ?? 0]));
-    return {
-      queues: queues as Record<Priority, number>,
-      pending: lanes.reduce((sum, lane) => sum + lane.num_pending, 0),
-      running: lanes.reduce((sum, lane) => sum + lane.num_ack_pending, 0),
-    };
+    const [backlog, workers] = await Promise.all([
+      this.#o.ports.queue.backlog(),
+      this.#readWorkers(),
+    ]);
+    return queueStatus({
+      entries: this.book.entries(),
+      backlog,
+      runningTasks: workers.filter((w) => w.status !== "STALE").flatMap((w) => w.current_task_ids),
+      createdMs: createdMsOf,
+      nowMs: this.#o.clock.now(),
+    });
   }
 
   /**

@@ -1,8 +1,11 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
+import { recordEnd } from "../analytics/job-history.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
+import type { Admission } from "../queue/admission.ts";
+import type { QueueBook } from "../queue/queue-book.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { Lease } from "../transport/leases.ts";
 import { isNatsUnavailable } from "../transport/nats-errors.ts";
@@ -12,8 +15,9 @@ import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
 import { queuedChunks } from "./job-chunks.ts";
 import { aggregateMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
+import { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
-import { canTransitionJob, isTerminalJobState, type JobState } from "./job-state.ts";
+import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
 import { JobTally, withCounts } from "./job-tally.ts";
 import { JobWaiting } from "./job-waiting.ts";
@@ -49,6 +53,10 @@ export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   log: Logger;
   /** Called once the job has ended and its lease is released. */
   onEnded(jobId: string): void;
+  /** This process's view of the queue book. */
+  queueBook: QueueBook;
+  /** Job-level quotas; undefined: none configured. */
+  admission?: Admission | undefined;
 }
 
 /** Record changes are written at most this often (terminal states at once). */
@@ -93,6 +101,7 @@ class JobInstance {
   /** Set while the job waits on its dependencies (its tasks not queued yet). */
   #waiting: JobWaiting | undefined;
   readonly #unsubscribes: (() => void)[] = [];
+  readonly #queueing: JobQueueing;
 
   constructor(
     deps: JobActorDeps,
@@ -105,6 +114,13 @@ class JobInstance {
     this.#lease = lease;
     this.#ctx = ctx;
     this.#log = deps.log.child({ jobId });
+    this.#queueing = new JobQueueing({
+      index: deps.book,
+      book: deps.queueBook,
+      admission: deps.admission,
+      clock: ctx.clock,
+      log: this.#log,
+    });
   }
 
   /**
@@ -148,18 +164,12 @@ class JobInstance {
     }
     this.#subscribeTaskEvents();
     this.#watchResults();
-    if (!this.#record.tasks_enqueued && this.#record.spec.depends_on) {
-      this.#waiting = new JobWaiting(this.#d, (event) =>
-        this.#ctx.self.tell({ kind: "dependency", event }),
-      );
-      this.#unsubscribes.push(() => this.#waiting?.close());
-      this.#scheduleTick();
-      this.#scheduleTimeout();
-      await this.#awaitDependencies(true);
-      return;
-    }
-    if (this.#record.tasks_enqueued) await this.#reconcile();
-    else await this.#enqueueTasks();
+    if (this.#record.status === "PAUSED") await this.#queueing.paused(this.#record);
+    else if (this.#record.tasks_enqueued) {
+      await this.#queueing.retake(this.#record);
+      await this.#reconcile();
+    } else if (this.#record.spec.depends_on && !this.#record.resumes) await this.#startWaiting();
+    else await this.#resumeOrEnqueue();
     this.#scheduleTick();
     this.#scheduleTimeout();
   }
@@ -209,7 +219,8 @@ class JobInstance {
         this.#ticks += 1;
         this.#scheduleTick();
         if (this.#waiting) await this.#awaitDependencies(true);
-        else if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
+        else if (this.#queueing.held) await this.#admitAndEnqueue(true);
+        if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
         }
@@ -231,7 +242,7 @@ class JobInstance {
         } else if (stored && this.#waiting) {
           this.#record = stored.value;
           await this.#awaitDependencies(true);
-        }
+        } else if (stored) await this.#steer(stored.value);
         return;
       }
       case "dependency":
@@ -256,6 +267,7 @@ class JobInstance {
   /** Stopping (the job ended, a restart, or the process draining) leaves the state in JetStream. */
   postStop(): void {
     for (const unsubscribe of this.#unsubscribes) unsubscribe();
+    void this.#queueing.release();
     this.#cancelFlush?.();
     this.#cancelTick?.();
     this.#cancelTimeout?.();
@@ -278,6 +290,7 @@ class JobInstance {
     );
     if (updated?.status !== "RUNNING" || this.#record.status === "RUNNING") return;
     this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
+    await this.#queueing.started(this.#record);
     this.#d.pipeline.emit({
       kind: "job_started",
       job_id: this.#jobId,
@@ -293,20 +306,71 @@ class JobInstance {
    */
   async #enqueueTasks(): Promise<void> {
     const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
-    const { spec } = this.#record;
-    await this.#d.queue.enqueue(spec.priority, this.#jobId, queuedChunks(this.#jobId, spec, size));
-    this.#d.queue.ring(); // at once: the record's update below is not on the tasks' way
+    const { spec, resumes } = this.#record;
+    const resume = resumes
+      ? { round: resumes, finished: (task: number) => this.#tally.hasOutcome(task) }
+      : undefined;
+    const chunks = queuedChunks(this.#jobId, spec, size, resume);
+    await this.#d.queue.enqueue(spec.priority, this.#jobId, chunks);
+    this.#d.queue.ring(spec.priority); // at once: the record's update below is not on the tasks' way
     const updated = await this.#d.store.update(this.#jobId, (job) =>
       job.tasks_enqueued
         ? undefined
         : {
             ...job,
             tasks_enqueued: true,
-            status: canTransitionJob(job.status, "QUEUED") ? "QUEUED" : job.status,
+            status: job.status === "SUBMITTED" || job.status === "WAITING" ? "QUEUED" : job.status,
           },
     );
     if (updated) this.#record = updated;
+    await this.#queueing.queued(this.#record);
     this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /**
+   * Queues the job's tasks if no quota holds it; a held job is QUEUED with its tasks not yet in
+   * a lane, and asks again on each tick (`reread`: its record, whose priority may have changed).
+   */
+  async #admitAndEnqueue(reread = false): Promise<void> {
+    if (reread) this.#record = (await this.#d.store.get(this.#jobId))?.value ?? this.#record;
+    if (isTerminalJobState(this.#record.status) || this.#record.status === "PAUSED") return;
+    if (await this.#queueing.admit(this.#record)) {
+      await this.#enqueueTasks();
+      return;
+    }
+    if (this.#record.status !== "SUBMITTED" && this.#record.status !== "WAITING") return;
+    const updated = await this.#d.store.update(this.#jobId, (job) =>
+      job.status === "SUBMITTED" || job.status === "WAITING"
+        ? { ...job, status: "QUEUED" }
+        : undefined,
+    );
+    if (updated) this.#record = updated;
+    this.#d.events.job(jobEventOf(this.#record));
+  }
+
+  /** A resumed job first learns which tasks are done (their chunks are not queued again). */
+  async #resumeOrEnqueue(): Promise<void> {
+    if (this.#record.resumes) await this.#reconcile();
+    if (!this.#ended) await this.#admitAndEnqueue();
+  }
+
+  /** Paused or resumed from outside (job-pause.ts): its slots freed, or its tasks queued again. */
+  async #steer(stored: JobRecord): Promise<void> {
+    const was = this.#record?.status;
+    this.#record = stored;
+    if (stored.status === "PAUSED" && was !== "PAUSED") await this.#queueing.paused(stored);
+    else if (was === "PAUSED" && stored.status !== "PAUSED" && !stored.tasks_enqueued) {
+      await this.#resumeOrEnqueue();
+    }
+  }
+
+  /** Follows the jobs it waits on (job-waiting.ts), then decides. */
+  async #startWaiting(): Promise<void> {
+    this.#waiting = new JobWaiting(this.#d, (event) =>
+      this.#ctx.self.tell({ kind: "dependency", event }),
+    );
+    this.#unsubscribes.push(() => this.#waiting?.close());
+    await this.#awaitDependencies(true);
   }
 
   /**
@@ -320,7 +384,7 @@ class JobInstance {
     if (verdict.kind === "ready") {
       waiting.close();
       this.#waiting = undefined;
-      await this.#enqueueTasks();
+      await this.#resumeOrEnqueue();
     } else if (verdict.kind === "impossible") {
       await this.#finalize("CANCELLED", verdict.error);
     } else {
@@ -412,7 +476,10 @@ class JobInstance {
     if (status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
     const now = new Date(this.#ctx.clock.now()).toISOString();
     // Tasks can finish before the record ever said RUNNING: it passes through RUNNING, as it did.
-    if (status === "COMPLETED") await this.#markStarted(this.#record.started_at ?? now);
+    // (A record known to be RUNNING is not re-read to learn that again: states only move on.)
+    if (status === "COMPLETED" && this.#record.status === "QUEUED") {
+      await this.#markStarted(this.#record.started_at ?? now);
+    }
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
     const complete = status === "COMPLETED" && this.#tally.complete;
@@ -429,6 +496,11 @@ class JobInstance {
       countsWritten: this.#tally.countsWritten,
     });
     this.#d.events.job(jobEventOf(this.#record));
+    // Its quota slots free once it has said it ended; its summary joins the history.
+    await Promise.all([
+      this.#queueing.ended(this.#jobId),
+      recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds()),
+    ]);
     const created = Date.parse(this.#record.created_at);
     const finished = Date.parse(this.#record.finished_at ?? now);
     this.#d.pipeline.emit({
@@ -451,6 +523,10 @@ class JobInstance {
   async #releaseEnded(): Promise<void> {
     this.#ended = true;
     if (this.#record.status !== "COMPLETED") await stopTasks(this.#d, this.#jobId);
+    await Promise.all([
+      this.#queueing.ended(this.#jobId),
+      recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds()),
+    ]);
     await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();

@@ -7,11 +7,20 @@ import { type JobSpec, trainingSpecOf } from "./job-spec.ts";
  * A job's tasks as the chunks its actor queues: each carries the job's training spec (validated
  * at submit) and retry policy, and is keyed so that queueing it twice queues it once.
  */
-export function queuedChunks(jobId: string, spec: JobSpec, size: number): QueuedChunk[] {
+export function queuedChunks(
+  jobId: string,
+  spec: JobSpec,
+  size: number,
+  resume?: { round: number; finished(taskIndex: number): boolean },
+): QueuedChunk[] {
   const training = trainingSpecOf(spec);
-  return chunksOf(spec.tasks, size).map((tasks, chunk) => ({
-    id: chunkKey(jobId, chunk),
+  const chunks = chunksOf(spec.tasks, size).map((tasks, chunk) => ({ tasks, chunk }));
+  // A resume queues again only the chunks with a task left, each under a new message id.
+  const left = resume ? chunks.filter(({ tasks }) => !tasks.every(resume.finished)) : chunks;
+  return left.map(({ tasks, chunk }) => ({
+    id: resume ? `${chunkKey(jobId, chunk)}.r${resume.round}` : chunkKey(jobId, chunk),
     data: encodeChunk({
+      ...(resume ? { resumed: resume.round } : {}),
       job_id: jobId,
       chunk,
       tasks,

@@ -29,6 +29,24 @@ export interface JobRecord {
   tasks_enqueued: boolean;
   /** Tasks per chunk (queue message, pool post, result record), decided once at submit. */
   chunk_size?: number;
+  /** Times the job was resumed: its chunks queued again carry it (a fresh message id each time). */
+  resumes?: number;
+  /** Operators' queue actions on the job (priority changes, reorders, pauses), oldest first. */
+  history?: JobAction[];
+}
+
+/** One queue action on a job, as its record keeps it. */
+export interface JobAction {
+  at: string;
+  action: "priority" | "reorder" | "pause" | "resume";
+  from?: string | number;
+  to?: string | number;
+  reason?: string;
+}
+
+/** When a job was submitted (ms), read from its id (its time part). */
+export function createdMsOf(jobId: string): number {
+  return Number.parseInt(jobId.slice(4, 13), 36);
 }
 
 /**

@@ -102,6 +102,13 @@ export const JobSpecSchema = Type.Object(
     ),
     priority: Type.Optional(PrioritySchema),
     user_id: Type.Optional(Type.String({ pattern: TOKEN, default: "anonymous" })),
+    service: Type.Optional(
+      Type.String({
+        pattern: "^[a-z0-9_]{1,64}$",
+        description:
+          "What SERVICE_<NAME>_RUNS_PER_USER caps (seed 002): lower-case letters, digits, _ (default: the model_type).",
+      }),
+    ),
     resources: Type.Optional(ResourcesSchema),
     retry_policy: Type.Optional(RetryPolicySchema),
     timeout_s: Type.Optional(
@@ -137,6 +144,8 @@ export type JobSpec = ResolvedTrainingSpec & {
   name: string;
   priority: Priority;
   user_id: string;
+  /** Quota group (SERVICE_<NAME>_RUNS_PER_USER); the model type unless the spec names one. */
+  service?: string;
   resources: { cpu_cores: number; memory_gb: number; gpu_count: number; storage_gb?: number };
   retry_policy: { max_attempts: number; backoff_ms: number };
   timeout_s: number | undefined;
@@ -190,6 +199,7 @@ export function parseJobSpec(submitted: unknown, defaults: { maxAttempts: number
     name: input.name ?? training.value.model_type,
     priority: input.priority ?? "normal",
     user_id: input.user_id ?? "anonymous",
+    service: input.service ?? training.value.model_type,
     resources: { cpu_cores: 1, memory_gb: 1, gpu_count: 0, ...input.resources },
     retry_policy: {
       max_attempts: input.retry_policy?.max_attempts ?? defaults.maxAttempts,

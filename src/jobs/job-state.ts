@@ -7,6 +7,7 @@ export const JOB_STATES = [
   "WAITING",
   "QUEUED",
   "RUNNING",
+  "PAUSED",
   "COMPLETED",
   "FAILED",
   "CANCELLED",
@@ -30,8 +31,11 @@ const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Object.
   SUBMITTED: ["WAITING", "QUEUED", ...ENDS_JOB],
   // On its dependencies (depends_on); CANCELLED when they can no longer hold.
   WAITING: ["QUEUED", ...ENDS_JOB],
-  QUEUED: ["RUNNING", ...ENDS_JOB],
-  RUNNING: ["COMPLETED", ...ENDS_JOB],
+  QUEUED: ["RUNNING", "PAUSED", ...ENDS_JOB],
+  RUNNING: ["COMPLETED", "PAUSED", ...ENDS_JOB],
+  // Resumed: RUNNING if it had started, else QUEUED (DESIGN §5.3). COMPLETED: its last tasks
+  // finished as the pause reached them.
+  PAUSED: ["QUEUED", "RUNNING", "COMPLETED", ...ENDS_JOB],
   COMPLETED: [],
   FAILED: [],
   CANCELLED: [],

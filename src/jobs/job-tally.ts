@@ -41,6 +41,18 @@ export class JobTally {
     return this.#outcomes.values();
   }
 
+  /** Training time of the outcomes recorded so far, seconds. */
+  trainedSeconds(): number {
+    let ms = 0;
+    for (const outcome of this.#outcomes.values()) ms += outcome.duration_ms;
+    return ms / 1000;
+  }
+
+  /** The task has its outcome (completed, or failed for good). */
+  hasOutcome(taskIndex: number): boolean {
+    return this.#outcomes.has(taskIndex);
+  }
+
   hasRecord(chunk: number, generation: number): boolean {
     return this.#records.has(`${chunk}.${generation}`);
   }

@@ -1,10 +1,12 @@
 import type { Clock } from "../clock.ts";
-import type { Priority } from "../contract/priorities.ts";
+import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import type { Logger } from "../log.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { type Delivery, LanePuller } from "../transport/lane-pull.ts";
 import type { Names } from "../transport/subjects.ts";
 import { freshLanes, laneOrder } from "./priority.ts";
+
+const decoder = new TextDecoder();
 
 export interface DispatcherOptions {
   nc: NatsConnection;
@@ -37,8 +39,8 @@ export class Dispatcher {
   readonly #lastServed: Record<Priority, number>;
   /** Until when a lane found empty is skipped. */
   readonly #emptyUntil: Record<Priority, number> = freshLanes(0);
-  /** Times the doorbell rang: a pull that began before a ring cannot say its lane is empty. */
-  #rings = 0;
+  /** Times the doorbell rang per lane: a pull that began before a ring cannot say its lane is empty. */
+  readonly #rings: Record<Priority, number> = freshLanes(0);
   #puller: LanePuller | undefined;
   readonly #busy = new Set<Promise<void>>();
   #wake: (() => void) | undefined;
@@ -56,9 +58,15 @@ export class Dispatcher {
     if (this.#loop) return;
     this.#puller = new LanePuller(this.#o.nc);
     this.#doorbell = this.#o.nc.subscribe(this.#o.names.internal.doorbell, {
-      callback: () => {
-        this.#rings += 1;
-        Object.assign(this.#emptyUntil, freshLanes(0));
+      callback: (_error, msg) => {
+        // A ring naming its lane makes only that lane worth asking again: no empty pulls of the
+        // others. A ring without one (a hand-back, an older process) names every lane.
+        const named = decoder.decode(msg.data);
+        const lanes = PRIORITIES.includes(named as Priority) ? [named as Priority] : PRIORITIES;
+        for (const lane of lanes) {
+          this.#rings[lane] += 1;
+          this.#emptyUntil[lane] = 0;
+        }
         this.#wake?.();
       },
     });
@@ -95,10 +103,10 @@ export class Dispatcher {
         if (this.#idle.length === 0 || this.#stopped) break;
         if (this.#emptyUntil[lane] > clock.now()) continue;
         const wanted = this.#idle.length;
-        const rings = this.#rings;
+        const rings = this.#rings[lane];
         const deliveries = await puller.pull(names.tasksStream, names.laneConsumer(lane), wanted);
         this.#lastServed[lane] = clock.now();
-        if (deliveries.length < wanted && rings === this.#rings) {
+        if (deliveries.length < wanted && rings === this.#rings[lane]) {
           this.#emptyUntil[lane] = clock.now() + this.#o.idlePollMs;
         }
         for (const delivery of deliveries) {

@@ -41,6 +41,11 @@ export class UserQuota {
         return this.#held(key, holder, revision);
       } catch (error) {
         if (!isWrongRevision(error)) throw error;
+        // Still ours from before (the holder's process restarted it): taken over, not taken twice.
+        const entry = await this.#o.kv.get(key);
+        if (entry?.operation === "PUT" && entry.string() === holder) {
+          return this.#held(key, holder, entry.revision);
+        }
       }
     }
     return undefined;

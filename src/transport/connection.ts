@@ -9,6 +9,7 @@ import type { NatsAuth, NatsTls } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { retrying } from "./retry.ts";
 import { RUNTIME_INBOX_PREFIX } from "./subjects.ts";
+import { batchSocketWrites } from "./write-batching.ts";
 
 export type { NatsConnection };
 
@@ -82,6 +83,7 @@ export async function connectNats(options: ConnectOptions): Promise<NatsConnecti
     "connected to NATS",
   );
   void logStatus(nc, log);
+  batchSocketWrites(nc);
   return nc;
 }
 

@@ -4,6 +4,8 @@ import type { Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
 import { onConnectionChange } from "./disconnects.ts";
 import { isWrongRevision, type KV, type KvWriter, kvKeys, kvStream, kvSubject } from "./kv.ts";
+import { natsHistory } from "./nats-history.ts";
+import { natsQueueControl, natsQueueIndex } from "./nats-queue.ts";
 import type {
   Bucket,
   BucketEntry,
@@ -18,6 +20,8 @@ import type {
 } from "./ports.ts";
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
+
+const encoder = new TextEncoder();
 
 /** Chunk messages in flight at once while queueing a job. */
 const PUBLISH_WINDOW = 256;
@@ -82,9 +86,10 @@ export function natsTaskQueue(nc: NatsConnection, names: Names, topology: Topolo
         filter: names.internal.tasksOf(jobId),
       });
     },
-    ring() {
-      nc.publish(names.internal.doorbell);
+    ring(lane) {
+      nc.publish(names.internal.doorbell, lane === undefined ? undefined : encoder.encode(lane));
     },
+    ...natsQueueControl(names, topology),
   };
 }
 
@@ -103,6 +108,9 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
   );
   const key = (jobId: string, chunk: number, generation: number) =>
     `${jobId}.${chunk}.${generation}`;
+  type OnRecorded = Parameters<ResultLog["follow"]>[1];
+  // The followers in this process, by job: most chunks run where their job's owner is.
+  const local = new Map<string, Set<OnRecorded>>();
   return {
     create: async (jobId, chunk, generation, record) =>
       (await bucket.create(key(jobId, chunk, generation), record)) !== undefined,
@@ -121,10 +129,21 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
     },
     announce(jobId, chunk, generation, record) {
       const subject = names.internal.recorded(jobId, chunk, generation);
-      if (record && record.byteLength <= ANNOUNCED_RECORD_BYTES) nc.publish(subject, record);
-      else nc.publish(subject);
+      const here = local.get(jobId);
+      if (record && here) {
+        // Handed over in-process; the bytes need not cross the socket a second time. The
+        // announcement still goes out, bare, for a follower elsewhere (a takeover under way).
+        for (const onRecorded of here) onRecorded(chunk, generation, record);
+        nc.publish(subject);
+      } else if (record && record.byteLength <= ANNOUNCED_RECORD_BYTES) {
+        nc.publish(subject, record);
+      } else {
+        nc.publish(subject);
+      }
     },
     follow(jobId, onRecorded, onGap) {
+      const followers = local.get(jobId) ?? new Set();
+      local.set(jobId, followers.add(onRecorded));
       const prefix = names.internal.recordedOf(jobId).slice(0, -1);
       const sub = nc.subscribe(names.internal.recordedOf(jobId), {
         callback: (_error, msg) => {
@@ -136,6 +155,8 @@ export function natsResultLog(nc: NatsConnection, names: Names, topology: Topolo
       return () => {
         sub.unsubscribe();
         unlisten();
+        followers.delete(onRecorded);
+        if (followers.size === 0 && local.get(jobId) === followers) local.delete(jobId);
       };
     },
   };
@@ -150,6 +171,15 @@ export function natsJobSignals(nc: NatsConnection, names: Names): JobSignals {
     onAbort(onAbort) {
       const sub = nc.subscribe(names.internal.allAborts, {
         callback: (_error, msg) => onAbort(msg.subject.slice(msg.subject.lastIndexOf(".") + 1)),
+      });
+      return () => sub.unsubscribe();
+    },
+    pause(jobId) {
+      nc.publish(names.internal.pause(jobId));
+    },
+    onPause(onPause) {
+      const sub = nc.subscribe(names.internal.allPauses, {
+        callback: (_error, msg) => onPause(msg.subject.slice(msg.subject.lastIndexOf(".") + 1)),
       });
       return () => sub.unsubscribe();
     },
@@ -208,5 +238,7 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     signals: natsJobSignals(nc, names),
     taskEvents: natsTaskEvents(nc, names),
     jobEvents: natsJobEvents(nc, names),
+    book: natsQueueIndex(topology, nc),
+    history: natsHistory(nc, names, topology),
   };
 }

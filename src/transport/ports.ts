@@ -42,8 +42,45 @@ export interface TaskQueue {
   enqueue(priority: Priority, jobId: string, chunks: readonly QueuedChunk[]): Promise<void>;
   /** Drops every queued chunk of the job (cancelled, failed, timed out). */
   purge(jobId: string): Promise<void>;
-  /** Tells idle dispatchers everywhere that work was queued. */
-  ring(): void;
+  /** Tells idle dispatchers everywhere that work was queued (on `lane`; every lane if none). */
+  ring(lane?: Priority): void;
+  /**
+   * Moves the job's chunks that no worker has pulled yet from lane `from` to the back of lane
+   * `to` (the same lane: to its back). Each is copied before its original is deleted: a crash in
+   * between leaves a duplicate (recorded once), never a loss. Resolves how many moved.
+   */
+  move(jobId: string, from: Priority, to: Priority): Promise<number>;
+  /** Chunk messages in each lane (pulled and unacknowledged ones included), by job id. */
+  backlog(): Promise<Record<Priority, Map<string, number>>>;
+}
+
+/** A job as the queue book keeps it: one small entry per job from queued until it ends. */
+export interface QueueEntry {
+  job_id: string;
+  priority: Priority;
+  user_id: string;
+  service: string;
+  status: "QUEUED" | "RUNNING" | "PAUSED";
+  total_tasks: number;
+  chunk_size: number;
+  /** Place within its priority: smaller goes first (ms of when it was queued, or set by a reorder). */
+  order: number;
+  /** Why it waits without its tasks in a lane: the quota it is over. */
+  held?: "max_concurrent_jobs" | "service_quota" | undefined;
+}
+
+/** The queue book: every live job's entry, shared by all processes (a KV bucket). */
+export interface QueueIndex {
+  put(entry: QueueEntry): Promise<void>;
+  remove(jobId: string): Promise<void>;
+  /**
+   * Calls `onChange` with every entry there now, then with every change (undefined: removed);
+   * `onReset` first when the view starts over (a new watch after the line dropped).
+   */
+  follow(
+    onChange: (jobId: string, entry: QueueEntry | undefined) => void,
+    onReset: () => void,
+  ): () => void;
 }
 
 /**
@@ -78,6 +115,20 @@ export interface JobSignals {
   abort(jobId: string): void;
   /** Calls `onAbort` with every job aborted anywhere; the returned function stops. */
   onAbort(onAbort: (jobId: string) => void): () => void;
+  /** Stops the job's running tasks everywhere (checkpointed, handed back), for a pause. */
+  pause(jobId: string): void;
+  onPause(onPause: (jobId: string) => void): () => void;
+}
+
+/** The durable history of ended jobs: one summary each, kept for the retention period. */
+export interface HistoryLog {
+  /** Appends an ended job's summary; its job id de-duplicates a second append. */
+  append(jobId: string, summary: Uint8Array): Promise<void>;
+  /**
+   * Calls `onEntry` with every summary kept, oldest first, then with each new one; `onReady` once
+   * those kept have all been told (and again after a gap). The returned function stops.
+   */
+  follow(onEntry: (summary: Uint8Array) => void, onReady: () => void): () => void;
 }
 
 /** A job's task state changes (chunk events already split into their tasks), as they happen. */
@@ -120,4 +171,6 @@ export interface TaskPorts {
   taskEvents: TaskEventFeed;
   /** Other jobs' state changes (what a job waits for, what a workflow follows). */
   jobEvents: JobEventFeed;
+  book: QueueIndex;
+  history: HistoryLog;
 }

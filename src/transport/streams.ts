@@ -29,6 +29,8 @@ export interface TopologyOptions {
   leaseMs: number;
   /** The same for a job lease (the job owners consumer's AckWait). */
   jobLeaseMs: number;
+  /** How long ended jobs' summaries are kept (ANALYTICS_RETENTION). @default 168 h */
+  historyRetentionMs?: number | undefined;
   /** Where set-up logs each retry while NATS does not answer. */
   log?: Logger | undefined;
   /** Ends those retries (a shutdown during start-up). */
@@ -46,6 +48,7 @@ export interface Buckets {
   readonly quota: KV;
   readonly workflows: KV;
   readonly templates: KV;
+  readonly queue: KV;
 }
 
 export interface Topology {
@@ -115,20 +118,31 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
   const kvm = new Kvm(nc);
   const b = n.buckets;
-  const [jobs, idempotency, tasks, results, checkpoints, workers, quota, workflows, templates] =
-    await Promise.all(
-      [
-        b.jobs,
-        b.idempotency,
-        b.tasks,
-        b.results,
-        b.checkpoints,
-        b.workers,
-        b.quota,
-        b.workflows,
-        b.templates,
-      ].map((name) => kvm.open(name)),
-    );
+  const [
+    jobs,
+    idempotency,
+    tasks,
+    results,
+    checkpoints,
+    workers,
+    quota,
+    queue,
+    workflows,
+    templates,
+  ] = await Promise.all(
+    [
+      b.jobs,
+      b.idempotency,
+      b.tasks,
+      b.results,
+      b.checkpoints,
+      b.workers,
+      b.quota,
+      b.queue,
+      b.workflows,
+      b.templates,
+    ].map((name) => kvm.open(name)),
+  );
   const publisher = new JetStreamPublisher(nc);
   return {
     js: jsm.jetstream(),
@@ -141,6 +155,7 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
       checkpoints,
       workers,
       quota,
+      queue,
       workflows,
       templates,
     } as Buckets,
@@ -161,17 +176,18 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
 async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): Promise<void> {
   const b = n.buckets;
   const buckets = [
-    b.jobs,
-    b.idempotency,
-    b.tasks,
-    b.results,
-    b.checkpoints,
-    b.workers,
-    b.quota,
+    ...[b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota],
+    b.queue,
     b.workflows,
     b.templates,
   ];
-  const streams = [n.jobsStream, n.tasksStream, n.workflowsStream, ...buckets.map(kvStream)];
+  const streams = [
+    n.jobsStream,
+    n.tasksStream,
+    n.historyStream,
+    n.workflowsStream,
+    ...buckets.map(kvStream),
+  ];
   const consumers: [string, string][] = [
     [n.jobsStream, n.jobOwnersConsumer],
     [n.workflowsStream, n.workflowOwnersConsumer],
@@ -237,6 +253,15 @@ async function createTopology(
     retention: RetentionPolicy.Workqueue,
     duplicate_window: DUPLICATE_WINDOW_NS,
   });
+  // Ended jobs' summaries for analytics: a plain (limits) stream, trimmed by age.
+  await ensureStream(jsm, {
+    ...common,
+    name: n.historyStream,
+    subjects: [n.internal.allHistory],
+    retention: RetentionPolicy.Limits,
+    max_age: ms(options.historyRetentionMs ?? 168 * 3_600_000),
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  });
   const lease: Partial<ConsumerConfig> = {
     ack_policy: AckPolicy.Explicit,
     deliver_policy: DeliverPolicy.All,
@@ -286,6 +311,7 @@ async function createTopology(
     bucket(b.quota, options.leaseMs),
     bucket(b.workflows),
     bucket(b.templates),
+    bucket(b.queue),
   ]);
 }
 

@@ -21,6 +21,11 @@ export interface Names {
     readonly cancel: string;
     readonly workersList: string;
     readonly queueStatus: string;
+    readonly priority: string;
+    readonly reorder: string;
+    readonly pause: string;
+    readonly resume: string;
+    readonly analytics: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
     readonly jobsDependencies: string;
@@ -81,11 +86,19 @@ export interface Names {
     /** "Look at your workflow again" to whichever process drives it (cancel). */
     workflowNudge(workflowId: string): string;
     readonly allWorkflowNudges: string;
+    /** "Stop this job's running tasks, it is paused" to every process. */
+    pause(jobId: string): string;
+    readonly allPauses: string;
+    /** An ended job's summary (stream `historyStream`). */
+    history(jobId: string): string;
+    readonly allHistory: string;
   };
   /** Location-transparent actors. */
   actor(name: string): string;
   readonly jobsStream: string;
   readonly tasksStream: string;
+  /** Ended jobs' summaries, kept ANALYTICS_RETENTION (analytics). */
+  readonly historyStream: string;
   /** Durable consumer shared by all processes: whoever holds a job's message owns the job. */
   readonly jobOwnersConsumer: string;
   readonly workflowsStream: string;
@@ -111,6 +124,8 @@ export interface Names {
     readonly workflows: string;
     /** template id → job template. */
     readonly templates: string;
+    /** job_id → the job's queue book entry (ports.ts QueueEntry), while the job lives. */
+    readonly queue: string;
   };
 }
 
@@ -129,6 +144,11 @@ export function names(prefix: string): Names {
       cancel: `${p}.jobs.cancel`,
       workersList: `${p}.workers.list`,
       queueStatus: `${p}.queue.status`,
+      priority: `${p}.jobs.priority`,
+      reorder: `${p}.queue.reorder`,
+      pause: `${p}.jobs.pause`,
+      resume: `${p}.jobs.resume`,
+      analytics: `${p}.analytics.get`,
       adminCleanup: `${p}.admin.cleanup`,
       jobsDependencies: `${p}.jobs.dependencies`,
       workflowsSubmit: `${p}.workflows.submit`,
@@ -172,10 +192,15 @@ export function names(prefix: string): Names {
       allWorkflows: `${p}.internal.workflows.*`,
       workflowNudge: (workflowId: string) => `${p}.internal.wfnudge.${workflowId}`,
       allWorkflowNudges: `${p}.internal.wfnudge.*`,
+      pause: (jobId: string) => `${p}.internal.pause.${jobId}`,
+      allPauses: `${p}.internal.pause.*`,
+      history: (jobId: string) => `${p}.internal.history.${jobId}`,
+      allHistory: `${p}.internal.history.*`,
     }),
     actor: (name: string) => `${p}.actor.${name}`,
     jobsStream: `${upper}_JOBS`,
     tasksStream: `${upper}_TASKS`,
+    historyStream: `${upper}_HISTORY`,
     jobOwnersConsumer: "job-owners",
     workflowsStream: `${upper}_WORKFLOWS`,
     workflowOwnersConsumer: "workflow-owners",
@@ -190,6 +215,7 @@ export function names(prefix: string): Names {
       quota: `${lower}_quota`,
       workflows: `${lower}_workflows`,
       templates: `${lower}_templates`,
+      queue: `${lower}_queue`,
     }),
   });
 }

@@ -19,6 +19,8 @@ export interface ChunkMessage {
   spec: ResolvedTrainingSpec;
   max_attempts: number;
   backoff_ms: number;
+  /** Queued again by a resume (its nth): run as a redelivery, from its records and checkpoints. */
+  resumed?: number;
 }
 
 export function encodeChunk(chunk: ChunkMessage): Uint8Array {

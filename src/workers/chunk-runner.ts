@@ -90,7 +90,7 @@ export class ChunkRunner {
     // A first delivery has nothing recorded: it reads nothing here.
     let records: ChunkRecord[] = [];
     let counts: ChunkDeliveries = { failures: 0, hand_backs: 0 };
-    if (delivery.deliveryCount > 1) {
+    if (isRedelivery(delivery, message)) {
       [records, counts] = await Promise.all([
         this.#ledger.records(message),
         this.#ledger.counts(message),
@@ -178,7 +178,7 @@ export class ChunkRunner {
     try {
       this.#o.faults.maybeCrash("worker");
       const end = await this.#trainer.train(message, plan, {
-        redelivered: delivery.deliveryCount > 1,
+        redelivered: isRedelivery(delivery, message),
         signal: controller.signal,
         progress,
       });
@@ -197,18 +197,25 @@ export class ChunkRunner {
         await this.#handBack(message, delivery, 0);
         return;
       }
+      if (end.kind === "thread-died" && reason === "paused") {
+        // Its checkpoints are saved; the resume queues the chunk again.
+        unrecorded = "HANDED_BACK";
+        delivery.ack();
+        this.#paused(message, plan);
+        return;
+      }
       record = recordOf(end, {
         message,
         plan,
         failures,
-        redelivered: delivery.deliveryCount > 1,
+        redelivered: isRedelivery(delivery, message),
         workerId: this.workerId,
         now: this.#o.clock.now(),
         startedAt,
         taskTimeoutMs: this.#o.taskTimeoutMs,
         maxModelBytes: MAX_MODEL_BYTES,
       });
-      record = await this.#settle(message, record, delivery);
+      record = await this.#settle(message, record, delivery, reason === "paused");
       this.#finished(message, plan, record, startedAt);
     } finally {
       progress.close();
@@ -230,9 +237,11 @@ export class ChunkRunner {
     message: ChunkMessage,
     record: ChunkRecord,
     delivery: Delivery,
+    paused: boolean,
   ): Promise<ChunkRecord> {
     const { record: standing, bytes } = await this.#ledger.record(message, record);
-    if (standing.retry.length === 0) delivery.ack();
+    // Paused: the tasks left wait for the resume, which queues the chunk again.
+    if (standing.retry.length === 0 || paused) delivery.ack();
     else delivery.nak(standing.delay_ms);
     this.#ledger.announce(message, standing.generation, bytes);
     return standing;
@@ -261,6 +270,18 @@ export class ChunkRunner {
         })),
       );
     }
+  }
+
+  #paused(message: ChunkMessage, plan: RunPlan): void {
+    this.announce(
+      message,
+      plan.run.map((task) => ({
+        task_index: task.task_index,
+        status: "QUEUED",
+        attempt: task.attempt - 1,
+        reason: "paused",
+      })),
+    );
   }
 
   #cancelled(message: ChunkMessage, plan: RunPlan, startedAt: number): void {
@@ -325,6 +346,11 @@ export class ChunkRunner {
       duration_s: (this.#o.clock.now() - startedAt) / 1000,
     });
   }
+}
+
+/** A delivery that is not the chunk's first run: a redelivery, or a resumed chunk's. */
+function isRedelivery(delivery: Delivery, message: ChunkMessage): boolean {
+  return delivery.deliveryCount > 1 || message.resumed !== undefined;
 }
 
 /** Test-only (TROUPE_FAULTS ack-delay): the same delivery, its acks sent `ms` late. */

@@ -4,7 +4,7 @@ import type { JobSignals } from "../transport/ports.ts";
 const REMEMBERED = 10_000;
 
 /** Why a running task was aborted. */
-export type AbortReason = "job-ended" | "stopping" | "timeout";
+export type AbortReason = "job-ended" | "stopping" | "timeout" | "paused";
 
 /** The reason carried by a task's AbortSignal. */
 export class TaskAbort extends Error {
@@ -25,9 +25,11 @@ export class JobAborts {
   readonly #running = new Map<string, Set<AbortController>>();
   readonly #ended = new Set<string>();
   readonly #unsubscribe: () => void;
+  readonly #unsubscribePause: () => void;
 
-  constructor(signals: Pick<JobSignals, "onAbort">) {
+  constructor(signals: Pick<JobSignals, "onAbort" | "onPause">) {
     this.#unsubscribe = signals.onAbort((jobId) => this.abortJob(jobId));
+    this.#unsubscribePause = signals.onPause((jobId) => this.pauseJob(jobId));
   }
 
   hasEnded(jobId: string): boolean {
@@ -58,7 +60,14 @@ export class JobAborts {
       controller.abort(new TaskAbort("job-ended"));
   }
 
+  /** Stops the job's running tasks (their checkpoints kept); its later chunks still run. */
+  pauseJob(jobId: string): void {
+    for (const controller of this.#running.get(jobId) ?? [])
+      controller.abort(new TaskAbort("paused"));
+  }
+
   close(): void {
     this.#unsubscribe();
+    this.#unsubscribePause();
   }
 }

@@ -155,6 +155,16 @@ describe("troupe commands with their output piped", () => {
       workers: [{ worker_id: workerId }],
     });
     expect(JSON.parse(queueJson.stdout)).toEqual({
+      queue_length: 0,
+      running_jobs: 0,
+      pending_jobs: 0,
+      paused_jobs: 0,
+      priority_queues: {
+        urgent: { length: 0, avg_wait_time: 0 },
+        high: { length: 0, avg_wait_time: 0 },
+        normal: { length: 0, avg_wait_time: 0 },
+        low: { length: 0, avg_wait_time: 0 },
+      },
       queues: { urgent: 0, high: 0, normal: 0, low: 0 },
       pending: 0,
       running: 0,
@@ -162,10 +172,17 @@ describe("troupe commands with their output piped", () => {
   });
 
   it("refusals are one line and exit 1: a job that has ended cannot be cancelled, an unknown job is not found", async () => {
-    const [ended, unknown] = await Promise.all([
+    const [ended, unknown, paused] = await Promise.all([
       troupe(["jobs", "cancel", jobId]),
       troupe(["jobs", "get", "job_0000000000000000000"]),
+      troupe(["jobs", "pause", jobId, "--reason", "too late"]),
     ]);
+    expect(paused).toMatchObject({
+      code: 1,
+      stderr: [
+        `troupe: cannot pause job '${jobId}': it is COMPLETED, and only a job that is QUEUED or RUNNING can be`,
+      ],
+    });
     expect(ended).toMatchObject({
       code: 1,
       stderr: [`troupe: job '${jobId}' has already ended: it is COMPLETED`],

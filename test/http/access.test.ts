@@ -90,6 +90,16 @@ describe("read routes", () => {
     const res = await fetch(`${url}/api/v1/queue/status`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
+      queue_length: 0,
+      running_jobs: 0,
+      pending_jobs: 0,
+      paused_jobs: 0,
+      priority_queues: {
+        urgent: { length: 0, avg_wait_time: 0 },
+        high: { length: 0, avg_wait_time: 0 },
+        normal: { length: 0, avg_wait_time: 0 },
+        low: { length: 0, avg_wait_time: 0 },
+      },
       queues: { urgent: 0, high: 0, normal: 0, low: 0 },
       pending: 0,
       running: 0,

@@ -4,10 +4,12 @@ import { type ActorSystem, createActorSystem } from "../../src/actors/actor-syst
 import { NO_FAULTS } from "../../src/faults.ts";
 import { ChunkSizer } from "../../src/jobs/chunk-sizing.ts";
 import { jobActor } from "../../src/jobs/job-actor.ts";
+import { JobPause } from "../../src/jobs/job-pause.ts";
 import { newJobRecord } from "../../src/jobs/job-record.ts";
 import { parseJobSpec } from "../../src/jobs/job-spec.ts";
 import { JobStore } from "../../src/jobs/job-store.ts";
 import { PipelineEvents } from "../../src/pipeline-events.ts";
+import { QueueBook } from "../../src/queue/queue-book.ts";
 import type { Lease } from "../../src/transport/leases.ts";
 import {
   type ChunkRecord,
@@ -73,7 +75,7 @@ async function startJob(spec: Record<string, unknown>, chunkSize: number) {
   await store.create(newJobRecord(JOB, parsed, new Date(clock.now()), chunkSize));
   const held = lease();
   const ended: string[] = [];
-  system.spawn(
+  const actor = system.spawn(
     jobActor(
       {
         ...ports,
@@ -85,6 +87,7 @@ async function startJob(spec: Record<string, unknown>, chunkSize: number) {
         faults: NO_FAULTS,
         sizer: new ChunkSizer(50),
         tickMs: TICK_MS,
+        queueBook: new QueueBook(clock),
         log: silent,
         onEnded: (id) => ended.push(id),
       },
@@ -101,7 +104,7 @@ async function startJob(spec: Record<string, unknown>, chunkSize: number) {
     ports.results.announce(JOB, chunk, r.generation, along ? bytes : undefined);
     await settle();
   };
-  return { clock, ports, store, lease: held, ended, job, record };
+  return { clock, ports, store, lease: held, ended, job, record, actor };
 }
 
 const systems: ActorSystem[] = [];
@@ -118,6 +121,43 @@ const tiny = (tasks: number, extra: Record<string, unknown> = {}) => ({
 });
 
 describe("the job actor, on in-memory ports", () => {
+  it("paused, keeps nothing queued; resumed, queues again only the chunks with tasks left, as redeliveries", async () => {
+    const { clock, ports, store, job, record, actor } = await startJob(tiny(8), 2);
+    const pauses = new JobPause({
+      store,
+      queue: ports.queue,
+      signals: ports.signals,
+      nudge: () => actor.tell({ kind: "nudge" }),
+      clock,
+    });
+    await record(0, recordOf(0, { 0: completed(), 1: completed() }));
+    await record(1, {
+      ...recordOf(0, { 2: completed() }),
+      retry: [{ task_index: 3, attempts: 0 }],
+    });
+    await pauses.pause({ job_id: JOB, reason: "urgent work" });
+    await settle();
+    expect(await job()).toMatchObject({ status: "PAUSED", tasks_enqueued: false });
+    expect(ports.queue.size).toBe(0);
+    expect(ports.signals.paused).toEqual([JOB]);
+    expect(ports.book.entries.get(JOB)?.status).toBe("PAUSED");
+    await expect(pauses.pause({ job_id: JOB })).rejects.toThrow(/it is PAUSED/);
+
+    await pauses.resume({ job_id: JOB });
+    await settle();
+    const queued = ports.queue.lanes.normal.map(
+      (q) => [q.chunk.id, decodeChunk(q.chunk.data)] as const,
+    );
+    expect(queued.map(([id, c]) => [id, c.tasks, c.resumed])).toEqual([
+      [`${JOB}.1.r1`, [2, 3], 1],
+      [`${JOB}.2.r1`, [4, 5], 1],
+      [`${JOB}.3.r1`, [6, 7], 1],
+    ]);
+    // No task was seen RUNNING here (records only): back to QUEUED, where it was.
+    expect(await job()).toMatchObject({ status: "QUEUED", tasks_enqueued: true, resumes: 1 });
+    expect((await job())?.history?.map((h) => h.action)).toEqual(["pause", "resume"]);
+  });
+
   it("queues its tasks once as chunks of the record's size, then says QUEUED", async () => {
     const { ports, job } = await startJob(tiny(10), 4);
     const queued = ports.queue.lanes.normal.map((q) => decodeChunk(q.chunk.data));

@@ -28,6 +28,15 @@ describe("the job state table", () => {
     }
   });
 
+  it("pauses a queued or running job, and resumes it to where it was", () => {
+    for (const from of ["QUEUED", "RUNNING"] as const) {
+      expect(canTransitionJob(from, "PAUSED")).toBe(true);
+      expect(canTransitionJob("PAUSED", from)).toBe(true);
+    }
+    expect(canTransitionJob("SUBMITTED", "PAUSED")).toBe(false);
+    expect(canTransitionJob("PAUSED", "CANCELLED")).toBe(true);
+  });
+
   it("puts RETRYING between a failed attempt and the next", () => {
     expect(canTransitionTask("RUNNING", "RETRYING")).toBe(true);
     expect(canTransitionTask("RETRYING", "RUNNING")).toBe(true);

@@ -9,6 +9,7 @@ import { parseJobSpec } from "../../src/jobs/job-spec.ts";
 import type { JobState } from "../../src/jobs/job-state.ts";
 import { JobStore } from "../../src/jobs/job-store.ts";
 import { PipelineEvents } from "../../src/pipeline-events.ts";
+import { QueueBook } from "../../src/queue/queue-book.ts";
 import { settle } from "../actors/helpers.ts";
 import { type MemoryTaskQueue, memoryPorts } from "../support/memory-ports.ts";
 import { SimulatedClock } from "../support/simulated-clock.ts";
@@ -57,6 +58,7 @@ async function waitingJob() {
         store,
         pool: { aggregate: () => Promise.reject(new Error("not in these tests")) },
         pipeline: new PipelineEvents(),
+        queueBook: new QueueBook(clock),
         faults: NO_FAULTS,
         sizer: new ChunkSizer(50),
         tickMs: TICK_MS,

@@ -11,9 +11,12 @@ import type {
   Bucket,
   BucketEntry,
   EventSink,
+  HistoryLog,
   JobEventFeed,
   JobSignals,
   QueuedChunk,
+  QueueEntry,
+  QueueIndex,
   ResultLog,
   TaskEventFeed,
   TaskPorts,
@@ -110,8 +113,31 @@ export class MemoryTaskQueue implements TaskQueue {
     }
   }
 
-  ring(): void {
+  ring(_lane?: Priority): void {
     this.rings += 1;
+  }
+
+  async move(jobId: string, from: Priority, to: Priority): Promise<number> {
+    const moving = this.lanes[from].filter(
+      (queued) => queued.jobId === jobId && queued.deliveries === 0,
+    );
+    this.lanes[from] = this.lanes[from].filter((queued) => !moving.includes(queued));
+    this.lanes[to].push(...moving);
+    return moving.length;
+  }
+
+  async backlog(): Promise<Record<Priority, Map<string, number>>> {
+    const count = (lane: Queued[]) => {
+      const byJob = new Map<string, number>();
+      for (const { jobId } of lane) byJob.set(jobId, (byJob.get(jobId) ?? 0) + 1);
+      return byJob;
+    };
+    return {
+      urgent: count(this.lanes.urgent),
+      high: count(this.lanes.high),
+      normal: count(this.lanes.normal),
+      low: count(this.lanes.low),
+    };
   }
 
   /** Chunks waiting in all lanes. */
@@ -224,6 +250,19 @@ export class MemorySignals implements JobSignals {
     this.#listeners.add(onAbort);
     return () => this.#listeners.delete(onAbort);
   }
+
+  readonly paused: string[] = [];
+  readonly #pauseListeners = new Set<(jobId: string) => void>();
+
+  pause(jobId: string): void {
+    this.paused.push(jobId);
+    for (const listener of this.#pauseListeners) listener(jobId);
+  }
+
+  onPause(onPause: (jobId: string) => void): () => void {
+    this.#pauseListeners.add(onPause);
+    return () => this.#pauseListeners.delete(onPause);
+  }
 }
 
 /** Keeps every event; followers of a job hear its task and chunk events as task events. */
@@ -272,6 +311,48 @@ export class MemoryEvents implements EventSink, TaskEventFeed {
   }
 }
 
+/** The history in memory: every append once per job id. */
+export class MemoryHistory implements HistoryLog {
+  readonly entries = new Map<string, Uint8Array>();
+  readonly #followers = new Set<(summary: Uint8Array) => void>();
+
+  async append(jobId: string, summary: Uint8Array): Promise<void> {
+    if (this.entries.has(jobId)) return;
+    this.entries.set(jobId, summary);
+    for (const follower of this.#followers) follower(summary);
+  }
+
+  follow(onEntry: (summary: Uint8Array) => void, onReady: () => void) {
+    for (const summary of this.entries.values()) onEntry(summary);
+    onReady();
+    this.#followers.add(onEntry);
+    return () => this.#followers.delete(onEntry);
+  }
+}
+
+/** The queue book in memory: followers hear every change at once. */
+export class MemoryQueueIndex implements QueueIndex {
+  readonly entries = new Map<string, QueueEntry>();
+  readonly #followers = new Set<(jobId: string, entry: QueueEntry | undefined) => void>();
+
+  async put(entry: QueueEntry): Promise<void> {
+    this.entries.set(entry.job_id, entry);
+    for (const follower of this.#followers) follower(entry.job_id, entry);
+  }
+
+  async remove(jobId: string): Promise<void> {
+    this.entries.delete(jobId);
+    for (const follower of this.#followers) follower(jobId, undefined);
+  }
+
+  follow(onChange: (jobId: string, entry: QueueEntry | undefined) => void, onReset: () => void) {
+    onReset();
+    for (const [jobId, entry] of this.entries) onChange(jobId, entry);
+    this.#followers.add(onChange);
+    return () => this.#followers.delete(onChange);
+  }
+}
+
 /** Every port of the task path, in memory. */
 export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
   const events = new MemoryEvents();
@@ -284,6 +365,8 @@ export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
     signals: new MemorySignals(),
     taskEvents: events,
     jobEvents: events.jobFeed,
+    book: new MemoryQueueIndex(),
+    history: new MemoryHistory(),
   } satisfies TaskPorts;
   return { ...ports, events };
 }

@@ -14,11 +14,12 @@ const bytes = (text: string) => encoder.encode(text);
 
 let nc: NatsConnection;
 let ports: TaskPorts;
+let topology: Awaited<ReturnType<typeof ensureTopology>>;
 beforeAll(async () => {
   const nats = await startNats();
   nc = await connect({ servers: nats.url });
   const n = names("troupe");
-  const topology = await ensureTopology(nc, n, { replicas: 1, leaseMs: 1000, jobLeaseMs: 3000 });
+  topology = await ensureTopology(nc, n, { replicas: 1, leaseMs: 1000, jobLeaseMs: 3000 });
   ports = natsTaskPorts(nc, n, topology);
 });
 afterAll(() => nc.close());
@@ -52,34 +53,59 @@ describe.each(buckets)("a bucket port: %s", (_name, bucketOf) => {
 });
 
 describe("the result log on JetStream", () => {
-  it("records a generation once and hands its follower the record with the announcement", async () => {
-    const job = "job_resultlog";
+  /** A follower of `job` through `log`, whose announcements can be awaited one by one. */
+  function follower(log: TaskPorts["results"], job: string) {
     const heard: [number, number, string | undefined][] = [];
-    let bothHeard!: () => void;
-    const both = new Promise<void>((resolve) => {
-      bothHeard = resolve;
-    });
-    const stop = ports.results.follow(
+    const waiting: (() => void)[] = [];
+    const stop = log.follow(
       job,
       (chunk, generation, record) => {
         heard.push([chunk, generation, record && decoder.decode(record)]);
-        if (heard.length === 2) bothHeard();
+        waiting.shift()?.();
       },
       () => undefined,
     );
-    await nc.flush();
+    const heardAll = (count: number) =>
+      new Promise<void>((resolve) => {
+        const check = () => (heard.length >= count ? resolve() : waiting.push(check));
+        check();
+      });
+    return { heard, heardAll, stop };
+  }
+
+  it("records a generation once; the announcement carries the record to a follower elsewhere", async () => {
+    const job = "job_resultlog";
+    const other = await connect({ servers: nc.getServer() });
+    const elsewhere = follower(natsTaskPorts(other, names("troupe"), topology).results, job);
+    await other.flush();
     expect(await ports.results.create(job, 3, 0, bytes("r0"))).toBe(true);
     expect(await ports.results.create(job, 3, 0, bytes("other"))).toBe(false);
     ports.results.announce(job, 3, 0, bytes("r0"));
     ports.results.announce(job, 3, 1);
-    await both;
-    stop();
-    expect(heard).toEqual([
+    await elsewhere.heardAll(2);
+    elsewhere.stop();
+    await other.close();
+    expect(elsewhere.heard).toEqual([
       [3, 0, "r0"],
       [3, 1, undefined],
     ]);
     expect(await ports.results.recorded(job)).toEqual([[3, 0]]);
     const read = await ports.results.read(job, 3, 0);
     expect(read && decoder.decode(read)).toBe("r0");
+  });
+
+  it("hands a follower in the same process the record directly, and one elsewhere a bare announcement", async () => {
+    const job = "job_resultlog_local";
+    const other = await connect({ servers: nc.getServer() });
+    const elsewhere = follower(natsTaskPorts(other, names("troupe"), topology).results, job);
+    const here = follower(ports.results, job);
+    await Promise.all([other.flush(), nc.flush()]);
+    ports.results.announce(job, 0, 0, bytes("r0"));
+    expect(here.heard).toEqual([[0, 0, "r0"]]); // before anything crossed the socket
+    await elsewhere.heardAll(1);
+    expect(elsewhere.heard).toEqual([[0, 0, undefined]]); // it reads the record from the bucket
+    here.stop();
+    elsewhere.stop();
+    await other.close();
   });
 });

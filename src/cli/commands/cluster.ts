@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { QueueStatus } from "../../jobs/gateway.ts";
+import type { QueueStatus } from "../../queue/queue-status.ts";
 import type { WorkerActivity } from "../../workers/worker-record.ts";
 import { type ConnectionFlags, connectFromFlags, withConnectionFlags } from "../connect.ts";
 import { EXIT } from "../exit.ts";

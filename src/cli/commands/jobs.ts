@@ -26,9 +26,9 @@ interface ListFlags extends JsonFlag {
   cursor?: string;
 }
 
-/** `troupe jobs ls|get|cancel`: the job records, over the public request subjects. */
+/** `troupe jobs ls|get|cancel|pause|resume`: the job records, over the public request subjects. */
 export function jobsCommand(program: Command, run: Run): void {
-  const jobs = program.command("jobs").description("list, show and cancel jobs");
+  const jobs = program.command("jobs").description("list, show, cancel, pause and resume jobs");
   withConnectionFlags(
     jobs
       .command("ls")
@@ -92,6 +92,31 @@ export function jobsCommand(program: Command, run: Run): void {
       return EXIT.ok;
     }),
   );
+
+  for (const action of ["pause", "resume"] as const) {
+    withConnectionFlags(
+      jobs
+        .command(action)
+        .description(
+          action === "pause"
+            ? "pause a queued or running job (its running tasks stop at their next epoch, checkpointed)"
+            : "resume a paused job from its checkpoints",
+        )
+        .argument("<job_id>", "the job's id")
+        .option("--reason <text>", "why (kept in the job's history)")
+        .option("--json", "print the job record as JSON"),
+    ).action((jobId: string, flags: JsonFlag & { reason?: string }) =>
+      run(async (out) => {
+        await using client = await connectFromFlags(flags);
+        const body =
+          flags.reason === undefined ? { job_id: jobId } : { job_id: jobId, reason: flags.reason };
+        const job = await client.request<JobRecord>(action, body);
+        if (flags.json) out.json(job);
+        else out.line(`${action === "pause" ? "paused" : "resumed"} ${job.job_id}: ${job.status}`);
+        return EXIT.ok;
+      }),
+    );
+  }
 }
 
 function limitOf(text: string): number {

@@ -1,0 +1,110 @@
+import { PRIORITIES, type Priority } from "../contract/priorities.ts";
+import type { NatsConnection } from "./connection.ts";
+import { onConnectionChange } from "./disconnects.ts";
+import type { QueueEntry, QueueIndex, TaskQueue } from "./ports.ts";
+import type { Topology } from "./streams.ts";
+import type { Names } from "./subjects.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The queue control half of the task queue: moving a job's unpulled chunks, counting lanes. */
+export function natsQueueControl(
+  names: Names,
+  topology: Topology,
+): Pick<TaskQueue, "move" | "backlog"> {
+  const { jsm, publisher } = topology;
+  const stream = names.tasksStream;
+  return {
+    async move(jobId, from, to) {
+      // A lane's consumer hands its messages out in stream order: past its delivered sequence,
+      // no worker has pulled one yet (redeliveries and running chunks stay where they are).
+      const info = await jsm.consumers.info(stream, names.laneConsumer(from));
+      const subject = names.internal.task(from, jobId);
+      const target = names.internal.task(to, jobId);
+      let moved = 0;
+      let seq = info.delivered.stream_seq + 1;
+      // Copies land past every original: the first copy's sequence ends the walk (within one
+      // lane, the walk would otherwise meet its own copies).
+      let end = Number.POSITIVE_INFINITY;
+      for (;;) {
+        // next_by_subj: the first message of the subject at or after seq (nats-server 2.9+).
+        const query = { seq, next_by_subj: subject } as unknown as { seq: number };
+        const stored = await jsm.streams.getMessage(stream, query).catch(notFound);
+        if (!stored || stored.seq >= end) break;
+        const copy = await publisher.publish(target, stored.data, {
+          msgId: `${jobId}~${stored.seq}~${to}`,
+        });
+        end = Math.min(end, copy.seq);
+        await jsm.streams.deleteMessage(stream, stored.seq, false).catch(notFound);
+        moved += 1;
+        seq = stored.seq + 1;
+      }
+      return moved;
+    },
+    async backlog() {
+      const lanes = await Promise.all(
+        PRIORITIES.map((priority) =>
+          jsm.streams.info(stream, { subjects_filter: names.internal.lane(priority) }),
+        ),
+      );
+      const byLane = {} as Record<Priority, Map<string, number>>;
+      PRIORITIES.forEach((priority, i) => {
+        const subjects = lanes[i]?.state.subjects ?? {};
+        byLane[priority] = new Map(
+          Object.entries(subjects).map(([s, count]) => [s.slice(s.lastIndexOf(".") + 1), count]),
+        );
+      });
+      return byLane;
+    },
+  };
+}
+
+/** A message that is gone (pulled and acked, deleted) reads as nothing. */
+function notFound(error: unknown): null {
+  if (error instanceof Error && /not found|no message/i.test(error.message)) return null;
+  throw error;
+}
+
+/** The queue book in its KV bucket, followed through a watch (re-read whole after a gap). */
+export function natsQueueIndex(topology: Topology, nc: NatsConnection): QueueIndex {
+  const kv = topology.kv.queue;
+  return {
+    async put(entry) {
+      await kv.put(entry.job_id, encoder.encode(JSON.stringify(entry)));
+    },
+    async remove(jobId) {
+      await kv.delete(jobId);
+    },
+    follow(onChange, onReset) {
+      let stopped = false;
+      let stopWatch: (() => void) | undefined;
+      const start = async () => {
+        stopWatch?.();
+        onReset();
+        const watch = await kv.watch({ key: ">" });
+        stopWatch = () => watch.stop();
+        if (stopped) watch.stop();
+        for await (const entry of watch) {
+          if (entry.operation === "PUT") {
+            onChange(entry.key, JSON.parse(decoder.decode(entry.value)) as QueueEntry);
+          } else onChange(entry.key, undefined);
+        }
+      };
+      const run = () => {
+        start().catch(() => {
+          if (!stopped) setTimeout(run, 500).unref();
+        });
+      };
+      run();
+      // The watch's ordered consumer re-creates itself after a reconnect; starting over as well
+      // guarantees a whole view (removals during the gap included).
+      const unlisten = onConnectionChange(nc, ["reconnect"], run);
+      return () => {
+        stopped = true;
+        unlisten();
+        stopWatch?.();
+      };
+    },
+  };
+}
