@@ -24,7 +24,8 @@ const BROKEN = new Set<StepState>(["FAILED", "CANCELLED", "TIMEOUT"]);
  * within one event of its last upstream job completing — unless it has a condition, which is
  * decided once the condition's step has COMPLETED. A step below a skipped step is skipped; a
  * step below a failed one is never run. The workflow ends when every step has: FAILED naming
- * the first step (upstream first) that failed, else COMPLETED.
+ * the first step (upstream first) that failed, else COMPLETED. A step using an upstream step's
+ * model (`model_from`) is submitted once that step has completed, like a condition's.
  */
 export function planWorkflow(steps: readonly StepRecord[]): WorkflowPlan {
   const byId = new Map(steps.map((s) => [s.step_id, { ...s }]));
@@ -55,6 +56,22 @@ export function planWorkflow(steps: readonly StepRecord[]): WorkflowPlan {
       continue;
     }
     if (needs.some((n) => n.job_id === null)) continue;
+    if (step.model_from !== null) {
+      // Its model exists once that step's job has completed: an evaluate or predict job naming
+      // a model not there yet is refused at submit.
+      const from = byId.get(step.model_from) as StepRecord;
+      if (from.status === "SKIPPED" || BROKEN.has(from.status)) {
+        step.status = from.status === "SKIPPED" ? "SKIPPED" : "CANCELLED";
+        const reason = `its model's step ${from.step_id} ${from.status === "SKIPPED" ? "was skipped" : `ended ${from.status}`}`;
+        actions.push(
+          from.status === "SKIPPED"
+            ? { kind: "skip", step_id: id, reason }
+            : { kind: "not-run", step_id: id, reason: `not run: ${reason}` },
+        );
+        continue;
+      }
+      if (from.status !== "COMPLETED") continue;
+    }
     if (step.condition) {
       const on = byId.get(step.condition.step) as StepRecord;
       if (BROKEN.has(on.status)) {

@@ -53,6 +53,25 @@ describe("planning a workflow", () => {
     expect(waiting).toEqual({ actions: [] });
   });
 
+  it("submits a step using an upstream model only once that step completed", () => {
+    const steps = (train: StepState) => [
+      step("train", train),
+      step("evaluate", "SUBMITTED"),
+      step("predict", "PENDING", { depends_on: ["evaluate"], model_from: "train" }),
+    ];
+    expect(planWorkflow(steps("RUNNING")).actions).toEqual([]);
+    expect(planWorkflow(steps("COMPLETED")).actions).toEqual([
+      { kind: "submit", step_id: "predict" },
+    ]);
+    expect(planWorkflow(steps("FAILED")).actions).toEqual([
+      {
+        kind: "not-run",
+        step_id: "predict",
+        reason: "not run: its model's step train ended FAILED",
+      },
+    ]);
+  });
+
   it("never runs a step below a failed one, and fails naming the first failure once all ended", () => {
     const running = planWorkflow([
       step("a", "FAILED", { error: "task 0 failed" }),
