@@ -136,8 +136,12 @@ export async function parseWorkflow(
     steps,
   };
   const placeholders = new Map(steps.map((s) => [s.step_id, PLACEHOLDER_JOB_ID]));
+  const byId = new Map(steps.map((s) => [s.step_id, s]));
   const checks = await Promise.all(
-    steps.map((step) => checkJob(stepJobBody(record, step, placeholders, input.priority))),
+    steps.map((step) => {
+      const body = checkedBody(stepJobBody(record, step, placeholders, input.priority), step, byId);
+      return body ? checkJob(body) : Promise.resolve([]);
+    }),
   );
   checks.forEach((found, i) => {
     const inline = input.steps[i]?.job !== undefined;
@@ -149,6 +153,27 @@ export async function parseWorkflow(
       s.job.priority ??= input.priority;
     });
   return record;
+}
+
+/**
+ * What is checked of a step's job at submit. A step using an upstream model names a job that has
+ * no model yet (its model is checked when the step is submitted): its job is checked without
+ * `model` and `task_type`, with the upstream step's model_type when it names none; undefined when
+ * that is not known before the upstream step has run (its template decides it).
+ */
+function checkedBody(
+  body: Record<string, unknown>,
+  step: StepRecord,
+  byId: ReadonlyMap<string, StepRecord>,
+): Record<string, unknown> | undefined {
+  if (step.model_from === null) return body;
+  const { model: _model, task_type: _taskType, ...rest } = body;
+  if (rest.model_type !== undefined) return rest;
+  const upstream = byId.get(step.model_from)?.job;
+  const modelType =
+    upstream?.model_type ??
+    (upstream?.parameters as { algorithm?: unknown } | undefined)?.algorithm;
+  return modelType === undefined ? undefined : { ...rest, model_type: modelType };
 }
 
 /** Where a problem of a step's job body is in the workflow as written. */

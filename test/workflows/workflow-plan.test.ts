@@ -3,7 +3,7 @@ import { evaluateCondition } from "../../src/workflows/workflow-conditions.ts";
 import { graphProblems, type StepLinks } from "../../src/workflows/workflow-graph.ts";
 import { planWorkflow } from "../../src/workflows/workflow-plan.ts";
 import type { StepRecord, StepState } from "../../src/workflows/workflow-record.ts";
-import { stepJobBody } from "../../src/workflows/workflow-spec.ts";
+import { parseWorkflow, stepJobBody } from "../../src/workflows/workflow-spec.ts";
 
 function step(step_id: string, status: StepState, more: Partial<StepRecord> = {}): StepRecord {
   return {
@@ -165,5 +165,35 @@ describe("a step's job body", () => {
       user_id: "alice",
       idempotency_key: "wf_1/predict",
     });
+  });
+});
+
+describe("a workflow's steps checked at submit", () => {
+  it("checks a step using an upstream model without it (not there yet), with its model type", async () => {
+    const checked: Record<string, unknown>[] = [];
+    await parseWorkflow(
+      {
+        workflow_name: "tep",
+        steps: [
+          { step_id: "train", job: { model_type: "svm" } },
+          {
+            step_id: "evaluate",
+            depends_on: ["train"],
+            job: { task_type: "evaluate", model: { from_step: "train" } },
+          },
+        ],
+      },
+      async (body) => {
+        checked.push(body);
+        return [];
+      },
+      new Date(0),
+    );
+    expect(checked[1]).toMatchObject({
+      model_type: "svm",
+      depends_on: ["job_0000000000000000000"],
+    });
+    expect(checked[1]).not.toHaveProperty("model");
+    expect(checked[1]).not.toHaveProperty("task_type");
   });
 });
