@@ -318,3 +318,52 @@ export class JobStateConflictError extends TroupeError {
     );
   }
 }
+
+// Dependencies, workflows and templates (DESIGN §5.2)
+
+/** Dependencies can be added only to a job whose tasks are not queued yet. */
+export class JobNotWaitingError extends TroupeError {
+  constructor(jobId: string, status: string) {
+    super(
+      "TROUPE_ERR_JOB_NOT_WAITING",
+      `job '${jobId}' is ${status}${status === "SUBMITTED" ? " without dependencies (being queued)" : ""}: dependencies can be added only to a job that waits on others (WAITING)`,
+      { statusCode: 409 },
+    );
+  }
+}
+
+/** No workflow has this id. */
+export class WorkflowNotFoundError extends TroupeError {
+  constructor(workflowId: string) {
+    super("TROUPE_ERR_WORKFLOW_NOT_FOUND", `no workflow with workflow_id '${workflowId}'`, {
+      statusCode: 404,
+    });
+  }
+}
+
+/** The workflow has already ended: there is nothing to cancel. */
+export class WorkflowEndedError extends TroupeError {
+  constructor(workflowId: string, status: string) {
+    super(
+      "TROUPE_ERR_WORKFLOW_ENDED",
+      `workflow '${workflowId}' has already ended: it is ${status}`,
+      { statusCode: 409 },
+    );
+  }
+}
+
+/** No template has this id. */
+export class TemplateNotFoundError extends TroupeError {
+  constructor(templateId: string) {
+    super("TROUPE_ERR_TEMPLATE_NOT_FOUND", `no template with id '${templateId}'`, {
+      statusCode: 404,
+    });
+  }
+}
+
+/** A template cannot be created (its name is taken) or deleted (it is built in). */
+export class TemplateConflictError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_TEMPLATE_CONFLICT", message, { statusCode: 409 });
+  }
+}

@@ -34,6 +34,7 @@ import { ChunkRunner } from "./workers/chunk-runner.ts";
 import { JobAborts } from "./workers/job-aborts.ts";
 import { type RunTask, workerActor } from "./workers/worker-actor.ts";
 import { WorkerRegistry } from "./workers/worker-registry.ts";
+import { type WorkflowDriving, workflowDriving } from "./workflows/workflow-driving.ts";
 
 /**
  * A task's lease (AckWait) is 1.25 heartbeats, renewed RENEWALS_PER_LEASE times within it: a
@@ -92,6 +93,7 @@ export class Pipeline {
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
   readonly #retention: Retention;
+  readonly #workflows: WorkflowDriving;
   readonly #sampler: QueueSampler;
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
@@ -297,6 +299,18 @@ export class Pipeline {
         this.#owner.tell(jobId, { kind: "nudge" });
       },
     });
+    this.#workflows = workflowDriving({
+      nc,
+      names,
+      topology,
+      system: this.system,
+      gateway: this.gateway,
+      jobEvents: ports.jobEvents,
+      events: this.events,
+      driver: { worker_id: this.registry.workerId, pid: process.pid },
+      tickMs: config.heartbeatIntervalMs,
+      log,
+    });
     this.#unsubscribeNudges = () => nudges.unsubscribe();
     this.#sampler = new QueueSampler({
       queuedTasks: async () => (await this.gateway.queueStatus({})).pending,
@@ -335,6 +349,11 @@ export class Pipeline {
       pipeline.#sampler.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
       pipeline.#retention.start();
+      await untilNatsAnswers(() => pipeline.#workflows.owner.start(), {
+        step: "take workflows",
+        log,
+        signal,
+      });
     } catch (error) {
       // Stopped (or refused) half-way: what did start is stopped, as a started pipeline would be.
       await pipeline.close();
@@ -356,6 +375,8 @@ export class Pipeline {
       ["stop sampling the queue", () => this.#sampler.stop()],
       ["mark worker draining", () => this.registry.drain()],
       ["stop taking jobs", () => this.#owner.stopTaking()],
+      ["stop workflow nudges", () => this.#workflows.stopNudges()],
+      ["hand back workflows", () => this.#workflows.owner.stop()],
       ["drain running tasks", () => this.#drainTasks(config.drainTimeoutMs)],
       ["stop worker slots", () => this.#workers.close()],
       ["hand back job leases", () => this.#owner.stop()],

@@ -47,6 +47,7 @@ function compiled(schema: TSchema): Validator {
 
 interface SchemaNode {
   properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
   anyOf?: SchemaNode[];
   enum?: unknown[];
   const?: unknown;
@@ -55,7 +56,10 @@ interface SchemaNode {
 
 function schemaAt(schema: TSchema, pointer: string): SchemaNode | undefined {
   let node: SchemaNode | undefined = schema as SchemaNode;
-  for (const key of pointer.split("/").slice(1)) node = node?.properties?.[key];
+  for (const key of pointer.split("/").slice(1)) {
+    // An array's element (`/steps/1/…`) is described by its items schema.
+    node = node?.items && /^\d+$/.test(key) ? node.items : node?.properties?.[key];
+  }
   return node;
 }
 

@@ -35,6 +35,11 @@ const instances: errors.TroupeError[] = [
   new errors.DatasetConflictError("in use"),
   new errors.ArtifactNotFoundError("none"),
   new errors.ModelUnavailableError("not completed"),
+  new errors.JobNotWaitingError("job_x", "QUEUED"),
+  new errors.WorkflowNotFoundError("wf_x"),
+  new errors.WorkflowEndedError("wf_x", "COMPLETED"),
+  new errors.TemplateNotFoundError("t"),
+  new errors.TemplateConflictError("built in"),
 ];
 
 describe("the coded error table", () => {

@@ -5,6 +5,7 @@ import { eventsCommand } from "./commands/events.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { createRun } from "./commands/run.ts";
 import { submitCommand } from "./commands/submit.ts";
+import { workflowsCommand } from "./commands/workflows.ts";
 import { EXIT } from "./exit.ts";
 
 const AFTER_HELP = `
@@ -48,6 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     });
   submitCommand(program, run);
   jobsCommand(program, run);
+  workflowsCommand(program, run);
   clusterCommands(program, run);
   eventsCommand(program, run);
   // Every subcommand reports its errors the same way and never exits on its own.

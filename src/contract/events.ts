@@ -109,4 +109,21 @@ export interface RejectedEvent {
   at: string;
 }
 
-export type TroupeEvent = JobEvent | TaskEvent | ChunkEvent | WorkerEvent | RejectedEvent;
+/** A workflow's state or one of its steps' changed (`troupe.events.workflow.<workflow_id>`). */
+export interface WorkflowEvent {
+  type: "workflow";
+  workflow_id: string;
+  workflow_name: string;
+  status: string;
+  error: string | null;
+  steps: { step_id: string; status: string; job_id: string | null }[];
+  at: string;
+}
+
+export type TroupeEvent =
+  | JobEvent
+  | TaskEvent
+  | ChunkEvent
+  | WorkerEvent
+  | RejectedEvent
+  | WorkflowEvent;

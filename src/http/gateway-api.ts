@@ -20,4 +20,8 @@ export type GatewayApi = Pick<
   | "health"
   | "cleanup"
   | "data"
+  | "addDependencies"
+  | "workflows"
+  | "templates"
+  | "checkJob"
 >;

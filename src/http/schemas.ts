@@ -110,6 +110,8 @@ const ResolvedSpecSchema = Type.Object(
     retry_policy: Type.Object({ max_attempts: Type.Integer(), backoff_ms: Type.Integer() }),
     timeout_s: Type.Optional(Type.Integer()),
     idempotency_key: Type.Optional(Type.String()),
+    depends_on: Type.Optional(Type.Array(Type.String())),
+    dependency_type: Type.Optional(Type.String()),
   },
   { additionalProperties: true },
 );
@@ -148,8 +150,35 @@ export const JobListSchema = Type.Object({
 });
 
 export const BatchRequestSchema = Type.Object(
-  { specs: Type.Array(JobSpecBodySchema, { minItems: 1, maxItems: MAX_BATCH_SPECS }) },
-  { additionalProperties: false },
+  {
+    specs: Type.Optional(Type.Array(JobSpecBodySchema, { minItems: 1, maxItems: MAX_BATCH_SPECS })),
+    jobs: Type.Optional(
+      Type.Array(Type.Object({}, { additionalProperties: true }), {
+        minItems: 1,
+        maxItems: MAX_BATCH_SPECS,
+        description: "Seed 001's name for specs: job specs, or {template, parameters}.",
+      }),
+    ),
+    execution_mode: Type.Optional(
+      Type.Enum(["parallel", "sequential"], {
+        description:
+          "With jobs: sequential = each job depends on the one before (default parallel).",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description: "Either specs, or seed 001's jobs and execution_mode.",
+    examples: [
+      {
+        jobs: [
+          { template: "hyperparameter_tuning", parameters: { algorithm: "svm", C: 1.0 } },
+          { template: "hyperparameter_tuning", parameters: { algorithm: "svm", C: 10.0 } },
+        ],
+        execution_mode: "parallel",
+      },
+    ],
+  },
 );
 
 export const BatchReplySchema = Type.Object({

@@ -14,12 +14,15 @@ import { rateLimiting } from "./plugins/rate-limit.ts";
 import { yamlBodies } from "./plugins/yaml.ts";
 import { adminRoutes } from "./routes/admin.ts";
 import { dataRoutes } from "./routes/data.ts";
+import { dependencyRoutes } from "./routes/dependencies.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { queueRoutes } from "./routes/queue.ts";
+import { templateRoutes } from "./routes/templates.ts";
 import { workerRoutes } from "./routes/workers.ts";
+import { workflowRoutes } from "./routes/workflows.ts";
 import { validatorCompiler } from "./validation.ts";
 
 export interface HttpServerConfig {
@@ -146,6 +149,9 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(healthRoutes, { gateway });
   app.register(adminRoutes, { gateway });
   app.register(dataRoutes, { data: gateway.data, submit: (spec) => gateway.submit(spec) });
+  app.register(dependencyRoutes, { gateway });
+  app.register(workflowRoutes, { gateway });
+  app.register(templateRoutes, { gateway });
   app.register(metricsRoutes, { metrics: options.metrics });
   app.register(dashboard);
   // Event streams never end on their own: end them first, or close() would wait for them.

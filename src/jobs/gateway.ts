@@ -7,6 +7,7 @@ import type { Retention, RetentionCounts } from "../artifacts/retention.ts";
 import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import {
+  type FieldProblem,
   InvalidRequestError,
   JobEndedError,
   JobNotFoundError,
@@ -20,7 +21,8 @@ import { type QueueStatus, queueStatus } from "../queue/queue-status.ts";
 import type { NatsConnection } from "../transport/connection.ts";
 import { type EventPublisher, subscribeJobEvents } from "../transport/events.ts";
 import { kvKeys } from "../transport/kv.ts";
-import type { TaskPorts } from "../transport/ports.ts";
+import { natsWorkflowPorts } from "../transport/nats-ports.ts";
+import type { TaskPorts, WorkflowPorts } from "../transport/ports.ts";
 import type { NatsReadiness } from "../transport/readiness.ts";
 import type { Topology } from "../transport/streams.ts";
 import type { Names } from "../transport/subjects.ts";
@@ -34,10 +36,15 @@ import {
   workerView,
 } from "../workers/worker-record.ts";
 import { type LocalWorker, readAll, removeStale } from "../workers/worker-registry.ts";
+import { namingTemplates } from "../workflows/template-merge.ts";
+import { TemplateService } from "../workflows/template-service.ts";
+import { WorkflowService } from "../workflows/workflow-service.ts";
+import { WorkflowStore } from "../workflows/workflow-store.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
+import { addDependencies, checkDependenciesExist } from "./dependency-requests.ts";
 import { JobPause } from "./job-pause.ts";
 import { createdMsOf, type JobRecord, newJobId, newJobRecord } from "./job-record.ts";
-import { parseJobSpec } from "./job-spec.ts";
+import { type JobSpec, parseJobSpec } from "./job-spec.ts";
 import { isTerminalJobState, JOB_STATES } from "./job-state.ts";
 import { JobStore } from "./job-store.ts";
 
@@ -117,6 +124,8 @@ export interface GatewayOptions {
   retention?: Pick<Retention, "run"> | undefined;
   clock: Clock;
   log: Logger;
+  /** The workflow and template buckets (default: those of `topology`). */
+  workflowPorts?: WorkflowPorts | undefined;
 }
 
 /**
@@ -128,6 +137,11 @@ export class Gateway {
   readonly jobs: JobStore;
   /** Data in, models out (DESIGN §5.1). */
   readonly data: DataGateway | undefined;
+  /** Workflows (DESIGN §5.2): submit, get, list, cancel. */
+  readonly workflows: WorkflowService;
+  readonly workflowStore: WorkflowStore;
+  /** Job templates (DESIGN §5.2): list, get, create, delete. */
+  readonly templates: TemplateService;
   /** This process's view of the queue book (followed from the start): positions, queue status. */
   readonly book: QueueBook;
   /** This process's copy of the ended jobs' history (analytics). */
@@ -139,6 +153,35 @@ export class Gateway {
     this.#o = options;
     this.jobs = new JobStore(options.ports.jobs);
     this.data = options.data;
+    const { nc, names, topology } = options;
+    const workflowPorts = options.workflowPorts ?? natsWorkflowPorts(names, topology);
+    this.workflowStore = new WorkflowStore(workflowPorts.workflows);
+    this.templates = new TemplateService({
+      bucket: workflowPorts.templates,
+      clock: options.clock,
+      check: (body) => {
+        try {
+          parseJobSpec(body, { maxAttempts: options.defaultMaxAttempts });
+          return [];
+        } catch (error) {
+          if (error instanceof InvalidRequestError) return [...error.problems];
+          throw error;
+        }
+      },
+    });
+    this.workflows = new WorkflowService({
+      store: this.workflowStore,
+      publishLease: async (id) => {
+        await topology.publisher.publish(names.internal.workflow(id), encoder.encode(id), {
+          msgId: id,
+        });
+      },
+      nudge: (id) => nc.publish(names.internal.workflowNudge(id)),
+      events: options.events,
+      checkJob: (body) => this.checkJob(body),
+      cancelJob: (jobId) => this.cancelIfLive(jobId),
+      clock: options.clock,
+    });
     this.book = new QueueBook(options.clock);
     this.book.follow(options.ports.book);
     this.history = new JobHistory(options.clock, options.historyRetentionMs ?? 168 * 3_600_000);
@@ -162,12 +205,9 @@ export class Gateway {
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
   async submit(body: unknown): Promise<SubmitReply> {
-    const prepared = await this.data?.prepare(body);
-    const spec = parseJobSpec(prepared?.body ?? body, {
-      maxAttempts: this.#o.defaultMaxAttempts,
-      datasets: prepared?.datasets,
-    });
+    const spec = await this.#parse(body);
     spec.timeout_s ??= this.#o.defaultTimeoutS;
+    if (spec.depends_on) await checkDependenciesExist(this.jobs, spec.depends_on);
     let jobId = newJobId(this.#o.clock.now());
     if (spec.idempotency_key !== undefined) {
       const claimed = await this.#claimIdempotencyKey(spec.idempotency_key, jobId);
@@ -263,6 +303,54 @@ export class Gateway {
     this.#o.nc.publish(this.#o.names.internal.jobNudge(job_id));
     this.#o.events.job(jobEventOf(record));
     return record;
+  }
+
+  /**
+   * Adds dependencies to a job not queued yet (409 otherwise); unknown jobs and cycles are
+   * refused, naming them. Its owner looks again at once.
+   */
+  async addDependencies(body: unknown): Promise<JobRecord> {
+    const record = await addDependencies(this.jobs, body);
+    this.#o.nc.publish(this.#o.names.internal.jobNudge(record.job_id));
+    this.#o.events.job(jobEventOf(record));
+    return record;
+  }
+
+  /** Cancels a job unless it has ended (or is gone): what a workflow does to its step jobs. */
+  async cancelIfLive(jobId: string): Promise<void> {
+    try {
+      await this.cancel({ job_id: jobId });
+    } catch (error) {
+      if (!(error instanceof JobEndedError || error instanceof JobNotFoundError)) throw error;
+    }
+  }
+
+  /** A job body's problems as its submit would find them (templates merged). */
+  async checkJob(body: unknown): Promise<FieldProblem[]> {
+    try {
+      await this.#parse(body);
+      return [];
+    } catch (error) {
+      if (error instanceof InvalidRequestError) return [...error.problems];
+      throw error;
+    }
+  }
+
+  /** The one job schema, after merging a `template` chain; problems name the template at fault. */
+  async #parse(body: unknown): Promise<JobSpec> {
+    const merged = await this.templates.resolve(body);
+    // Data sets are looked up in the merged spec: a template may name one.
+    const prepared = await this.data?.prepare(merged?.body ?? body);
+    try {
+      return parseJobSpec(prepared?.body ?? merged?.body ?? body, {
+        maxAttempts: this.#o.defaultMaxAttempts,
+        datasets: prepared?.datasets,
+      });
+    } catch (error) {
+      if (merged && error instanceof InvalidRequestError)
+        throw namingTemplates(error, merged.setBy);
+      throw error;
+    }
   }
 
   async workers(body: unknown): Promise<WorkerActivity> {

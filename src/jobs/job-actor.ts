@@ -1,7 +1,7 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
 import { recordEnd } from "../analytics/job-history.ts";
 import { type JobArtifactsDeps, storeJobArtifacts } from "../artifacts/job-artifacts.ts";
-import type { TaskEvent } from "../contract/events.ts";
+import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
 import type { PipelineEvents } from "../pipeline-events.ts";
@@ -21,6 +21,7 @@ import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
 import { JobTally, withCounts } from "./job-tally.ts";
+import { JobWaiting } from "./job-waiting.ts";
 
 export type JobMessage =
   /** Read the job and take it up (the first message of every incarnation). */
@@ -34,8 +35,10 @@ export type JobMessage =
   | { kind: "recorded"; chunk: number; generation: number; record?: Uint8Array | undefined }
   /** Read every record again (the line to NATS dropped: notifications may be lost). */
   | { kind: "reconcile" }
-  /** Look at the record again (it was cancelled from outside). */
-  | { kind: "nudge" };
+  /** Look at the record again (it was cancelled, or given dependencies, from outside). */
+  | { kind: "nudge" }
+  /** A job this one waits for announced its state. */
+  | { kind: "dependency"; event: JobEvent };
 
 export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   store: JobStore;
@@ -98,6 +101,8 @@ class JobInstance {
   #cancelFlush: (() => void) | undefined;
   #cancelTick: (() => void) | undefined;
   #cancelTimeout: (() => void) | undefined;
+  /** Set while the job waits on its dependencies (its tasks not queued yet). */
+  #waiting: JobWaiting | undefined;
   readonly #unsubscribes: (() => void)[] = [];
   readonly #queueing: JobQueueing;
 
@@ -166,7 +171,8 @@ class JobInstance {
     else if (this.#record.tasks_enqueued) {
       await this.#queueing.retake(this.#record);
       await this.#reconcile();
-    } else await this.#resumeOrEnqueue();
+    } else if (this.#record.spec.depends_on && !this.#record.resumes) await this.#startWaiting();
+    else await this.#resumeOrEnqueue();
     this.#scheduleTick();
     this.#scheduleTimeout();
   }
@@ -215,7 +221,8 @@ class JobInstance {
         this.#lease.working();
         this.#ticks += 1;
         this.#scheduleTick();
-        if (this.#queueing.held) await this.#admitAndEnqueue(true);
+        if (this.#waiting) await this.#awaitDependencies(true);
+        else if (this.#queueing.held) await this.#admitAndEnqueue(true);
         if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
@@ -235,9 +242,16 @@ class JobInstance {
         if (stored && isTerminalJobState(stored.value.status)) {
           this.#record = stored.value;
           await this.#finalize(stored.value.status, stored.value.error);
+        } else if (stored && this.#waiting) {
+          this.#record = stored.value;
+          await this.#awaitDependencies(true);
         } else if (stored) await this.#steer(stored.value);
         return;
       }
+      case "dependency":
+        this.#waiting?.heard(message.event);
+        await this.#awaitDependencies(false);
+        return;
       case "task-events":
         this.#d.faults.maybeCrash("job");
         for (const event of message.events) await this.#onTaskEvent(event);
@@ -308,7 +322,7 @@ class JobInstance {
         : {
             ...job,
             tasks_enqueued: true,
-            status: job.status === "SUBMITTED" ? "QUEUED" : job.status,
+            status: job.status === "SUBMITTED" || job.status === "WAITING" ? "QUEUED" : job.status,
           },
     );
     if (updated) this.#record = updated;
@@ -327,9 +341,11 @@ class JobInstance {
       await this.#enqueueTasks();
       return;
     }
-    if (this.#record.status !== "SUBMITTED") return;
+    if (this.#record.status !== "SUBMITTED" && this.#record.status !== "WAITING") return;
     const updated = await this.#d.store.update(this.#jobId, (job) =>
-      job.status === "SUBMITTED" ? { ...job, status: "QUEUED" } : undefined,
+      job.status === "SUBMITTED" || job.status === "WAITING"
+        ? { ...job, status: "QUEUED" }
+        : undefined,
     );
     if (updated) this.#record = updated;
     this.#d.events.job(jobEventOf(this.#record));
@@ -348,6 +364,34 @@ class JobInstance {
     if (stored.status === "PAUSED" && was !== "PAUSED") await this.#queueing.paused(stored);
     else if (was === "PAUSED" && stored.status !== "PAUSED" && !stored.tasks_enqueued) {
       await this.#resumeOrEnqueue();
+    }
+  }
+
+  /** Follows the jobs it waits on (job-waiting.ts), then decides. */
+  async #startWaiting(): Promise<void> {
+    this.#waiting = new JobWaiting(this.#d, (event) =>
+      this.#ctx.self.tell({ kind: "dependency", event }),
+    );
+    this.#unsubscribes.push(() => this.#waiting?.close());
+    await this.#awaitDependencies(true);
+  }
+
+  /**
+   * Queues the job once its dependencies hold, cancels it once they never can, and otherwise
+   * marks it WAITING (job-waiting.ts decides; `read` re-reads every dependency's record).
+   */
+  async #awaitDependencies(read: boolean): Promise<void> {
+    const waiting = this.#waiting;
+    if (!waiting || this.#ended) return;
+    const verdict = await waiting.check(this.#record, read);
+    if (verdict.kind === "ready") {
+      waiting.close();
+      this.#waiting = undefined;
+      await this.#resumeOrEnqueue();
+    } else if (verdict.kind === "impossible") {
+      await this.#finalize("CANCELLED", verdict.error);
+    } else {
+      this.#record = await waiting.markWaiting(this.#record);
     }
   }
 

@@ -69,7 +69,7 @@ export class JobOwner {
   }
 
   async #consume(feed: LeaseFeed): Promise<void> {
-    for await (const { jobId, lease } of feed) {
+    for await (const { id: jobId, lease } of feed) {
       if (this.#leases.has(jobId)) {
         lease.working(); // a redelivery of a lease we hold: our actor is alive, keep it
         continue;

@@ -9,6 +9,7 @@ import {
 } from "../training/training-spec.ts";
 import type { ResolvedTrainingSpec } from "../training/types.ts";
 import { schemaProblems } from "../validation.ts";
+import { DEPENDENCY_TYPES, type DependencyType } from "./job-dependencies.ts";
 import { resolveSpecAliases } from "./spec-aliases.ts";
 
 /** Ids and user names become subject tokens and KV keys: no dots, spaces or wildcards. */
@@ -122,7 +123,14 @@ export const JobSpecSchema = Type.Object(
       Type.Array(Type.String({ pattern: JOB_ID }), {
         maxItems: 1000,
         description:
-          "Jobs this one waits for: not built yet, so only an empty list is accepted (alias: dependencies).",
+          "Jobs this one waits for (state WAITING) before it is queued; each must exist (alias: dependencies).",
+      }),
+    ),
+    dependency_type: Type.Optional(
+      Type.Enum([...DEPENDENCY_TYPES], {
+        default: "all_complete",
+        description:
+          "all_complete (default): every dependency COMPLETED; any_complete: one COMPLETED; all_finished: every one ended, however. When it can no longer hold, the job ends CANCELLED naming the dependency.",
       }),
     ),
     task_type: Type.Optional(
@@ -159,6 +167,9 @@ export type JobSpec = ResolvedTrainingSpec & {
   retry_policy: { max_attempts: number; backoff_ms: number };
   timeout_s: number | undefined;
   idempotency_key: string | undefined;
+  /** Present only on a job that waits for others (DESIGN §5.2). */
+  depends_on?: string[];
+  dependency_type?: DependencyType;
 };
 
 // The non-training fields are checked here; the training ones are only required to exist.
@@ -201,13 +212,6 @@ export function parseJobSpec(
     const named = new Set(problems.map((p) => p.path));
     problems.push(...training.errors.filter((e) => !named.has(e.path)));
   }
-  const waitsFor = (input as { depends_on?: unknown }).depends_on;
-  if (Array.isArray(waitsFor) && waitsFor.length > 0) {
-    problems.push({
-      path: "/depends_on",
-      message: "waiting on other jobs is not built yet: submit this job once they have completed",
-    });
-  }
   const taskType = (input as { task_type?: string }).task_type ?? "train";
   const model = (input as { model?: { job_id: string } }).model;
   if ((taskType === "train") !== (model === undefined)) {
@@ -236,7 +240,15 @@ export function parseJobSpec(
     },
     timeout_s: input.timeout_s,
     idempotency_key: input.idempotency_key,
+    ...dependenciesOf(input),
   };
+}
+
+/** The dependency fields of a spec, only when it has dependencies (duplicates dropped). */
+function dependenciesOf(input: JobSpecInput): Pick<JobSpec, "depends_on" | "dependency_type"> {
+  const ids = [...new Set(input.depends_on ?? [])];
+  if (ids.length === 0) return {};
+  return { depends_on: ids, dependency_type: input.dependency_type ?? "all_complete" };
 }
 
 /** A problem's path as the sender wrote it, when it is in a value an alias moved. */

@@ -4,6 +4,7 @@
  */
 export const JOB_STATES = [
   "SUBMITTED",
+  "WAITING",
   "QUEUED",
   "RUNNING",
   "PAUSED",
@@ -27,7 +28,9 @@ export type TaskState = (typeof TASK_STATES)[number];
 const ENDS_JOB = ["FAILED", "CANCELLED", "TIMEOUT"] as const;
 
 const JOB_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = Object.freeze({
-  SUBMITTED: ["QUEUED", ...ENDS_JOB],
+  SUBMITTED: ["WAITING", "QUEUED", ...ENDS_JOB],
+  // On its dependencies (depends_on); CANCELLED when they can no longer hold.
+  WAITING: ["QUEUED", ...ENDS_JOB],
   QUEUED: ["RUNNING", "PAUSED", ...ENDS_JOB],
   RUNNING: ["COMPLETED", "PAUSED", ...ENDS_JOB],
   // Resumed: RUNNING if it had started, else QUEUED (DESIGN §5.3). COMPLETED: its last tasks

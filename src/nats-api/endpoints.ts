@@ -45,6 +45,15 @@ export async function serveApi(options: {
     ["analytics-get", api.analytics, (body) => gateway.analytics(body)],
     ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
     ["jobs-artifacts", api.jobsArtifacts, (body) => artifactsOf(gateway, body)],
+    ["jobs-dependencies", api.jobsDependencies, (body) => gateway.addDependencies(body)],
+    ["workflows-submit", api.workflowsSubmit, (body) => gateway.workflows.submit(body)],
+    ["workflows-get", api.workflowsGet, (body) => gateway.workflows.get(body)],
+    ["workflows-list", api.workflowsList, (body) => gateway.workflows.list(body)],
+    ["workflows-cancel", api.workflowsCancel, (body) => gateway.workflows.cancel(body)],
+    ["templates-list", api.templatesList, (body) => gateway.templates.list(body)],
+    ["templates-get", api.templatesGet, (body) => gateway.templates.get(body)],
+    ["templates-create", api.templatesCreate, (body) => gateway.templates.create(body)],
+    ["templates-delete", api.templatesDelete, (body) => gateway.templates.delete(body)],
   ];
   try {
     for (const [name, subject, call] of endpoints) {

@@ -6,6 +6,7 @@ import {
   type TroupeEvent,
   taskEventsOf,
   type WorkerEvent,
+  type WorkflowEvent,
 } from "../contract/events.ts";
 import type { NatsConnection } from "./connection.ts";
 import { outboundOf } from "./outbound.ts";
@@ -38,6 +39,14 @@ export class EventPublisher {
   chunk(event: Omit<ChunkEvent, "type" | "at">): void {
     const subject = this.#names.events.chunk(event.job_id, event.chunk);
     this.#publish(subject, { type: "chunk", ...event, at: now() });
+  }
+
+  workflow(event: Omit<WorkflowEvent, "type" | "at">): void {
+    this.#publish(this.#names.events.workflow(event.workflow_id), {
+      type: "workflow",
+      ...event,
+      at: now(),
+    });
   }
 
   worker(event: Omit<WorkerEvent, "type" | "at">): void {

@@ -18,8 +18,8 @@ export interface Lease {
   nak(delayMs?: number): void;
 }
 
-/** Leases as JetStream hands them out to this process, until `close`. */
-export interface LeaseFeed extends AsyncIterable<{ jobId: string; lease: Lease }> {
+/** Leases (on jobs, or on workflows) as JetStream hands them out to this process, until `close`. */
+export interface LeaseFeed extends AsyncIterable<{ id: string; lease: Lease }> {
   /** Takes no more leases; those already delivered are still yielded. */
   close(): Promise<void>;
 }
@@ -29,12 +29,30 @@ export interface LeaseFeed extends AsyncIterable<{ jobId: string; lease: Lease }
  * batch: the ticks of every live job fall together (job-actor.ts), and nats.js' own `working()`
  * would write each to the socket on its own.
  */
-export async function consumeJobLeases(
+export function consumeJobLeases(
   nc: NatsConnection,
   topology: Topology,
   names: Names,
 ): Promise<LeaseFeed> {
-  const consumer = await topology.js.consumers.get(names.jobsStream, names.jobOwnersConsumer);
+  return consumeLeases(nc, topology, names.jobsStream, names.jobOwnersConsumer);
+}
+
+/** The shared `workflow-owners` consumer as a feed of workflow leases (as for jobs). */
+export function consumeWorkflowLeases(
+  nc: NatsConnection,
+  topology: Topology,
+  names: Names,
+): Promise<LeaseFeed> {
+  return consumeLeases(nc, topology, names.workflowsStream, names.workflowOwnersConsumer);
+}
+
+async function consumeLeases(
+  nc: NatsConnection,
+  topology: Topology,
+  stream: string,
+  durable: string,
+): Promise<LeaseFeed> {
+  const consumer = await topology.js.consumers.get(stream, durable);
   const messages: ConsumerMessages = await consumer.consume({ max_messages: 64 });
   const outbound = outboundOf(nc);
   return {
@@ -46,7 +64,7 @@ export async function consumeJobLeases(
           ack: () => msg.ack(),
           nak: (delayMs) => msg.nak(delayMs),
         };
-        yield { jobId: decoder.decode(msg.data), lease };
+        yield { id: decoder.decode(msg.data), lease };
       }
     },
     async close() {

@@ -1,4 +1,4 @@
-import type { ChunkEvent, TaskEvent } from "../contract/events.ts";
+import type { ChunkEvent, JobEvent, TaskEvent } from "../contract/events.ts";
 import { taskEventsOf } from "../contract/events.ts";
 import type { Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
@@ -9,12 +9,14 @@ import { natsQueueControl, natsQueueIndex } from "./nats-queue.ts";
 import type {
   Bucket,
   BucketEntry,
+  JobEventFeed,
   JobSignals,
   QueuedChunk,
   ResultLog,
   TaskEventFeed,
   TaskPorts,
   TaskQueue,
+  WorkflowPorts,
 } from "./ports.ts";
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
@@ -202,6 +204,27 @@ export function natsTaskEvents(nc: NatsConnection, names: Names): TaskEventFeed 
   };
 }
 
+/** A job's public state-change events. */
+export function natsJobEvents(nc: NatsConnection, names: Names): JobEventFeed {
+  return {
+    follow(jobId, onEvent) {
+      const sub = nc.subscribe(names.events.job(jobId), {
+        callback: (_error, msg) => onEvent(JSON.parse(decoder.decode(msg.data)) as JobEvent),
+      });
+      return () => sub.unsubscribe();
+    },
+  };
+}
+
+/** The workflow and template buckets. */
+export function natsWorkflowPorts(names: Names, topology: Topology): WorkflowPorts {
+  const { kv } = topology;
+  return {
+    workflows: natsBucket(topology, names.buckets.workflows, kv.workflows),
+    templates: natsBucket(topology, names.buckets.templates, kv.templates),
+  };
+}
+
 /** Every port of the task path, on one connection. */
 export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topology): TaskPorts {
   const { kv, writers } = topology;
@@ -214,6 +237,7 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     counts: natsBucket(topology, buckets.tasks, kv.tasks),
     signals: natsJobSignals(nc, names),
     taskEvents: natsTaskEvents(nc, names),
+    jobEvents: natsJobEvents(nc, names),
     book: natsQueueIndex(topology, names, nc),
     history: natsHistory(nc, names, topology),
   };

@@ -3,7 +3,7 @@
  * work behind. `nats-ports.ts` implements them on JetStream; tests may hand in in-memory ones
  * (test/support/memory-ports.ts) to decide job and worker logic on a simulated clock.
  */
-import type { ChunkEvent, JobEvent, TaskEvent } from "../contract/events.ts";
+import type { ChunkEvent, JobEvent, TaskEvent, WorkflowEvent } from "../contract/events.ts";
 import type { Priority } from "../contract/priorities.ts";
 
 export interface BucketEntry {
@@ -136,11 +136,27 @@ export interface TaskEventFeed {
   follow(jobId: string, onEvents: (events: TaskEvent[]) => void): () => void;
 }
 
+/** Jobs' state changes as they are announced (`troupe.events.job.<id>`); may miss some. */
+export interface JobEventFeed {
+  follow(jobId: string, onEvent: (event: JobEvent) => void): () => void;
+}
+
 /** Where the task path tells what happens (fire and forget: a live view, not state). */
 export interface EventSink {
   job(event: Omit<JobEvent, "type" | "at">): void;
   task(event: Omit<TaskEvent, "type" | "at">): void;
   chunk(event: Omit<ChunkEvent, "type" | "at">): void;
+}
+
+/** Where a workflow's driver tells what happens (fire and forget). */
+export interface WorkflowEventSink {
+  workflow(event: Omit<WorkflowEvent, "type" | "at">): void;
+}
+
+/** What workflows and templates keep their state in. */
+export interface WorkflowPorts {
+  workflows: Bucket;
+  templates: Bucket;
 }
 
 /** Every port of the task path. */
@@ -153,6 +169,8 @@ export interface TaskPorts {
   counts: Bucket;
   signals: JobSignals;
   taskEvents: TaskEventFeed;
+  /** Other jobs' state changes (what a job waits for, what a workflow follows). */
+  jobEvents: JobEventFeed;
   book: QueueIndex;
   history: HistoryLog;
 }

@@ -46,6 +46,8 @@ export interface Buckets {
   readonly checkpoints: KV;
   readonly workers: KV;
   readonly quota: KV;
+  readonly workflows: KV;
+  readonly templates: KV;
   readonly queue: KV;
 }
 
@@ -116,16 +118,47 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
   const kvm = new Kvm(nc);
   const b = n.buckets;
-  const [jobs, idempotency, tasks, results, checkpoints, workers, quota, queue] = await Promise.all(
-    [b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota, b.queue].map(
-      (name) => kvm.open(name),
-    ),
+  const [
+    jobs,
+    idempotency,
+    tasks,
+    results,
+    checkpoints,
+    workers,
+    quota,
+    queue,
+    workflows,
+    templates,
+  ] = await Promise.all(
+    [
+      b.jobs,
+      b.idempotency,
+      b.tasks,
+      b.results,
+      b.checkpoints,
+      b.workers,
+      b.quota,
+      b.queue,
+      b.workflows,
+      b.templates,
+    ].map((name) => kvm.open(name)),
   );
   const publisher = new JetStreamPublisher(nc);
   return {
     js: jsm.jetstream(),
     jsm,
-    kv: { jobs, idempotency, tasks, results, checkpoints, workers, quota, queue } as Buckets,
+    kv: {
+      jobs,
+      idempotency,
+      tasks,
+      results,
+      checkpoints,
+      workers,
+      quota,
+      queue,
+      workflows,
+      templates,
+    } as Buckets,
     publisher,
     writers: {
       jobs: new KvWriter(publisher, b.jobs),
@@ -145,13 +178,27 @@ async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): 
   const buckets = [
     ...[b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota],
     b.queue,
+    b.workflows,
+    b.templates,
   ];
-  const streams = [n.jobsStream, n.tasksStream, n.historyStream, ...buckets.map(kvStream)];
-  const consumers = [n.jobOwnersConsumer, ...PRIORITIES.map((p) => n.laneConsumer(p))];
+  const streams = [
+    n.jobsStream,
+    n.tasksStream,
+    n.historyStream,
+    n.workflowsStream,
+    ...buckets.map(kvStream),
+  ];
+  const consumers: [string, string][] = [
+    [n.jobsStream, n.jobOwnersConsumer],
+    [n.workflowsStream, n.workflowOwnersConsumer],
+    ...PRIORITIES.map((p): [string, string] => [n.tasksStream, n.laneConsumer(p)]),
+  ];
   const lookups = [
     ...streams.map((stream) => () => jsm.streams.info(stream)),
     ...consumers.map(
-      (consumer, i) => () => jsm.consumers.info(i === 0 ? n.jobsStream : n.tasksStream, consumer),
+      ([stream, consumer]) =>
+        () =>
+          jsm.consumers.info(stream, consumer),
     ),
   ];
   for (const lookup of lookups) {
@@ -228,6 +275,19 @@ async function createTopology(
     ack_wait: ms(options.jobLeaseMs),
     durable_name: n.jobOwnersConsumer,
   });
+  // One message per live workflow, held un-acked by the process driving it, as for jobs.
+  await ensureStream(jsm, {
+    ...common,
+    name: n.workflowsStream,
+    subjects: [n.internal.allWorkflows],
+    retention: RetentionPolicy.Workqueue,
+    duplicate_window: DUPLICATE_WINDOW_NS,
+  });
+  await ensureConsumer(jsm, n.workflowsStream, {
+    ...lease,
+    ack_wait: ms(options.jobLeaseMs),
+    durable_name: n.workflowOwnersConsumer,
+  });
   for (const priority of PRIORITIES) {
     await ensureConsumer(jsm, n.tasksStream, {
       ...lease,
@@ -249,6 +309,8 @@ async function createTopology(
     bucket(b.workers),
     // A quota slot of a process that died frees itself: holders refresh it every lease/3.
     bucket(b.quota, options.leaseMs),
+    bucket(b.workflows),
+    bucket(b.templates),
     bucket(b.queue),
   ]);
 }

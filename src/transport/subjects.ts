@@ -30,6 +30,15 @@ export interface Names {
     readonly adminCleanup: string;
     /** A job's artifacts (list). */
     readonly jobsArtifacts: string;
+    readonly jobsDependencies: string;
+    readonly workflowsSubmit: string;
+    readonly workflowsGet: string;
+    readonly workflowsList: string;
+    readonly workflowsCancel: string;
+    readonly templatesList: string;
+    readonly templatesGet: string;
+    readonly templatesCreate: string;
+    readonly templatesDelete: string;
   };
   /** Public events (core NATS, JSON). */
   readonly events: {
@@ -45,6 +54,8 @@ export interface Names {
     chunksOf(jobId: string): string;
     worker(workerId: string): string;
     readonly allWorkers: string;
+    /** A workflow's state and its steps' (`troupe.events.workflow.<workflow_id>`). */
+    workflow(workflowId: string): string;
     /** A plain publish (no reply subject) to a request subject that was refused. */
     readonly rejected: string;
   };
@@ -71,6 +82,12 @@ export interface Names {
     /** "Abort this job's running tasks" to every process. */
     abort(jobId: string): string;
     readonly allAborts: string;
+    /** One lease message per live workflow (stream `workflowsStream`). */
+    workflow(workflowId: string): string;
+    readonly allWorkflows: string;
+    /** "Look at your workflow again" to whichever process drives it (cancel). */
+    workflowNudge(workflowId: string): string;
+    readonly allWorkflowNudges: string;
     /** "Stop this job's running tasks, it is paused" to every process. */
     pause(jobId: string): string;
     readonly allPauses: string;
@@ -86,6 +103,9 @@ export interface Names {
   readonly historyStream: string;
   /** Durable consumer shared by all processes: whoever holds a job's message owns the job. */
   readonly jobOwnersConsumer: string;
+  readonly workflowsStream: string;
+  /** Durable consumer shared by all processes: whoever holds a workflow's message drives it. */
+  readonly workflowOwnersConsumer: string;
   laneConsumer(priority: Priority): string;
   readonly buckets: {
     /** job_id → job record. */
@@ -108,6 +128,10 @@ export interface Names {
     readonly artifacts: string;
     /** `datasets.<id>` → metadata, `cleaned.<job_id>` → when retention removed it, `leases.*`. */
     readonly catalog: string;
+    /** workflow_id → workflow record. */
+    readonly workflows: string;
+    /** template id → job template. */
+    readonly templates: string;
     /** job_id → the job's queue book entry (ports.ts QueueEntry), while the job lives. */
     readonly queue: string;
   };
@@ -135,6 +159,15 @@ export function names(prefix: string): Names {
       analytics: `${p}.analytics.get`,
       adminCleanup: `${p}.admin.cleanup`,
       jobsArtifacts: `${p}.jobs.artifacts`,
+      jobsDependencies: `${p}.jobs.dependencies`,
+      workflowsSubmit: `${p}.workflows.submit`,
+      workflowsGet: `${p}.workflows.get`,
+      workflowsList: `${p}.workflows.list`,
+      workflowsCancel: `${p}.workflows.cancel`,
+      templatesList: `${p}.templates.list`,
+      templatesGet: `${p}.templates.get`,
+      templatesCreate: `${p}.templates.create`,
+      templatesDelete: `${p}.templates.delete`,
     }),
     events: Object.freeze({
       all: `${p}.events.>`,
@@ -146,6 +179,7 @@ export function names(prefix: string): Names {
       chunksOf: (jobId: string) => `${p}.events.chunk.${jobId}.*`,
       worker: (workerId: string) => `${p}.events.worker.${workerId}`,
       allWorkers: `${p}.events.worker.*`,
+      workflow: (workflowId: string) => `${p}.events.workflow.${workflowId}`,
       rejected: `${p}.events.rejected`,
     }),
     internal: Object.freeze({
@@ -163,6 +197,10 @@ export function names(prefix: string): Names {
       recordedOf: (jobId: string) => `${p}.internal.recorded.${jobId}.>`,
       abort: (jobId: string) => `${p}.internal.abort.${jobId}`,
       allAborts: `${p}.internal.abort.*`,
+      workflow: (workflowId: string) => `${p}.internal.workflows.${workflowId}`,
+      allWorkflows: `${p}.internal.workflows.*`,
+      workflowNudge: (workflowId: string) => `${p}.internal.wfnudge.${workflowId}`,
+      allWorkflowNudges: `${p}.internal.wfnudge.*`,
       pause: (jobId: string) => `${p}.internal.pause.${jobId}`,
       allPauses: `${p}.internal.pause.*`,
       history: (jobId: string) => `${p}.internal.history.${jobId}`,
@@ -173,6 +211,8 @@ export function names(prefix: string): Names {
     tasksStream: `${upper}_TASKS`,
     historyStream: `${upper}_HISTORY`,
     jobOwnersConsumer: "job-owners",
+    workflowsStream: `${upper}_WORKFLOWS`,
+    workflowOwnersConsumer: "workflow-owners",
     laneConsumer: (priority: Priority) => `lane-${priority}`,
     buckets: Object.freeze({
       jobs: `${lower}_jobs`,
@@ -185,6 +225,8 @@ export function names(prefix: string): Names {
       datasets: `${lower}_datasets`,
       artifacts: `${lower}_artifacts`,
       catalog: `${lower}_catalog`,
+      workflows: `${lower}_workflows`,
+      templates: `${lower}_templates`,
       queue: `${lower}_queue`,
     }),
   });

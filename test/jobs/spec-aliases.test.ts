@@ -126,11 +126,7 @@ describe("the seed services' names in a job spec", () => {
       "/retry_policy/retry_delay",
       "seconds",
     ],
-    [
-      { model_type: "svm", dependencies: ["job_0000000000000000000"] },
-      "/dependencies",
-      "not built yet",
-    ],
+    [{ model_type: "svm", dependencies: ["job_x"] }, "/dependencies/0", "pattern"],
     [{ template: "ml_training_template", model_type: "svm" }, "/template", "unknown field"],
   ])("refuses %j naming %s", (body, path, message) => {
     const found = problems(body).find((p) => p.path === path);

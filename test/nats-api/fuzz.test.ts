@@ -10,7 +10,7 @@ import { quickSpec, submit, waitForJob } from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes, type TroupeProcess } from "../support/troupe-process.ts";
 
-// The public request subjects of a running process (DESIGN §2.3), and the operators' one.
+// The public request subjects of a running process (DESIGN §2.3, §5.2), and the operators' one.
 const SUBJECTS = [
   "troupe.jobs.submit",
   "troupe.jobs.get",
@@ -24,6 +24,15 @@ const SUBJECTS = [
   "troupe.queue.reorder",
   "troupe.analytics.get",
   "troupe.admin.cleanup",
+  "troupe.jobs.dependencies",
+  "troupe.workflows.submit",
+  "troupe.workflows.get",
+  "troupe.workflows.list",
+  "troupe.workflows.cancel",
+  "troupe.templates.list",
+  "troupe.templates.get",
+  "troupe.templates.create",
+  "troupe.templates.delete",
 ] as const;
 type Subject = (typeof SUBJECTS)[number];
 
@@ -65,6 +74,10 @@ const body = fc.oneof(
         "cursor",
         "status",
         "retry_policy",
+        "template",
+        "depends_on",
+        "steps",
+        "workflow_id",
       ),
       value: fc.jsonValue({ maxDepth: 2 }),
     })
@@ -160,6 +173,15 @@ function judge(p: Payload, data: Uint8Array, serviceError: string | undefined): 
     "troupe.queue.reorder": () => typeof r.queue_position === "number",
     "troupe.analytics.get": () => typeof r.total_jobs === "number",
     "troupe.admin.cleanup": () => r.ok === true,
+    "troupe.jobs.dependencies": () => typeof r.job_id === "string",
+    "troupe.workflows.submit": () => typeof r.workflow_id === "string",
+    "troupe.workflows.get": () => typeof r.workflow_id === "string",
+    "troupe.workflows.list": () => Array.isArray(r.workflows),
+    "troupe.workflows.cancel": () => r.status === "CANCELLED",
+    "troupe.templates.list": () => Array.isArray(r.templates),
+    "troupe.templates.get": () => typeof r.id === "string",
+    "troupe.templates.create": () => typeof r.id === "string",
+    "troupe.templates.delete": () => typeof r.deleted === "string",
   };
   return valid[p.subject]()
     ? undefined

@@ -12,6 +12,7 @@ import type {
   BucketEntry,
   EventSink,
   HistoryLog,
+  JobEventFeed,
   JobSignals,
   QueuedChunk,
   QueueEntry,
@@ -270,9 +271,21 @@ export class MemoryEvents implements EventSink, TaskEventFeed {
   readonly tasks: Omit<TaskEvent, "type" | "at">[] = [];
   readonly chunks: Omit<ChunkEvent, "type" | "at">[] = [];
   readonly #followers = new Map<string, Set<(events: TaskEvent[]) => void>>();
+  readonly #jobFollowers = new Map<string, Set<(event: JobEvent) => void>>();
+  /** Job events as a JobEventFeed (the job events published here). */
+  readonly jobFeed: JobEventFeed = {
+    follow: (jobId, onEvent) => {
+      const set = this.#jobFollowers.get(jobId) ?? new Set();
+      set.add(onEvent);
+      this.#jobFollowers.set(jobId, set);
+      return () => set.delete(onEvent);
+    },
+  };
 
   job(event: Omit<JobEvent, "type" | "at">): void {
     this.jobs.push(event);
+    const full: JobEvent = { type: "job", ...event, at: new Date().toISOString() };
+    for (const follower of this.#jobFollowers.get(event.job_id) ?? []) follower(full);
   }
 
   task(event: Omit<TaskEvent, "type" | "at">): void {
@@ -351,6 +364,7 @@ export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
     counts: new MemoryBucket(),
     signals: new MemorySignals(),
     taskEvents: events,
+    jobEvents: events.jobFeed,
     book: new MemoryQueueIndex(),
     history: new MemoryHistory(),
   } satisfies TaskPorts;

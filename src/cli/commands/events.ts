@@ -89,6 +89,8 @@ function linesOf(event: TroupeEvent, out: Output): string[] {
       ];
     case "rejected":
       return [`${time}  ${c.red("rejected")} ${event.subject}  ${event.code}: ${event.message}`];
+    case "workflow":
+      return [`${time}  workflow ${event.workflow_id}  ${statusColor(event.status, c)}`];
   }
 }
 

@@ -29,6 +29,8 @@ async function openApiPlugin(app: FastifyInstance, options: OpenApiOptions): Pro
         { name: "jobs", description: "Submit, list, inspect and cancel training jobs." },
         { name: "workers", description: "Worker activity." },
         { name: "queue", description: "Queue status." },
+        { name: "workflows", description: "Workflows of jobs, and seed 003's task manifests." },
+        { name: "templates", description: "Job templates, built in and custom." },
         { name: "operations", description: "Health, readiness and metrics." },
       ],
     },

@@ -56,7 +56,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<JobRoutesOptions> = async (app
       },
     },
     async (request, reply) =>
-      reply.code(202).send(await submitBatch(request.body, (spec) => gateway.submit(spec))),
+      reply.code(202).send(
+        await submitBatch(
+          request.body,
+          (spec) => gateway.submit(spec),
+          (spec) => gateway.checkJob(spec),
+        ),
+      ),
   );
 
   app.get(
