@@ -34,9 +34,7 @@ describe("the queue control routes", () => {
     expect(raised.res.status).toBe(200);
     expect(raised.body).toMatchObject({
       priority: "urgent",
-      history: [
-        { action: "priority", from: "high", to: "urgent", reason: "the demo is at noon" },
-      ],
+      history: [{ action: "priority", from: "high", to: "urgent", reason: "the demo is at noon" }],
     });
 
     const cases: [string, string, unknown, number, RegExp][] = [
