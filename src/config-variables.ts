@@ -54,6 +54,28 @@ function optionalInteger(min: number, max: number): Variable<number>["parse"] {
   return (text) => (text === "" ? 0 : integer(min, max)(text));
 }
 
+const SIZE_UNITS: Readonly<Record<string, number>> = {
+  "": 1,
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+};
+
+/** A size in bytes, `256MiB` or `1_000_000`, within `[min, max]`. */
+function byteSize(min: number, max: number): Variable<number>["parse"] {
+  return (text) => {
+    const match = /^(\d+(?:_\d+)*)\s*([A-Za-z]*)$/.exec(text.trim());
+    const unit = match ? SIZE_UNITS[(match[2] ?? "").toLowerCase()] : undefined;
+    if (!match || unit === undefined) return undefined;
+    const n = Number((match[1] as string).replaceAll("_", "")) * unit;
+    return n >= min && n <= max ? n : undefined;
+  };
+}
+
 function duration(minMs: number, maxMs = Number.POSITIVE_INFINITY): Variable<number>["parse"] {
   return (text) => {
     const ms = parseDuration(text);
@@ -254,6 +276,16 @@ export const VARIABLES = {
     parse: duration(0, 10_000),
   },
   TROUPE_FAULTS: { fallback: "", form: FAULTS_FORM, parse: parseFaults },
+  RETENTION: {
+    fallback: "48h",
+    form: `${DURATION_FORMS}, at least 1s`,
+    parse: duration(1_000),
+  },
+  MAX_DATASET_BYTES: {
+    fallback: "256MiB",
+    form: "a size such as 256MiB, 1GiB, 500MB or a whole number of bytes, from 1KiB to 64GiB",
+    parse: byteSize(1024, 64 * 2 ** 30),
+  },
 } satisfies Record<string, Variable<unknown>>;
 
 export type VariableName = keyof typeof VARIABLES;

@@ -68,6 +68,10 @@ export interface TroupeConfig {
   readonly chunkTargetMs: number;
   /** Test-only fault injection; off unless TROUPE_FAULTS is set. */
   readonly faults: Faults;
+  /** Largest data set upload, in bytes; a larger one is refused (413). */
+  readonly maxDatasetBytes: number;
+  /** Jobs that ended longer ago than this are removed, with their results and artifacts. */
+  readonly retentionMs: number;
 }
 
 /** LOG_FILE, rotated past LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT older files. */
@@ -146,6 +150,8 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     drainTimeoutMs: v.DRAIN_TIMEOUT,
     chunkTargetMs: v.CHUNK_TARGET,
     faults: v.TROUPE_FAULTS,
+    maxDatasetBytes: v.MAX_DATASET_BYTES,
+    retentionMs: v.RETENTION,
   });
 }
 

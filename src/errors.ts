@@ -260,6 +260,54 @@ export class RouteNotFoundError extends TroupeError {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Data sets and artifacts (src/artifacts)
+
+/** An uploaded file is not a usable data set; the message names the line and column at fault. */
+export class DatasetInvalidError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_DATASET_INVALID", message, { statusCode: 400 });
+  }
+}
+
+/** An upload larger than MAX_DATASET_BYTES: refused, nothing stored. */
+export class DatasetTooLargeError extends TroupeError {
+  constructor(limit: number) {
+    super(
+      "TROUPE_ERR_DATASET_TOO_LARGE",
+      `the upload exceeds MAX_DATASET_BYTES (${limit} bytes); nothing was stored`,
+      { statusCode: 413 },
+    );
+  }
+}
+
+export class DatasetNotFoundError extends TroupeError {
+  constructor(datasetId: string) {
+    super("TROUPE_ERR_DATASET_NOT_FOUND", `no data set with dataset_id '${datasetId}'`, {
+      statusCode: 404,
+    });
+  }
+}
+
+/** A data set cannot be stored or removed as asked (it exists, or jobs still use it). */
+export class DatasetConflictError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_DATASET_CONFLICT", message, { statusCode: 409 });
+  }
+}
+
+export class ArtifactNotFoundError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_ARTIFACT_NOT_FOUND", message, { statusCode: 404 });
+  }
+}
+
+/** A model is asked of a job that has none (yet): not completed, or cleaned up. */
+export class ModelUnavailableError extends TroupeError {
+  constructor(message: string) {
+    super("TROUPE_ERR_MODEL_UNAVAILABLE", message, { statusCode: 409 });
+  }
+}
 /** A queue operation on a job whose state does not allow it: 409 naming both states. */
 export class JobStateConflictError extends TroupeError {
   constructor(jobId: string, operation: string, status: string, allowed: readonly string[]) {

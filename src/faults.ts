@@ -4,9 +4,11 @@
  *   `worker=2x` crashes it on its first two messages in this process — for deterministic tests;
  * - `pool=0.01` (or `pool=2x`): the pool thread running a task dies (the thread exits) — the
  *   chunk runner decides, the thread only obeys a flag;
+ * - `artifacts=1x`: the process is killed (SIGKILL) while writing a job's artifacts, after the
+ *   first one — a new owner must complete the set;
  * - `ack-delay=200ms` (or `ack-delay=200`): every task ack is sent this many milliseconds late.
  */
-export const FAULT_KINDS = ["worker", "job", "pool", "ack-delay"] as const;
+export const FAULT_KINDS = ["worker", "job", "pool", "artifacts", "ack-delay"] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** The kinds that crash an actor (thrown from its message handler). */
 export type ActorFaultKind = "worker" | "job";
@@ -18,7 +20,7 @@ type Rule = { probability: number } | { remaining: number };
 /** The longest ack delay accepted: past the lease, acks would only ever arrive late. */
 const MAX_ACK_DELAY_MS = 600_000;
 
-export const FAULTS_FORM = `kind=value pairs, comma-separated: ${FAULT_KINDS.slice(0, 3).join(", ")} take a probability 0..1 or Nx (the first N times); ack-delay takes milliseconds (200 or 200ms)`;
+export const FAULTS_FORM = `kind=value pairs, comma-separated: ${FAULT_KINDS.slice(0, -1).join(", ")} take a probability 0..1 or Nx (the first N times); ack-delay takes milliseconds (200 or 200ms)`;
 
 /** Parses TROUPE_FAULTS; undefined when malformed. */
 export function parseFaults(text: string): Faults | undefined {
@@ -81,6 +83,11 @@ export class Faults {
   /** True when the pool thread about to run a task should die (the `pool` rule says so). */
   crashPoolThread(): boolean {
     return this.#roll("pool");
+  }
+
+  /** True when this process should die now, half-way through writing a job's artifacts. */
+  killWritingArtifacts(): boolean {
+    return this.#roll("artifacts");
   }
 
   #roll(kind: RolledKind): boolean {

@@ -42,6 +42,7 @@ export {
   type Seed,
   SPEC_ALIASES,
 } from "./contract/aliases.ts";
+export type { ColumnSummary, DatasetRecord } from "./contract/datasets.ts";
 export type {
   ChunkEvent,
   ChunkTaskState,
@@ -56,9 +57,14 @@ export {
   ActorNameTakenError,
   ActorOptionsError,
   ActorStoppedError,
+  ArtifactNotFoundError,
   AskTimeoutError,
   CheckpointError,
   ConfigError,
+  DatasetConflictError,
+  DatasetInvalidError,
+  DatasetNotFoundError,
+  DatasetTooLargeError,
   type ErrorData,
   type FieldProblem,
   InvalidRequestError,
@@ -67,6 +73,7 @@ export {
   JobNotFoundError,
   JobStateConflictError,
   MailboxFullError,
+  ModelUnavailableError,
   NoResponderError,
   NotReadyError,
   PayloadTooLargeError,
@@ -93,6 +100,7 @@ export {
   type SupervisorChildOptions,
   type SupervisorOptions,
 } from "./supervisor/supervisor-options.ts";
+export { decodeModelJson, type ModelJson } from "./training/model-json.ts";
 export {
   createTrainingPool,
   type RunOptions,

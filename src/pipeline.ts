@@ -2,11 +2,16 @@ import { setMaxListeners } from "node:events";
 import { availableParallelism, totalmem } from "node:os";
 import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
 import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
+import { DataGateway } from "./artifacts/data-gateway.ts";
+import { Datasets } from "./artifacts/datasets.ts";
+import { ModelFiles } from "./artifacts/model-files.ts";
+import { Retention } from "./artifacts/retention.ts";
 import type { Clock } from "./clock.ts";
 import type { TroupeConfig } from "./config.ts";
 import { ChunkSizer } from "./jobs/chunk-sizing.ts";
 import { Gateway } from "./jobs/gateway.ts";
 import { JobOwner } from "./jobs/job-owner.ts";
+import { JobStore } from "./jobs/job-store.ts";
 import type { Logger } from "./log.ts";
 import { PipelineEvents } from "./pipeline-events.ts";
 import { Admission } from "./queue/admission.ts";
@@ -18,8 +23,9 @@ import { createTrainingPool, type TrainingPool } from "./training/pool.ts";
 import type { NatsConnection } from "./transport/connection.ts";
 import { EventPublisher } from "./transport/events.ts";
 import { kvKeys } from "./transport/kv.ts";
+import { type DataStores, openDataStores } from "./transport/nats-blob-store.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
-import { natsTaskPorts } from "./transport/nats-ports.ts";
+import { natsBucket, natsTaskPorts } from "./transport/nats-ports.ts";
 import { type NatsReadiness, natsReadiness } from "./transport/readiness.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
 import { ensureTopology, type Topology } from "./transport/streams.ts";
@@ -85,11 +91,12 @@ export class Pipeline {
   readonly #dispatcher: Dispatcher;
   readonly #owner: JobOwner;
   readonly #unsubscribeNudges: () => void;
+  readonly #retention: Retention;
   readonly #sampler: QueueSampler;
   /** Aborted when the drain times out: running tasks are handed back at once. */
   readonly #handBack = new AbortController();
 
-  private constructor(o: PipelineOptions, topology: Topology, names: Names) {
+  private constructor(o: PipelineOptions, topology: Topology, names: Names, stores: DataStores) {
     const { nc, config, clock, log } = o;
     this.#o = o;
     this.names = names;
@@ -125,7 +132,21 @@ export class Pipeline {
       log,
     });
     this.#aborts = new JobAborts(ports.signals);
+    const datasets = new Datasets({
+      store: stores.datasets,
+      catalog: stores.catalog,
+      pool: this.#pool,
+      maxBytes: config.maxDatasetBytes,
+      clock,
+    });
+    const models = new ModelFiles(stores.artifacts);
     const runner = new ChunkRunner({
+      modelOf: async (spec) =>
+        spec.model ? (await models.get(spec.model.job_id))?.json : undefined,
+      dataOf: async (spec) =>
+        spec.dataset.content_hash === undefined
+          ? undefined
+          : datasets.bytes.load(`${spec.dataset.dataset_id}.csv`, spec.dataset.content_hash),
       results: ports.results,
       checkpoints: ports.checkpoints,
       counts: ports.counts,
@@ -197,7 +218,34 @@ export class Pipeline {
     });
     const sizer = new ChunkSizer(config.chunkTargetMs);
     this.#readiness = natsReadiness({ nc, jsm: topology.jsm, names });
+    const jobStore = new JobStore(ports.jobs);
+    const { kv } = topology;
+    this.#retention = new Retention({
+      jobs: jobStore,
+      scratch: {
+        results: natsBucket(topology, names.buckets.results, kv.results),
+        checkpoints: ports.checkpoints,
+        counts: ports.counts,
+      },
+      jobRecords: ports.jobs,
+      idempotency: natsBucket(topology, names.buckets.idempotency, kv.idempotency),
+      artifacts: stores.artifacts,
+      catalog: stores.catalog,
+      retentionMs: config.retentionMs,
+      holder: this.registry.workerId,
+      clock,
+      log,
+    });
     this.gateway = new Gateway({
+      retention: this.#retention,
+      data: new DataGateway({
+        datasets,
+        artifacts: stores.artifacts,
+        models,
+        catalog: stores.catalog,
+        jobs: jobStore,
+        pool: this.#pool,
+      }),
       nc,
       names,
       topology,
@@ -227,6 +275,16 @@ export class Pipeline {
         faults: config.faults,
         sizer,
         tickMs: config.heartbeatIntervalMs,
+        artifacts: {
+          store: stores.artifacts,
+          bytes: datasets.bytes,
+          models,
+          // Test-only (TROUPE_FAULTS artifacts): killed half-way, as `kill -9` would.
+          between: (written) => {
+            if (written > 0 && config.faults.killWritingArtifacts())
+              process.kill(process.pid, "SIGKILL");
+          },
+        },
         queueBook: this.gateway.book,
         admission: admissionOf(config, topology, renewEveryMs, clock, log),
         log,
@@ -262,7 +320,11 @@ export class Pipeline {
       log,
       signal,
     });
-    const pipeline = new Pipeline(options, topology, names);
+    const stores = await untilNatsAnswers(
+      () => openDataStores(options.nc, names, topology, config.replicas),
+      { step: "create the object stores", log, signal },
+    );
+    const pipeline = new Pipeline(options, topology, names, stores);
     try {
       await untilNatsAnswers(() => pipeline.registry.start(), {
         step: "register the worker",
@@ -272,6 +334,7 @@ export class Pipeline {
       pipeline.#dispatcher.start();
       pipeline.#sampler.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
+      pipeline.#retention.start();
     } catch (error) {
       // Stopped (or refused) half-way: what did start is stopped, as a started pipeline would be.
       await pipeline.close();
@@ -289,6 +352,7 @@ export class Pipeline {
     const { log, config } = this.#o;
     const steps: [string, () => Promise<unknown> | void][] = [
       ["stop nudges", () => this.#unsubscribeNudges()],
+      ["stop retention", () => this.#retention.close()],
       ["stop sampling the queue", () => this.#sampler.stop()],
       ["mark worker draining", () => this.registry.drain()],
       ["stop taking jobs", () => this.#owner.stopTaking()],

@@ -77,6 +77,7 @@ describe("loadConfig", () => {
       LOG_LEVEL: "debug",
       LOG_PRETTY: "1",
       TROUPE_DATA_DIR: "/var/lib/troupe",
+      MAX_DATASET_BYTES: "64MiB",
     });
     const { faults, ...rest } = config;
     expect(faults.enabled).toBe(true);
@@ -113,6 +114,8 @@ describe("loadConfig", () => {
       priorityAgingMs: 2_000,
       drainTimeoutMs: 10_000,
       chunkTargetMs: 20,
+      maxDatasetBytes: 64 * 2 ** 20,
+      retentionMs: 48 * 3_600_000,
     });
   });
 
@@ -137,8 +140,11 @@ describe("loadConfig", () => {
     ["PRIORITY_AGING", "10ms", "at least 100ms"],
     ["DRAIN_TIMEOUT", "soon", "1500ms, 300s, 5m or 1h"],
     ["CHUNK_TARGET", "20s", "0ms to 10s"],
+    ["MAX_DATASET_BYTES", "12XB", "a size such as 256MiB"],
+    ["MAX_DATASET_BYTES", "100", "from 1KiB to 64GiB"],
+    ["RETENTION", "500ms", "at least 1s"],
     ["TROUPE_FAULTS", "worker=2", "kind=value pairs"],
-    ["TROUPE_FAULTS", "disk=0.1", "worker, job, pool take a probability"],
+    ["TROUPE_FAULTS", "disk=0.1", "worker, job, pool, artifacts take a probability"],
     ["TROUPE_FAULTS", "pool=2", "Nx (the first N times)"],
     ["TROUPE_FAULTS", "ack-delay=soon", "ack-delay takes milliseconds"],
     ["RATE_LIMIT_PER_MIN", "ten", "1 to 1000000"],

@@ -29,6 +29,12 @@ const instances: errors.TroupeError[] = [
   new errors.RateLimitedError(600, "60"),
   new errors.NotReadyError("NATS down"),
   new errors.RouteNotFoundError("GET", "/nope"),
+  new errors.DatasetInvalidError("line 2: bad"),
+  new errors.DatasetTooLargeError(1024),
+  new errors.DatasetNotFoundError("iris2"),
+  new errors.DatasetConflictError("in use"),
+  new errors.ArtifactNotFoundError("none"),
+  new errors.ModelUnavailableError("not completed"),
 ];
 
 describe("the coded error table", () => {

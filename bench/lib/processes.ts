@@ -235,7 +235,11 @@ export async function startCluster(
     },
     () => {
       for (const m of cluster.members) m.child?.kill("SIGKILL");
-      if (natsPid) process.kill(natsPid, "SIGKILL");
+      try {
+        if (natsPid) process.kill(natsPid, "SIGKILL");
+      } catch {
+        // already gone: the cluster stopped it, or it died
+      }
     },
   );
   return {

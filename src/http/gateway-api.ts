@@ -19,4 +19,5 @@ export type GatewayApi = Pick<
   | "isReady"
   | "health"
   | "cleanup"
+  | "data"
 >;

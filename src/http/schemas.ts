@@ -248,6 +248,10 @@ export const CleanupReplySchema = Type.Object({
   workers_removed: Type.Array(Type.String(), {
     description: "Stale workers (two heartbeats missed) removed from the list.",
   }),
+  jobs_removed: Type.Optional(Type.Integer({ description: "Jobs ended more than RETENTION ago." })),
+  results_removed: Type.Optional(Type.Integer({ description: "Their chunk result records." })),
+  artifacts_removed: Type.Optional(Type.Integer({ description: "Their artifacts." })),
+  idempotency_keys_removed: Type.Optional(Type.Integer({ description: "Their idempotency keys." })),
 });
 
 export const WorkerActivitySchema = Type.Object({

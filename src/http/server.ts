@@ -13,6 +13,7 @@ import { problemHandling } from "./plugins/problem.ts";
 import { rateLimiting } from "./plugins/rate-limit.ts";
 import { yamlBodies } from "./plugins/yaml.ts";
 import { adminRoutes } from "./routes/admin.ts";
+import { dataRoutes } from "./routes/data.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
@@ -144,6 +145,7 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
   app.register(queueRoutes, { gateway });
   app.register(healthRoutes, { gateway });
   app.register(adminRoutes, { gateway });
+  app.register(dataRoutes, { data: gateway.data, submit: (spec) => gateway.submit(spec) });
   app.register(metricsRoutes, { metrics: options.metrics });
   app.register(dashboard);
   // Event streams never end on their own: end them first, or close() would wait for them.

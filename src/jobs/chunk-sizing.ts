@@ -25,7 +25,10 @@ const CALIBRATION_BOUNDS = [0.1, 10] as const;
  */
 export function estimateTaskMs(spec: ResolvedTrainingSpec): number {
   const { samples, features, classes } = spec.dataset;
-  const rows = (smallestShard(samples, spec.tasks) + holdoutSize(samples)) * plannedEpochs(spec);
+  const fraction = spec.dataset.test_fraction;
+  const rows =
+    (smallestShard(samples, spec.tasks, fraction) + holdoutSize(samples, fraction)) *
+    plannedEpochs(spec);
   return TASK_OVERHEAD_MS + (rows * nsPerRow(spec, features, classes)) / 1e6;
 }
 
@@ -58,7 +61,7 @@ export function estimateModelBytes(spec: ResolvedTrainingSpec): number {
     }
     case "random_forest":
     case "xgboost": {
-      const shard = smallestShard(spec.dataset.samples, spec.tasks);
+      const shard = smallestShard(spec.dataset.samples, spec.tasks, spec.dataset.test_fraction);
       const nodes = Math.min(2 ** (spec.hyperparameters.max_depth + 1), 2 * shard);
       return spec.hyperparameters.n_trees * nodes * (24 + 8 * classes);
     }

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import Type, { type Static, type TSchema } from "typebox";
 import type { AnalyticsReport } from "../analytics/analytics.ts";
 import { JobHistory } from "../analytics/job-history.ts";
+import type { DataGateway } from "../artifacts/data-gateway.ts";
+import type { Retention, RetentionCounts } from "../artifacts/retention.ts";
 import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import {
@@ -86,6 +88,9 @@ export interface CleanupReply {
   workers_removed: string[];
 }
 
+/** With retention (DESIGN §5.1): what it removed too. */
+export type CleanupCounts = CleanupReply & Partial<Omit<RetentionCounts, "ran">>;
+
 export interface GatewayOptions {
   nc: NatsConnection;
   names: Names;
@@ -106,6 +111,10 @@ export interface GatewayOptions {
   historyRetentionMs?: number | undefined;
   /** This process's worker, for `/health`; a gateway without one answers 503 there. */
   worker?: LocalWorker | undefined;
+  /** Data sets, artifacts, predictions (DESIGN §5.1); absent, jobs train on built-in data only. */
+  data?: DataGateway | undefined;
+  /** Removes jobs past RETENTION; cleanup runs it too. */
+  retention?: Pick<Retention, "run"> | undefined;
   clock: Clock;
   log: Logger;
 }
@@ -117,6 +126,8 @@ export interface GatewayOptions {
 export class Gateway {
   readonly #o: GatewayOptions;
   readonly jobs: JobStore;
+  /** Data in, models out (DESIGN §5.1). */
+  readonly data: DataGateway | undefined;
   /** This process's view of the queue book (followed from the start): positions, queue status. */
   readonly book: QueueBook;
   /** This process's copy of the ended jobs' history (analytics). */
@@ -127,6 +138,7 @@ export class Gateway {
   constructor(options: GatewayOptions) {
     this.#o = options;
     this.jobs = new JobStore(options.ports.jobs);
+    this.data = options.data;
     this.book = new QueueBook(options.clock);
     this.book.follow(options.ports.book);
     this.history = new JobHistory(
@@ -153,7 +165,11 @@ export class Gateway {
 
   /** Validates a job spec and queues the job for an owner; idempotent by `idempotency_key`. */
   async submit(body: unknown): Promise<SubmitReply> {
-    const spec = parseJobSpec(body, { maxAttempts: this.#o.defaultMaxAttempts });
+    const prepared = await this.data?.prepare(body);
+    const spec = parseJobSpec(prepared?.body ?? body, {
+      maxAttempts: this.#o.defaultMaxAttempts,
+      datasets: prepared?.datasets,
+    });
     spec.timeout_s ??= this.#o.defaultTimeoutS;
     let jobId = newJobId(this.#o.clock.now());
     if (spec.idempotency_key !== undefined) {
@@ -274,9 +290,10 @@ export class Gateway {
 
   /**
    * Removes what is left over now: the records of stale workers (two heartbeats missed; seed 003's
-   * `/admin/cleanup`). Finished jobs join this once retention exists.
+   * `/admin/cleanup`), and jobs that ended more than RETENTION ago (with their results, artifacts
+   * and idempotency keys).
    */
-  async cleanup(body: unknown): Promise<CleanupReply> {
+  async cleanup(body: unknown): Promise<CleanupCounts> {
     check(EmptyQuerySchema, body ?? {}, "cleanup request");
     const { topology, names, clock, workerTimeoutMs, events } = this.#o;
     const removed = await removeStale(
@@ -287,7 +304,10 @@ export class Gateway {
     );
     for (const workerId of removed)
       events.worker({ event: "gone", worker_id: workerId, status: "STALE" });
-    return { ok: true, removed: removed.length, workers_removed: removed };
+    const reply = { ok: true as const, removed: removed.length, workers_removed: removed };
+    if (!this.#o.retention) return reply;
+    const { ran: _, ...counts } = await this.#o.retention.run();
+    return { ...reply, ...counts, removed: reply.removed + counts.jobs_removed };
   }
 
   async queueStatus(body: unknown): Promise<QueueStatus> {

@@ -1,5 +1,6 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
 import { recordEnd } from "../analytics/job-history.ts";
+import { type JobArtifactsDeps, storeJobArtifacts } from "../artifacts/job-artifacts.ts";
 import type { TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
@@ -50,6 +51,8 @@ export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   log: Logger;
   /** Called once the job has ended and its lease is released. */
   onEnded(jobId: string): void;
+  /** Where a completed job's artifacts go; without it, the job's metrics alone are kept. */
+  artifacts?: JobArtifactsDeps | undefined;
   /** This process's view of the queue book. */
   queueBook: QueueBook;
   /** Job-level quotas; undefined: none configured. */
@@ -439,9 +442,18 @@ class JobInstance {
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
     const complete = status === "COMPLETED" && this.#tally.complete;
-    const metrics = complete
-      ? await aggregateMetrics(this.#d.pool, this.#record, this.#tally.outcomes(), this.#log)
-      : undefined;
+    const { artifacts, pool } = this.#d;
+    const metrics = !complete
+      ? undefined
+      : artifacts
+        ? await storeJobArtifacts(
+            artifacts,
+            pool,
+            this.#record,
+            this.#tally.outcomesByTask(),
+            this.#log,
+          )
+        : await aggregateMetrics(pool, this.#record, this.#tally.outcomes(), this.#log);
     const counts = this.#tally.counts(this.#record.metrics);
     const final = await this.#d.store.update(this.#jobId, (job) =>
       finalRecord(job, { status, error, at: now, counts }, metrics),

@@ -2,7 +2,11 @@ import Type, { type Static } from "typebox";
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import { InvalidRequestError } from "../errors.ts";
 import { DatasetSchema, EpochsSchema, ModelTypeSchema } from "../training/hyperparameters.ts";
-import { TasksSchema, validateTrainingSpec } from "../training/training-spec.ts";
+import {
+  type NamedDatasets,
+  TasksSchema,
+  validateTrainingSpec,
+} from "../training/training-spec.ts";
 import type { ResolvedTrainingSpec } from "../training/types.ts";
 import { schemaProblems } from "../validation.ts";
 import { resolveSpecAliases } from "./spec-aliases.ts";
@@ -121,6 +125,19 @@ export const JobSpecSchema = Type.Object(
           "Jobs this one waits for: not built yet, so only an empty list is accepted (alias: dependencies).",
       }),
     ),
+    task_type: Type.Optional(
+      Type.Enum(["train", "evaluate", "predict"], {
+        default: "train",
+        description:
+          "train (default); evaluate (loss, accuracy and confusion matrix of model on the data set) or predict (predictions.csv), each sharding dataset over the tasks in file order. model_type is then the model's.",
+      }),
+    ),
+    model: Type.Optional(
+      Type.Object(
+        { job_id: Type.String({ pattern: JOB_ID, description: "A completed training job." }) },
+        { additionalProperties: false, description: "With evaluate and predict: whose model." },
+      ),
+    ),
     parameters: Type.Optional(ParametersSchema),
     dependencies: Type.Optional(
       Type.Array(Type.String(), { description: "Seed 001's name for depends_on." }),
@@ -164,7 +181,10 @@ const ControlSchema = Type.Object(
  * @throws InvalidRequestError naming every field at fault, all at once: the control fields' and
  *   the training fields' problems together (cross-field bounds once every field is valid).
  */
-export function parseJobSpec(submitted: unknown, defaults: { maxAttempts: number }): JobSpec {
+export function parseJobSpec(
+  submitted: unknown,
+  defaults: { maxAttempts: number; datasets?: NamedDatasets | undefined },
+): JobSpec {
   const aliases = resolveSpecAliases(submitted);
   const body = aliases.body;
   const problems = [...aliases.problems, ...schemaProblems(ControlSchema, body)];
@@ -174,6 +194,7 @@ export function parseJobSpec(submitted: unknown, defaults: { maxAttempts: number
   const input = body as JobSpecInput;
   const training = validateTrainingSpec(
     Object.fromEntries(TRAINING_FIELDS.filter((f) => f in input).map((f) => [f, input[f]])),
+    defaults.datasets,
   );
   if (!training.ok) {
     // Both checks may name a missing model_type: once is enough.
@@ -187,11 +208,23 @@ export function parseJobSpec(submitted: unknown, defaults: { maxAttempts: number
       message: "waiting on other jobs is not built yet: submit this job once they have completed",
     });
   }
+  const taskType = (input as { task_type?: string }).task_type ?? "train";
+  const model = (input as { model?: { job_id: string } }).model;
+  if ((taskType === "train") !== (model === undefined)) {
+    problems.push({
+      path: taskType === "train" ? "/model" : "/model/job_id",
+      message:
+        taskType === "train"
+          ? "is for task_type evaluate and predict"
+          : `${taskType} needs the model of a completed job: {"job_id": …}`,
+    });
+  }
   if (problems.length > 0 || !training.ok) {
     throw new InvalidRequestError("job spec", problems.map(asWritten(aliases.written)));
   }
   return {
     ...training.value,
+    ...(model && { task_type: taskType as "evaluate" | "predict", model }),
     name: input.name ?? training.value.model_type,
     priority: input.priority ?? "normal",
     user_id: input.user_id ?? "anonymous",
@@ -221,6 +254,7 @@ function asWritten(written: Map<string, string>) {
 
 /** The training part of a job spec: what a pool thread needs to train its tasks. */
 export function trainingSpecOf(spec: JobSpec): ResolvedTrainingSpec {
-  const { model_type, dataset, epochs, tasks, hyperparameters } = spec;
-  return { model_type, dataset, epochs, tasks, hyperparameters } as ResolvedTrainingSpec;
+  const { model_type, dataset, epochs, tasks, hyperparameters, task_type, model } = spec;
+  const training = { model_type, dataset, epochs, tasks, hyperparameters };
+  return (model ? { ...training, task_type, model } : training) as ResolvedTrainingSpec;
 }

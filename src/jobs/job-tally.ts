@@ -41,6 +41,11 @@ export class JobTally {
     return this.#outcomes.values();
   }
 
+  /** Every final outcome with its task index, in task order. */
+  outcomesByTask(): [number, TaskOutcome][] {
+    return [...this.#outcomes].sort(([a], [b]) => a - b);
+  }
+
   /** Training time of the outcomes recorded so far, seconds. */
   trainedSeconds(): number {
     let ms = 0;

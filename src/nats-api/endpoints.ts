@@ -1,4 +1,5 @@
 import type { RejectedEvent } from "../contract/events.ts";
+import { NotReadyError } from "../errors.ts";
 import type { Gateway } from "../jobs/gateway.ts";
 import type { Logger } from "../log.ts";
 import { decodeBody, MAX_REQUEST_BYTES } from "../transport/codec.ts";
@@ -43,6 +44,7 @@ export async function serveApi(options: {
     ["jobs-resume", api.resume, (body) => gateway.resume(body)],
     ["analytics-get", api.analytics, (body) => gateway.analytics(body)],
     ["admin-cleanup", api.adminCleanup, (body) => gateway.cleanup(body)],
+    ["jobs-artifacts", api.jobsArtifacts, (body) => artifactsOf(gateway, body)],
   ];
   try {
     for (const [name, subject, call] of endpoints) {
@@ -58,6 +60,12 @@ export async function serveApi(options: {
     throw error;
   }
   return service;
+}
+
+/** A job's artifacts, from a process that serves data sets. */
+function artifactsOf(gateway: Gateway, body: unknown) {
+  if (!gateway.data) throw new NotReadyError("this process serves no artifacts");
+  return gateway.data.artifacts(body);
 }
 
 /** Fields of the body that tell its sender which publish was refused. */

@@ -12,6 +12,7 @@ import { builtinDataset } from "./datasets/builtin.ts";
 import type { DatasetSpec } from "./hyperparameters.ts";
 import { holdoutSize, shardRange } from "./limits.ts";
 import { Rng, Stream } from "./rng.ts";
+import { cachedTable } from "./tables.ts";
 
 /** Rows in row-major float32 with their labels. */
 export interface Split {
@@ -37,7 +38,7 @@ export function generateRows(
   end: number,
   checkAbort: AbortCheck = neverAbort,
 ): Split {
-  if (spec.dataset_id !== undefined) return namedRows(spec.dataset_id, spec.seed, start, end);
+  if (spec.dataset_id !== undefined) return namedRows(spec, start, end);
   const { features: d, classes, noise } = spec;
   const mu = centres(spec);
   const n = end - start;
@@ -62,13 +63,10 @@ export function generateRows(
   return { x, y, n, features: d, classes };
 }
 
-/** Rows `[start, end)` of a built-in data set, in the order `seed` shuffles it into. */
-function namedRows(id: string, seed: number, start: number, end: number): Split {
-  const data = builtinDataset(id);
-  if (!data) throw new RangeError(`unknown data set ${JSON.stringify(id)}`);
-  const order = new Uint32Array(data.rows);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  new Rng(seed, Stream.order).shuffle(order);
+/** Rows `[start, end)` of a named data set, in the order `seed` shuffles it into. */
+function namedRows(spec: DatasetSpec, start: number, end: number): Split {
+  const data = namedData(spec);
+  const order = rowOrder(data.rows, spec.seed);
   const d = data.features.length;
   const n = end - start;
   const x = new Float32Array(n * d);
@@ -79,6 +77,25 @@ function namedRows(id: string, seed: number, start: number, end: number): Split 
     y[r] = data.y[from] as number;
   }
   return { x, y, n, features: d, classes: data.classes.length };
+}
+
+/** A built-in data set, or an uploaded one this thread has loaded (`loadTable`). */
+function namedData(spec: DatasetSpec) {
+  const id = spec.dataset_id as string;
+  const data =
+    spec.content_hash === undefined
+      ? builtinDataset(id)
+      : cachedTable(spec.content_hash, spec.target_column as string);
+  if (!data) throw new RangeError(`data set ${JSON.stringify(id)} is not loaded in this thread`);
+  return data;
+}
+
+/** A named data set's rows in the order `seed` shuffles them into (held-out rows first). */
+export function rowOrder(rows: number, seed: number): Uint32Array {
+  const order = new Uint32Array(rows);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  new Rng(seed, Stream.order).shuffle(order);
+  return order;
 }
 
 /**
@@ -94,14 +111,14 @@ let heldOutCacheBytes = 0;
 
 /** The held-out split shared by every task of a job (kept for the thread's next tasks). */
 export function heldOutSplit(spec: DatasetSpec, checkAbort: AbortCheck = neverAbort): Split {
-  const key = `${spec.dataset_id ?? ""}/${spec.seed}/${spec.samples}/${spec.features}/${spec.classes}/${spec.noise}`;
+  const key = `${spec.dataset_id ?? ""}/${spec.content_hash ?? ""}/${spec.target_column ?? ""}/${spec.test_fraction ?? ""}/${spec.seed}/${spec.samples}/${spec.features}/${spec.classes}/${spec.noise}`;
   const cached = heldOutCache.get(key);
   if (cached) {
     heldOutCache.delete(key);
     heldOutCache.set(key, cached);
     return cached;
   }
-  const split = generateRows(spec, 0, holdoutSize(spec.samples), checkAbort);
+  const split = generateRows(spec, 0, holdoutSize(spec.samples, spec.test_fraction), checkAbort);
   heldOutCache.set(key, split);
   heldOutCacheBytes += splitBytes(split);
   for (const [oldest, old] of heldOutCache) {
@@ -123,6 +140,6 @@ export function trainingShard(
   tasks: number,
   checkAbort: AbortCheck = neverAbort,
 ): Split {
-  const [start, end] = shardRange(spec.samples, taskIndex, tasks);
+  const [start, end] = shardRange(spec.samples, taskIndex, tasks, spec.test_fraction);
   return generateRows(spec, start, end, checkAbort);
 }

@@ -24,7 +24,16 @@ export const DatasetSchema = Type.Object(
       Type.String({
         pattern: "^[A-Za-z0-9_.-]{1,128}$",
         description:
-          "A named data set instead of synthetic data: a built-in sample (iris). Its rows, features and classes are its own; seed shuffles its rows into the held-out split and the shards.",
+          "A named data set instead of synthetic data: an uploaded one (POST /api/v1/datasets, or `nats obj put troupe_datasets <id>.csv`) or a built-in sample (iris). Its rows, features and classes are its own; seed shuffles its rows into the held-out split and the shards.",
+      }),
+    ),
+    /** Held-out share of the rows (default: a fifth, at most 5,000 rows). */
+    test_fraction: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 0.9,
+        description:
+          "Share of the rows held out for validation, (0, 0.9] (default: a fifth, at most 5000 rows). Which rows: the first ones once seed has shuffled them (metrics.json lists them).",
       }),
     ),
     /** The column a named data set is classified by (default: its own, e.g. species). */
@@ -317,10 +326,13 @@ export const HyperparameterSchemas = Object.freeze({
   svm: SvmHyperparametersSchema,
 } satisfies Record<ModelType, unknown>);
 
-/** A dataset spec with every default applied (a named one's size and classes filled in). */
+/**
+ * A dataset spec with every default applied (a named one's size and classes filled in; an
+ * uploaded one's content hash, which the pool threads key their parsed copy by).
+ */
 export type DatasetSpec = Required<
-  Omit<Static<typeof DatasetSchema>, "dataset_id" | "target_column">
-> & { dataset_id?: string; target_column?: string };
+  Omit<Static<typeof DatasetSchema>, "dataset_id" | "target_column" | "test_fraction">
+> & { dataset_id?: string; target_column?: string; test_fraction?: number; content_hash?: string };
 export type LogisticRegressionHyperparameters = Required<
   Static<typeof LogisticRegressionHyperparametersSchema>
 >;

@@ -33,14 +33,23 @@ export const MODEL_TYPES = Object.freeze([
 
 export type ModelType = (typeof MODEL_TYPES)[number];
 
-/** Number of held-out rows for a dataset of `samples` rows. */
-export function holdoutSize(samples: number): number {
+/**
+ * Number of held-out rows for a dataset of `samples` rows: `test_fraction` of them when the spec
+ * gives one, else a fifth, at most MAX_HOLDOUT_SAMPLES.
+ */
+export function holdoutSize(samples: number, testFraction?: number): number {
+  if (testFraction !== undefined) return Math.max(1, Math.round(samples * testFraction));
   return Math.min(Math.ceil(samples / 5), MAX_HOLDOUT_SAMPLES);
 }
 
 /** Row range `[start, end)` of task `taskIndex`'s training shard; held-out rows come first. */
-export function shardRange(samples: number, taskIndex: number, tasks: number): [number, number] {
-  const holdout = holdoutSize(samples);
+export function shardRange(
+  samples: number,
+  taskIndex: number,
+  tasks: number,
+  testFraction?: number,
+): [number, number] {
+  const holdout = holdoutSize(samples, testFraction);
   const train = samples - holdout;
   return [
     holdout + Math.floor((taskIndex * train) / tasks),
@@ -49,8 +58,8 @@ export function shardRange(samples: number, taskIndex: number, tasks: number): [
 }
 
 /** Smallest training shard over the tasks of a job. */
-export function smallestShard(samples: number, tasks: number): number {
-  return Math.floor((samples - holdoutSize(samples)) / tasks);
+export function smallestShard(samples: number, tasks: number, testFraction?: number): number {
+  return Math.floor((samples - holdoutSize(samples, testFraction)) / tasks);
 }
 
 /** Epochs a task runs: `epochs` for gradient models, `n_trees` (one tree or round each) for trees. */

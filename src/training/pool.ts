@@ -19,6 +19,7 @@ import {
   TrainingSpecError,
   TroupeError,
 } from "../errors.ts";
+import { type CsvScanner, startCsvScan } from "./csv-scanner.ts";
 import { DatasetSchema, type DatasetSpec, ModelTypeSchema } from "./hyperparameters.ts";
 import { plannedEpochs } from "./limits.ts";
 import {
@@ -34,6 +35,8 @@ import type {
   AggregateResult,
   ChunkInput,
   ChunkResult,
+  PredictInput,
+  PredictResult,
   ResolvedTaskInput,
   TaskInput,
   TaskResult,
@@ -102,6 +105,10 @@ export interface TrainingPool {
   runChunk(input: ChunkInput, options?: ChunkRunOptions): Promise<ChunkRun>;
   /** Combines a job's task models and evaluates the result on the shared held-out split. */
   aggregate(input: AggregateInput, options?: { signal?: AbortSignal }): Promise<AggregateResult>;
+  /** Predicts rows with a model.json (small inputs: the predict route). */
+  predict(input: PredictInput): Promise<PredictResult>;
+  /** Starts checking a CSV file in a thread, fed chunk by chunk as it arrives. */
+  scanCsv(): CsvScanner;
   /**
    * A task that does nothing, dispatched like `run` (shared flags, piscina round trip) minus the
    * progress channel: measures the pool's overhead per task.
@@ -206,6 +213,18 @@ class PiscinaTrainingPool implements TrainingPool {
     ) as Promise<AggregateResult>;
   }
 
+  predict(input: PredictInput): Promise<PredictResult> {
+    return this.#dispatch({ kind: "predict", input }, {}) as Promise<PredictResult>;
+  }
+
+  scanCsv(): CsvScanner {
+    return startCsvScan(async (port) => {
+      if (this.#closing) throw new PoolUnavailableError("the training pool is closed");
+      const flags = new Int32Array(new SharedArrayBuffer(FLAG_SLOTS * 4));
+      return this.#piscina.run({ kind: "scan", port, flags }, { transferList: [port] });
+    });
+  }
+
   async noop(): Promise<void> {
     await this.#dispatch({ kind: "noop" }, {});
   }
@@ -215,6 +234,7 @@ class PiscinaTrainingPool implements TrainingPool {
       | { kind: "train"; input: ResolvedTaskInput; crash?: true }
       | { kind: "chunk"; input: ChunkInput; crash?: true }
       | { kind: "aggregate"; input: AggregateInput }
+      | { kind: "predict"; input: PredictInput }
       | { kind: "noop" },
     options: ChunkRunOptions,
     onTimeout?: () => void,
@@ -365,9 +385,12 @@ function checkAggregateInput(input: AggregateInput): DatasetSpec {
   if (!Value.Check(ModelTypeSchema, input.model_type)) {
     throw new TrainingSpecError("/model_type", "must be a known model type");
   }
-  const dataset = Value.Default(DatasetSchema, structuredClone(input.dataset ?? {}));
+  // An uploaded data set's content hash is the pool's own field, not the schema's.
+  const { content_hash, ...given } = input.dataset ?? {};
+  const dataset = Value.Default(DatasetSchema, structuredClone(given));
   const [first] = Value.Errors(DatasetSchema, dataset);
   if (first) throw new TrainingSpecError(`/dataset${first.instancePath}`, first.message);
+  if (content_hash !== undefined) return { ...(dataset as DatasetSpec), content_hash };
   if (!Array.isArray(input.models) || input.models.length === 0 || input.models.length > 1000) {
     throw new TrainingSpecError("/models", "must hold 1..1000 task models");
   }

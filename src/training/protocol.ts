@@ -4,6 +4,7 @@ import type { ErrorData } from "../errors.ts";
 import type {
   AggregateInput,
   ChunkInput,
+  PredictInput,
   ResolvedTaskInput,
   TrainingCheckpoint,
   TrainingProgress,
@@ -31,8 +32,14 @@ export type ThreadRequest = { flags: Int32Array } & (
   | { kind: "train"; input: ResolvedTaskInput; port?: MessagePort; crash?: true }
   | { kind: "chunk"; input: ChunkInput; port?: MessagePort; crash?: true }
   | { kind: "aggregate"; input: AggregateInput }
+  | { kind: "predict"; input: PredictInput }
+  /** Checks a CSV whose chunks arrive over `port` (ScanMessage), each acknowledged once read. */
+  | { kind: "scan"; port: MessagePort }
   | { kind: "noop" }
 );
+
+/** To a scanning thread: a chunk of the file, its end, or "stop" (the upload was refused). */
+export type ScanMessage = { chunk: Uint8Array } | { end: true } | { stop: true };
 
 /**
  * Errors cross threads as data: structured clone loses classes (STYLE 6). `posted` counts the

@@ -58,17 +58,28 @@ const SpecShape = Type.Object({
 });
 
 /**
+ * Data sets named by id beyond the built-in ones (uploaded): the resolved dataset spec, problems
+ * naming the field at fault, or undefined for an id not known.
+ */
+export type NamedDatasets = (
+  id: string,
+  given: Record<string, unknown>,
+) => { value: DatasetSpec } | { errors: FieldError[] } | undefined;
+
+/**
  * Applies the defaults of every schema and checks them, reporting every field at fault at once;
  * then, when each field is valid, checks the cross-field bounds.
  */
-export function validateTrainingSpec(raw: unknown): SpecValidation {
+export function validateTrainingSpec(raw: unknown, named?: NamedDatasets): SpecValidation {
   if (typeof raw !== "object" || raw === null) {
     return { ok: false, errors: [{ path: "", message: "must be an object" }] };
   }
   const input = raw as Record<string, unknown>;
   const errors = schemaProblems(SpecShape, input, "");
   const faulty = new Set(errors.map((e) => e.path));
-  const dataset = faulty.has("/dataset") ? undefined : resolveDataset(input.dataset ?? {}, errors);
+  const dataset = faulty.has("/dataset")
+    ? undefined
+    : resolveDataset(input.dataset ?? {}, errors, named);
   // Hyperparameters can only be checked against a known model type.
   const modelType = faulty.has("/model_type") ? undefined : (input.model_type as ModelType);
   const schema = modelType && HyperparameterSchemas[modelType];
@@ -115,7 +126,11 @@ const NAMED_DATASET_OWNS = ["samples", "features", "classes", "noise"] as const;
  * The dataset with its defaults: synthetic, or a named one (`dataset_id`) with its own size and
  * classes filled in. Problems are added to `errors`; undefined when there are any.
  */
-function resolveDataset(raw: object, errors: FieldError[]): DatasetSpec | undefined {
+function resolveDataset(
+  raw: object,
+  errors: FieldError[],
+  uploaded?: NamedDatasets,
+): DatasetSpec | undefined {
   const given = structuredClone(raw) as Record<string, unknown>;
   const problems = schemaProblems(DatasetSchema, given, "/dataset");
   if (problems.length > 0 || given.dataset_id === undefined) {
@@ -125,10 +140,13 @@ function resolveDataset(raw: object, errors: FieldError[]): DatasetSpec | undefi
   }
   const id = given.dataset_id as string;
   const named = builtinDataset(id);
+  const found = named ? undefined : uploaded?.(id, given);
+  if (found && "errors" in found) errors.push(...found.errors);
+  if (found) return "value" in found ? found.value : undefined;
   if (!named) {
     errors.push({
       path: "/dataset/dataset_id",
-      message: `no data set ${JSON.stringify(id)}; the built-in ones are ${BUILTIN_DATASET_IDS.join(", ")}`,
+      message: `no data set ${JSON.stringify(id)}: upload one (POST /api/v1/datasets); the built-in ones are ${BUILTIN_DATASET_IDS.join(", ")}`,
     });
     return undefined;
   }
@@ -156,6 +174,7 @@ function resolveDataset(raw: object, errors: FieldError[]): DatasetSpec | undefi
     classes: named.classes.length,
     seed: (given.seed as number | undefined) ?? 0,
     noise: 0,
+    ...(given.test_fraction !== undefined && { test_fraction: given.test_fraction as number }),
   };
 }
 
@@ -172,7 +191,7 @@ export function checkTrainingBounds(spec: ResolvedTrainingSpec): FieldError[] {
       message: `samples × features is ${samples * features}; the limit is ${MAX_DATA_CELLS}`,
     });
   }
-  const shard = smallestShard(samples, spec.tasks);
+  const shard = smallestShard(samples, spec.tasks, spec.dataset.test_fraction);
   if (shard < MIN_SHARD_SAMPLES) {
     errors.push({
       path: "/tasks",
@@ -198,7 +217,9 @@ export function checkTrainingBounds(spec: ResolvedTrainingSpec): FieldError[] {
     case "random_forest":
     case "xgboost": {
       const { n_trees: trees, max_depth: depth } = spec.hyperparameters;
-      const rows = Math.ceil((samples - holdoutSize(samples)) / spec.tasks);
+      const rows = Math.ceil(
+        (samples - holdoutSize(samples, spec.dataset.test_fraction)) / spec.tasks,
+      );
       const nodes = Math.min(2 ** (depth + 1), 2 * rows);
       const perNode = 4 + (spec.model_type === "random_forest" ? classes : 1);
       const treeCount = spec.model_type === "random_forest" ? trees : trees * outputs;

@@ -29,6 +29,10 @@ export interface TaskInput extends TrainingSpecInput {
 export interface ChunkInput {
   spec: ResolvedTrainingSpec;
   tasks: { task_index: number; checkpoint?: Uint8Array }[];
+  /** An uploaded data set's CSV bytes, over shared memory (the same for every task). */
+  data?: Uint8Array | undefined;
+  /** `evaluate` and `predict`: the model.json they use. */
+  model_json?: string | undefined;
 }
 
 /**
@@ -38,6 +42,9 @@ export interface ChunkInput {
  */
 export type ChunkResult = ({ ok: true; value: TaskResult } | { ok: false; error: ErrorData })[];
 
+/** What a job's tasks do (DESIGN §5.1): train (default), or use a trained model on data. */
+export type TaskType = "train" | "evaluate" | "predict";
+
 /** A training spec with every default applied and every bound checked. */
 export type ResolvedTrainingSpec = {
   [M in ModelType]: {
@@ -46,6 +53,10 @@ export type ResolvedTrainingSpec = {
     epochs: number;
     tasks: number;
     hyperparameters: HyperparametersByModel[M];
+    /** Absent: train. `evaluate` and `predict` shard the data set over the tasks, in file order. */
+    task_type?: Exclude<TaskType, "train">;
+    /** The completed training job whose model.json `evaluate` and `predict` use. */
+    model?: { job_id: string };
   };
 }[ModelType];
 
@@ -118,6 +129,8 @@ export interface AggregateInput {
   dataset: DatasetSpec;
   /** `TaskResult.model` of each task. */
   models: Uint8Array[];
+  /** An uploaded data set's CSV bytes (see ChunkInput.data). */
+  data?: Uint8Array | undefined;
 }
 
 /** The job-level model and its metrics on the shared held-out split. */
@@ -126,4 +139,22 @@ export interface AggregateResult {
   tasks: number;
   metrics: { loss: number; accuracy: number; heldout_samples: number };
   model: Uint8Array;
+  /** The model as model.json (DESIGN §5.1). */
+  model_json: string;
+  /** Rows held out, as 0-based data rows of the file (uploaded and built-in data sets). */
+  heldout_rows?: number[];
+}
+
+/** Rows to predict with a model.json. */
+export interface PredictInput {
+  model_json: string;
+  rows: number[][];
+}
+
+export interface PredictResult {
+  /** Class labels, one a row. */
+  predictions: string[];
+  /** Class probabilities, one array a row, in `classes` order. */
+  probabilities: number[][];
+  classes: string[];
 }

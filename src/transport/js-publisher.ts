@@ -26,6 +26,8 @@ export interface PublishOptions {
    * `JetStreamApiError` (wrong last sequence).
    */
   expectLastSubjectSequence?: number;
+  /** `KV-Operation: DEL`: the message marks its key deleted (a KV bucket's delete). */
+  kvDelete?: boolean;
 }
 
 interface Pending {
@@ -72,10 +74,13 @@ export class JetStreamPublisher {
       return Promise.reject(new NatsUnavailableError("NATS connection closed"));
     const id = ++this.#next;
     const h =
-      options.msgId !== undefined || options.expectLastSubjectSequence !== undefined
+      options.msgId !== undefined ||
+      options.expectLastSubjectSequence !== undefined ||
+      options.kvDelete
         ? headers()
         : undefined;
     if (options.msgId !== undefined) h?.set("Nats-Msg-Id", options.msgId);
+    if (options.kvDelete) h?.set("KV-Operation", "DEL");
     if (options.expectLastSubjectSequence !== undefined) {
       h?.set("Nats-Expected-Last-Subject-Sequence", String(options.expectLastSubjectSequence));
     }

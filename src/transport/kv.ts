@@ -57,6 +57,11 @@ export class KvWriter {
     return this.#publisher.publish(this.#prefix + key, value);
   }
 
+  /** Marks `key` deleted, as nats.js' `delete` does (watchers see a DEL). */
+  delete(key: string): Promise<PubAck> {
+    return this.#publisher.publish(this.#prefix + key, new Uint8Array(), { kvDelete: true });
+  }
+
   /** Stores `value` if `revision` is still the key's latest (else rejects: `isWrongRevision`). */
   update(key: string, value: Uint8Array, revision: number): Promise<PubAck> {
     return this.#publisher.publish(this.#prefix + key, value, {

@@ -214,7 +214,7 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     counts: natsBucket(topology, buckets.tasks, kv.tasks),
     signals: natsJobSignals(nc, names),
     taskEvents: natsTaskEvents(nc, names),
-    book: natsQueueIndex(topology, nc),
+    book: natsQueueIndex(topology, names, nc),
     history: natsHistory(nc, names, topology),
   };
 }

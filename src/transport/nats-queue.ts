@@ -1,6 +1,7 @@
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
 import { onConnectionChange } from "./disconnects.ts";
+import { KvWriter } from "./kv.ts";
 import type { QueueEntry, QueueIndex, TaskQueue } from "./ports.ts";
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
@@ -67,14 +68,16 @@ function notFound(error: unknown): null {
 }
 
 /** The queue book in its KV bucket, followed through a watch (re-read whole after a gap). */
-export function natsQueueIndex(topology: Topology, nc: NatsConnection): QueueIndex {
+export function natsQueueIndex(topology: Topology, names: Names, nc: NatsConnection): QueueIndex {
   const kv = topology.kv.queue;
+  // Each job writes its entry a few times in its life: through the lean publisher, as job records.
+  const writer = new KvWriter(topology.publisher, names.buckets.queue);
   return {
     async put(entry) {
-      await kv.put(entry.job_id, encoder.encode(JSON.stringify(entry)));
+      await writer.put(entry.job_id, encoder.encode(JSON.stringify(entry)));
     },
     async remove(jobId) {
-      await kv.delete(jobId);
+      await writer.delete(jobId);
     },
     follow(onChange, onReset) {
       let stopped = false;

@@ -156,3 +156,34 @@ export interface TaskPorts {
   book: QueueIndex;
   history: HistoryLog;
 }
+
+/** A stored object, as a BlobStore describes it. */
+export interface BlobInfo {
+  name: string;
+  size: number;
+  /** SHA-256 of the content, lower-case hex. */
+  sha256: string;
+  /** When it was written (ISO 8601). */
+  modified: string;
+}
+
+/** Named objects too large for a bucket value, streamed in and out in bounded chunks. */
+export interface BlobStore {
+  /**
+   * Stores what `source` yields under `name` (replacing a previous object only once complete). A
+   * source that throws leaves nothing behind, and `put` rejects with what it threw.
+   */
+  put(name: string, source: AsyncIterable<Uint8Array>): Promise<BlobInfo>;
+  /** The object's content, a chunk at a time; undefined when there is none. */
+  get(name: string): Promise<{ info: BlobInfo; data: AsyncIterable<Uint8Array> } | undefined>;
+  info(name: string): Promise<BlobInfo | undefined>;
+  /**
+   * Stores `bytes` under `name` unless an object of that name exists (false then, nothing
+   * changed): for what is written once, such as a job's artifacts. Reads nothing first.
+   */
+  create(name: string, bytes: Uint8Array): Promise<boolean>;
+  /** Objects whose names start with `prefix` (every object without one). */
+  list(prefix?: string): Promise<BlobInfo[]>;
+  /** False when there was no such object. */
+  delete(name: string): Promise<boolean>;
+}

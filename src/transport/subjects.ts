@@ -28,6 +28,8 @@ export interface Names {
     readonly analytics: string;
     /** Operators only: the submitter user may not call it (deploy/accounts.conf). */
     readonly adminCleanup: string;
+    /** A job's artifacts (list). */
+    readonly jobsArtifacts: string;
   };
   /** Public events (core NATS, JSON). */
   readonly events: {
@@ -100,6 +102,12 @@ export interface Names {
     readonly workers: string;
     /** `<user>.<slot>` → holder, the cluster-wide per-user quota semaphore. */
     readonly quota: string;
+    /** Object store: `<dataset_id>.csv`, uploaded data sets (DESIGN §5.1). */
+    readonly datasets: string;
+    /** Object store: `<job_id>/<file>`, a completed job's artifacts (DESIGN §5.1). */
+    readonly artifacts: string;
+    /** `datasets.<id>` → metadata, `cleaned.<job_id>` → when retention removed it, `leases.*`. */
+    readonly catalog: string;
     /** job_id → the job's queue book entry (ports.ts QueueEntry), while the job lives. */
     readonly queue: string;
   };
@@ -126,6 +134,7 @@ export function names(prefix: string): Names {
       resume: `${p}.jobs.resume`,
       analytics: `${p}.analytics.get`,
       adminCleanup: `${p}.admin.cleanup`,
+      jobsArtifacts: `${p}.jobs.artifacts`,
     }),
     events: Object.freeze({
       all: `${p}.events.>`,
@@ -173,6 +182,9 @@ export function names(prefix: string): Names {
       checkpoints: `${lower}_checkpoints`,
       workers: `${lower}_workers`,
       quota: `${lower}_quota`,
+      datasets: `${lower}_datasets`,
+      artifacts: `${lower}_artifacts`,
+      catalog: `${lower}_catalog`,
       queue: `${lower}_queue`,
     }),
   });

@@ -52,6 +52,8 @@ export interface TaskOutcome {
   /** The trained model (msgpack), for the job-level aggregate; null when failed or too large. */
   model: Uint8Array | null;
   error: string | null;
+  /** Per epoch: loss, accuracy, held-out loss (flat), for the job's history.csv. */
+  history?: number[];
 }
 
 /** A task to run again in the chunk's next generation. */

@@ -204,6 +204,7 @@ function completedOutcome(attempt: number, result: TaskResult, c: RecordContext)
     },
     model: result.model.byteLength <= c.maxModelBytes ? result.model : null,
     error: null,
+    history: result.history.flatMap((h) => [h.loss, h.accuracy, h.heldout_loss]),
   };
 }
 

@@ -19,7 +19,7 @@ import {
 import { type DeliveryPlan, planDelivery, recordOf } from "./chunk-plan.ts";
 import { ProgressCoalescer } from "./chunk-progress.ts";
 import { finishedStates, taskEnd } from "./chunk-states.ts";
-import { ChunkTrainer } from "./chunk-training.ts";
+import { ChunkTrainer, type ChunkTrainerOptions } from "./chunk-training.ts";
 import { type JobAborts, TaskAbort } from "./job-aborts.ts";
 import type { TaskEnd, WorkerRegistry } from "./worker-registry.ts";
 
@@ -51,6 +51,9 @@ export interface ChunkRunnerOptions {
   faults: Faults;
   clock: Clock;
   log: Logger;
+  /** An uploaded data set's bytes for the pool (see ChunkTrainerOptions). */
+  dataOf?: ChunkTrainerOptions["dataOf"];
+  modelOf?: ChunkTrainerOptions["modelOf"];
 }
 
 type RunPlan = Extract<DeliveryPlan, { kind: "run" }>;

@@ -5,6 +5,7 @@ import type { PipelineEvents } from "../pipeline-events.ts";
 import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { ChunkResult } from "../training/types.ts";
+import { isNatsUnavailable } from "../transport/nats-errors.ts";
 import type { Bucket } from "../transport/ports.ts";
 import { CheckpointSaver } from "./checkpoint-saver.ts";
 import { type ChunkMessage, taskKey } from "./chunk-message.ts";
@@ -20,6 +21,10 @@ export interface ChunkTrainerOptions {
   taskTimeoutMs: number;
   faults: Faults;
   log: Logger;
+  /** An uploaded data set's bytes for the pool (undefined for synthetic and built-in data). */
+  dataOf?: ((spec: ChunkMessage["spec"]) => Promise<Uint8Array | undefined>) | undefined;
+  /** The model.json an evaluate or predict task uses. */
+  modelOf?: ((spec: ChunkMessage["spec"]) => Promise<string | undefined>) | undefined;
 }
 
 /**
@@ -44,6 +49,17 @@ export class ChunkTrainer {
     run: { redelivered: boolean; signal: AbortSignal; progress: ProgressCoalescer },
   ): Promise<RunEnd> {
     const { signal, progress } = run;
+    let data: Uint8Array | undefined;
+    let model_json: string | undefined;
+    try {
+      data = await this.#o.dataOf?.(message.spec);
+      model_json = await this.#o.modelOf?.(message.spec);
+    } catch (error) {
+      if (isNatsUnavailable(error)) throw error;
+      // The data set is gone or changed since submit: each task fails, as a bad input would.
+      const failure = { code: "TROUPE_ERR_TRAINING_FAILED", message: String(error) };
+      return { kind: "results", results: plan.run.map(() => ({ ok: false, error: failure })) };
+    }
     const checkpoints = await this.#checkpoints(message, plan, run.redelivered);
     const saver = new CheckpointSaver(this.#o.checkpoints, message.job_id, this.#o.log);
     const attempts = new Map(plan.run.map((task) => [task.task_index, task.attempt]));
@@ -94,6 +110,8 @@ export class ChunkTrainer {
         const run = await this.#o.pool.runChunk(
           {
             spec: message.spec,
+            data,
+            model_json,
             tasks: tasks.map((task) => {
               const checkpoint = checkpoints.get(task.task_index);
               return checkpoint

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { Objm } from "@nats-io/obj";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { isNatsUnavailable } from "../../src/transport/nats-errors.ts";
@@ -61,6 +62,41 @@ describe("the users of nats.conf", () => {
     // Nothing the process did on the way was refused (a refused ack or KV write is only logged).
     const refused = troupe?.logs.filter((line) => JSON.stringify(line).includes("Permissions"));
     expect(refused).toEqual([]);
+  }, 90_000);
+
+  it("lets the submitter put a data set and read a job's model with the object store alone (no Troupe code)", async () => {
+    await startTroupes(1, nats.url, {
+      NATS_USER: "runtime",
+      NATS_PASSWORD: passwords.TROUPE_RUNTIME_PASSWORD,
+    });
+    const objm = new Objm(submitter.nc);
+    const lines = ["a,b,label"];
+    for (let i = 0; i < 300; i++) lines.push(`${i % 7},${(i * 3) % 11},${i % 2 ? "odd" : "even"}`);
+    const datasets = await objm.open("troupe_datasets");
+    await datasets.putBlob({ name: "parity.csv" }, new TextEncoder().encode(lines.join("\n")));
+    const reply = await submitter.nc.request(
+      "troupe.jobs.submit",
+      JSON.stringify({ model_type: "random_forest", dataset: { dataset_id: "parity" }, tasks: 2 }),
+      { timeout: 10_000 },
+    );
+    const { job_id } = reply.json<{ job_id: string }>();
+    expect(job_id).toMatch(/^job_/);
+    const job = await waitForJob(submitter, job_id);
+    expect(job.status).toBe("COMPLETED");
+    const artifacts = await objm.open("troupe_artifacts");
+    await expect
+      .poll(async () => (await artifacts.info(`${job_id}/metrics.json`)) !== null)
+      .toBe(true);
+    const model = JSON.parse(
+      new TextDecoder().decode((await artifacts.getBlob(`${job_id}/model.json`)) ?? undefined),
+    ) as { format: string; features: string[]; classes: string[] };
+    expect(model).toMatchObject({
+      format: "troupe-model",
+      features: ["a", "b"],
+      classes: ["even", "odd"],
+    });
+    // Reading is all: a data set cannot be deleted through the object store's API.
+    await expect(datasets.delete("parity.csv")).rejects.toThrow(/Permissions Violation/);
   }, 90_000);
 
   it.each([

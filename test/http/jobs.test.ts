@@ -39,13 +39,17 @@ describe("POST /api/v1/jobs", () => {
   it("queues a JSON spec and answers 202 with job_id, status and total_tasks", async () => {
     const { res, body } = await post("/api/v1/jobs", spec());
     expect(res.status).toBe(202);
-    expect(body).toEqual({
+    const { queue_position, estimated_start_time, ...rest } = body;
+    expect(rest).toEqual({
       job_id: expect.stringMatching(/^job_[0-9a-z]{19}$/),
       status: "SUBMITTED",
       total_tasks: 2,
       duplicate: false,
       message: "Job submitted successfully",
     });
+    expect(queue_position).toBeGreaterThanOrEqual(1);
+    // No start rate is known yet in a fresh process: no estimate rather than a made-up one.
+    if (estimated_start_time !== null) expect(Date.parse(estimated_start_time)).not.toBeNaN();
   });
 
   it("gives equal jobs for the same spec sent as YAML (application/yaml and text/yaml) and as JSON", async () => {
@@ -292,7 +296,7 @@ describe("unknown routes", () => {
   });
 
   it("answer 404, not 400, whatever body comes with a JSON content type", async () => {
-    const path = "/api/v1/jobs/job_000000000aaaaaaaaaa/pause";
+    const path = "/api/v1/jobs/job_000000000aaaaaaaaaa/rewind";
     for (const text of ["", '{"reason": ', '{"reason":"lunch"}']) {
       const { res, body } = await post(path, text);
       expectProblem(res, body, 404, "TROUPE_ERR_ROUTE_NOT_FOUND");
