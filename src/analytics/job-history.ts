@@ -37,8 +37,9 @@ export async function recordEnd(
 
 /**
  * This process's copy of the history: every ended job's summary within the retention, read from
- * the history stream at start and followed after, so any process answers analytics from memory
- * — the same answer everywhere, and again after a restart (the stream is the truth).
+ * the history stream on the first report and followed after, so any process answers analytics
+ * from memory — the same answer everywhere, and again after a restart (the stream is the truth).
+ * A process nobody asks for analytics reads nothing: the job path pays for the append only.
  */
 export class JobHistory {
   readonly #summaries = new Map<string, JobSummary>();
@@ -47,8 +48,10 @@ export class JobHistory {
   readonly #ready: Promise<void>;
   #markReady: () => void = () => undefined;
   #stop: (() => void) | undefined;
+  readonly #log: HistoryLog;
 
-  constructor(clock: Clock, retentionMs: number) {
+  constructor(log: HistoryLog, clock: Clock, retentionMs: number) {
+    this.#log = log;
     this.#clock = clock;
     this.#retentionMs = retentionMs;
     this.#ready = new Promise((resolve) => {
@@ -56,8 +59,9 @@ export class JobHistory {
     });
   }
 
-  follow(log: HistoryLog): void {
-    this.#stop ??= log.follow(
+  /** Reads the history and follows it (the first report does, if nothing did before). */
+  follow(): void {
+    this.#stop ??= this.#log.follow(
       (bytes) => this.add(unpack(bytes) as JobSummary),
       () => this.#markReady(),
     );
@@ -84,6 +88,7 @@ export class JobHistory {
         { path: "/window", message: `${window} is not a duration such as 30m, 24h or 7d` },
       ]);
     }
+    this.follow();
     let timer: NodeJS.Timeout | undefined;
     const loaded = await Promise.race([
       this.#ready.then(() => true),

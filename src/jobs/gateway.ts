@@ -184,8 +184,11 @@ export class Gateway {
     });
     this.book = new QueueBook(options.clock);
     this.book.follow(options.ports.book);
-    this.history = new JobHistory(options.clock, options.historyRetentionMs ?? 168 * 3_600_000);
-    this.history.follow(options.ports.history);
+    this.history = new JobHistory(
+      options.ports.history,
+      options.clock,
+      options.historyRetentionMs ?? 168 * 3_600_000,
+    );
     const { queue, book: index } = options.ports;
     this.#control = new QueueControl({
       store: this.jobs,

@@ -83,9 +83,9 @@ export class QueueBook {
   }
 
   /**
-   * When a job at `position` should start, from the recent starts (ISO 8601): one every mean
-   * interval between them (longer if the queue has not moved for longer than that), the time
-   * since the last start already gone; null before two starts were seen.
+   * When a job at `position` should start, from the recent starts (ISO 8601): one every median
+   * interval between them (a cold first job does not skew it), less the part of the current
+   * interval already gone (at most one); null before two starts were seen.
    */
   estimatedStart(position: number): string | null {
     const now = this.#clock.now();
@@ -95,9 +95,11 @@ export class QueueBook {
     const first = this.#starts[0];
     const last = this.#starts.at(-1);
     if (first === undefined || last === undefined || this.#starts.length < 2) return null;
-    const sinceLast = now - last;
-    const interval = Math.max((last - first) / (this.#starts.length - 1), sinceLast);
-    const waitMs = Math.max(position * interval - sinceLast, interval / 2);
+    const gaps = this.#starts.slice(1).map((at, i) => at - (this.#starts[i] as number));
+    gaps.sort((a, b) => a - b);
+    const interval = Math.max(1, gaps[Math.floor(gaps.length / 2)] as number);
+    const gone = Math.min(now - last, interval);
+    const waitMs = Math.max(position * interval - gone, interval / 2);
     return new Date(now + waitMs).toISOString();
   }
 

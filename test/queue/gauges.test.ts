@@ -61,5 +61,5 @@ describe("the queue and worker gauges", () => {
       const text = await scrapeUntil(url, (t) => gauge(t, "orchestrator_tasks_queued") === 0);
       expect(gauge(text, "orchestrator_tasks_queued")).toBe(0);
     }
-  });
+  }, 60_000);
 });

@@ -73,7 +73,7 @@ describe("reorder", () => {
     await client.request("troupe.jobs.cancel", { job_id: blocker });
     for (const id of jobs) expect((await waitForJob(client, id)).status).toBe("COMPLETED");
     expect(startOrder(seen, blocker)).toEqual([last, ...jobs.slice(0, 4)]);
-  });
+  }, 60_000);
 });
 
 describe("priority change", () => {
@@ -104,7 +104,7 @@ describe("priority change", () => {
       expect((await waitForJob(client, id)).status).toBe("COMPLETED");
     }
     expect(startOrder(seen, blocker)).toEqual([low, normal1, normal2]);
-  });
+  }, 60_000);
 });
 
 describe("where a job stands", () => {
@@ -135,7 +135,7 @@ describe("where a job stands", () => {
       }
     }
     expect((await waitForJob(client, last)).status).toBe("COMPLETED");
-  });
+  }, 60_000);
 
   it("estimates a start in the future, within a factor of 3 of the real start in a steady run", async () => {
     const nats = await startNats();
@@ -170,7 +170,7 @@ describe("where a job stands", () => {
     const estimated = estimate - submittedAt;
     expect(estimated / real).toBeGreaterThan(1 / 3);
     expect(estimated / real).toBeLessThan(3);
-  });
+  }, 60_000);
 });
 
 describe("bad queue requests", () => {
@@ -211,5 +211,5 @@ describe("bad queue requests", () => {
     expect(ended.body.error.message).toMatch(/it is CANCELLED/);
     // Still serving.
     expect((await getJob(client, blocker)).status).toBe("RUNNING");
-  });
+  }, 60_000);
 });

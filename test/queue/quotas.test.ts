@@ -77,7 +77,7 @@ describe("job-level quotas", () => {
     expect(maxRunning(events, new Set(aliceNn))).toBe(1);
     // The quota held alice's neural-network jobs only: others ran beside them.
     expect(maxRunning(events, new Set([...aliceNn, aliceXgb, bobNn]))).toBeGreaterThanOrEqual(2);
-  });
+  }, 60_000);
 
   it("MAX_CONCURRENT_JOBS=2 holds across three processes, and held jobs go out in priority order", async () => {
     const nats = await startNats();
@@ -116,7 +116,7 @@ describe("job-level quotas", () => {
       .filter(([id, s]) => s === "RUNNING" && !blockers.includes(id))
       .map(([id]) => id);
     expect(started).toEqual([urgent, normal, low]);
-  });
+  }, 60_000);
 
   it("JOB_TIMEOUT gives a job without timeout_s a deadline; a bad service is refused naming it", async () => {
     const nats = await startNats();
@@ -135,5 +135,5 @@ describe("job-level quotas", () => {
     );
     expect(refused.serviceErrorCode).toBe("400");
     expect(refused.body.error.message).toMatch(/\/service/);
-  });
+  }, 60_000);
 });
