@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { JOB_STATES } from "../../src/jobs/job-state.ts";
 import { freePort } from "../support/free-port.ts";
 import { startNats } from "../support/nats.ts";
 import { spawnTroupe } from "../support/troupe-process.ts";
@@ -31,7 +32,7 @@ describe.concurrent("bad input on every door: one line naming the problem, exit 
     ],
     [
       ["jobs", "ls", "--status", "DONE"],
-      "troupe: option '--status <state>' argument 'DONE' is invalid. Allowed choices are SUBMITTED, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT.",
+      `troupe: option '--status <state>' argument 'DONE' is invalid. Allowed choices are ${JOB_STATES.join(", ")}.`,
     ],
     [["submit"], "troupe: missing required argument 'file'"],
     [["deploy"], "troupe: unknown command 'deploy'"],

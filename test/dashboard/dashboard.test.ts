@@ -25,7 +25,7 @@ beforeAll(async () => {
   workerId = String(started?.workerId);
   secureHttp = String((await secure?.waitForLog("troupe started"))?.http);
   browser = launched;
-}, 60_000);
+}, 120_000); // two processes (each may bundle the page) and a browser: slow on a busy machine
 
 async function submit(spec: Record<string, unknown>, base = http, token?: string): Promise<string> {
   const response = await fetch(`${base}/api/v1/jobs`, {
