@@ -369,7 +369,7 @@ export class Pipeline {
    */
   async close(): Promise<void> {
     const { log, config } = this.#o;
-    const steps: [string, () => Promise<unknown> | void][] = [
+    const steps: [string, () => unknown][] = [
       ["stop nudges", () => this.#unsubscribeNudges()],
       ["stop retention", () => this.#retention.close()],
       ["stop sampling the queue", () => this.#sampler.stop()],

@@ -190,7 +190,7 @@ class TroupeRuntime implements Runtime {
   async #close(): Promise<void> {
     this.#abortStart.abort();
     await this.#starting?.catch(() => undefined);
-    const steps: [string, () => Promise<unknown> | void][] = [
+    const steps: [string, () => unknown][] = [
       ["stop the HTTP server", () => this.#http?.close()],
       ["stop the metrics listener", () => this.#metricsHttp?.close()],
       ["stop the NATS API", () => this.#service?.stop()],
