@@ -1,6 +1,6 @@
 import type { ActorContext, Behavior } from "../actors/behavior.ts";
 import { recordEnd } from "../analytics/job-history.ts";
-import { type JobArtifactsDeps, storeJobArtifacts } from "../artifacts/job-artifacts.ts";
+import type { JobArtifactsDeps } from "../artifacts/job-artifacts.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
 import type { Faults } from "../faults.ts";
 import type { Logger } from "../log.ts";
@@ -14,14 +14,15 @@ import type { EventSink, TaskPorts } from "../transport/ports.ts";
 import { decodeRecord } from "../workers/chunk-message.ts";
 import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
-import { queuedChunks } from "./job-chunks.ts";
-import { aggregateMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
+import { announceEnd, endingMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
+import { JobEnqueuing } from "./job-enqueuing.ts";
+import { followJob } from "./job-followers.ts";
 import { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
 import type { JobStore } from "./job-store.ts";
 import { JobTally, withCounts } from "./job-tally.ts";
-import { JobWaiting } from "./job-waiting.ts";
+import { JobTimers } from "./job-timers.ts";
 
 export type JobMessage =
   /** Read the job and take it up (the first message of every incarnation). */
@@ -62,8 +63,6 @@ export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   admission?: Admission | undefined;
 }
 
-/** Record changes are written at most this often (terminal states at once). */
-const FLUSH_MS = 100;
 /** Every this many ticks, records are re-read in case an announcement was missed. */
 const RECONCILE_EVERY_TICKS = 10;
 /** A lease whose job record is not there yet is looked at this many times, this far apart. */
@@ -98,13 +97,10 @@ class JobInstance {
   #ticks = 0;
   #ended = false;
   #dirty = false;
-  #cancelFlush: (() => void) | undefined;
-  #cancelTick: (() => void) | undefined;
-  #cancelTimeout: (() => void) | undefined;
-  /** Set while the job waits on its dependencies (its tasks not queued yet). */
-  #waiting: JobWaiting | undefined;
+  readonly #timers: JobTimers;
   readonly #unsubscribes: (() => void)[] = [];
   readonly #queueing: JobQueueing;
+  readonly #enqueuing: JobEnqueuing;
 
   constructor(
     deps: JobActorDeps,
@@ -117,6 +113,7 @@ class JobInstance {
     this.#lease = lease;
     this.#ctx = ctx;
     this.#log = deps.log.child({ jobId });
+    this.#timers = new JobTimers(ctx.clock, deps.tickMs, (kind) => ctx.self.tell({ kind }));
     this.#queueing = new JobQueueing({
       index: deps.book,
       book: deps.queueBook,
@@ -124,6 +121,29 @@ class JobInstance {
       clock: ctx.clock,
       log: this.#log,
     });
+    const self = this;
+    this.#enqueuing = new JobEnqueuing(
+      deps,
+      {
+        jobId,
+        get record() {
+          return self.#record;
+        },
+        set record(record) {
+          self.#record = record;
+        },
+        get tally() {
+          return self.#tally;
+        },
+        get ended() {
+          return self.#ended;
+        },
+        reconcile: () => this.#reconcile(),
+        finalize: (status, error) => this.#finalize(status, error),
+        tell: (message) => ctx.self.tell(message),
+      },
+      this.#queueing,
+    );
   }
 
   /**
@@ -165,16 +185,20 @@ class JobInstance {
       await this.#releaseEnded();
       return;
     }
-    this.#subscribeTaskEvents();
-    this.#watchResults();
+    this.#unsubscribes.push(
+      followJob(this.#d, this.#jobId, (message) => this.#ctx.self.tell(message)),
+    );
     if (this.#record.status === "PAUSED") await this.#queueing.paused(this.#record);
     else if (this.#record.tasks_enqueued) {
       await this.#queueing.retake(this.#record);
       await this.#reconcile();
-    } else if (this.#record.spec.depends_on && !this.#record.resumes) await this.#startWaiting();
-    else await this.#resumeOrEnqueue();
-    this.#scheduleTick();
-    this.#scheduleTimeout();
+    } else if (this.#record.spec.depends_on && !this.#record.resumes) {
+      await this.#enqueuing.startWaiting();
+    } else await this.#enqueuing.resumeOrEnqueue();
+    this.#timers.nextTick();
+    const seconds = this.#record.spec.timeout_s;
+    if (seconds !== undefined)
+      this.#timers.deadline(Date.parse(this.#record.created_at) + seconds * 1000);
   }
 
   async receive(message: JobMessage): Promise<void> {
@@ -220,9 +244,9 @@ class JobInstance {
       case "tick":
         this.#lease.working();
         this.#ticks += 1;
-        this.#scheduleTick();
-        if (this.#waiting) await this.#awaitDependencies(true);
-        else if (this.#queueing.held) await this.#admitAndEnqueue(true);
+        this.#timers.nextTick();
+        if (this.#enqueuing.waiting) await this.#enqueuing.awaitDependencies(true);
+        else if (this.#queueing.held) await this.#enqueuing.admitAndEnqueue(true);
         if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
@@ -242,15 +266,14 @@ class JobInstance {
         if (stored && isTerminalJobState(stored.value.status)) {
           this.#record = stored.value;
           await this.#finalize(stored.value.status, stored.value.error);
-        } else if (stored && this.#waiting) {
+        } else if (stored && this.#enqueuing.waiting) {
           this.#record = stored.value;
-          await this.#awaitDependencies(true);
-        } else if (stored) await this.#steer(stored.value);
+          await this.#enqueuing.awaitDependencies(true);
+        } else if (stored) await this.#enqueuing.steer(stored.value);
         return;
       }
       case "dependency":
-        this.#waiting?.heard(message.event);
-        await this.#awaitDependencies(false);
+        await this.#enqueuing.heard(message.event);
         return;
       case "task-events":
         this.#d.faults.maybeCrash("job");
@@ -270,10 +293,9 @@ class JobInstance {
   /** Stopping (the job ended, a restart, or the process draining) leaves the state in JetStream. */
   postStop(): void {
     for (const unsubscribe of this.#unsubscribes) unsubscribe();
+    this.#enqueuing.close();
     void this.#queueing.release();
-    this.#cancelFlush?.();
-    this.#cancelTick?.();
-    this.#cancelTimeout?.();
+    this.#timers.cancel();
   }
 
   async #onTaskEvent(event: TaskEvent): Promise<void> {
@@ -300,112 +322,6 @@ class JobInstance {
       model_type: this.#record.model_type,
     });
     this.#d.events.job(jobEventOf(this.#record));
-  }
-
-  /**
-   * Queues the job's tasks as chunks. The chunk size is stored in the record first: an owner
-   * that takes over half-way queues the very same chunks (whose message ids make a second
-   * publish within the window a no-op, and whose records are keyed by chunk).
-   */
-  async #enqueueTasks(): Promise<void> {
-    const size = this.#record.chunk_size ?? (await this.#fixChunkSize());
-    const { spec, resumes } = this.#record;
-    const resume = resumes
-      ? { round: resumes, finished: (task: number) => this.#tally.hasOutcome(task) }
-      : undefined;
-    const chunks = queuedChunks(this.#jobId, spec, size, resume);
-    await this.#d.queue.enqueue(spec.priority, this.#jobId, chunks);
-    this.#d.queue.ring(spec.priority); // at once: the record's update below is not on the tasks' way
-    const updated = await this.#d.store.update(this.#jobId, (job) =>
-      job.tasks_enqueued
-        ? undefined
-        : {
-            ...job,
-            tasks_enqueued: true,
-            status: job.status === "SUBMITTED" || job.status === "WAITING" ? "QUEUED" : job.status,
-          },
-    );
-    if (updated) this.#record = updated;
-    await this.#queueing.queued(this.#record);
-    this.#d.events.job(jobEventOf(this.#record));
-  }
-
-  /**
-   * Queues the job's tasks if no quota holds it; a held job is QUEUED with its tasks not yet in
-   * a lane, and asks again on each tick (`reread`: its record, whose priority may have changed).
-   */
-  async #admitAndEnqueue(reread = false): Promise<void> {
-    if (reread) this.#record = (await this.#d.store.get(this.#jobId))?.value ?? this.#record;
-    if (isTerminalJobState(this.#record.status) || this.#record.status === "PAUSED") return;
-    if (await this.#queueing.admit(this.#record)) {
-      await this.#enqueueTasks();
-      return;
-    }
-    if (this.#record.status !== "SUBMITTED" && this.#record.status !== "WAITING") return;
-    const updated = await this.#d.store.update(this.#jobId, (job) =>
-      job.status === "SUBMITTED" || job.status === "WAITING"
-        ? { ...job, status: "QUEUED" }
-        : undefined,
-    );
-    if (updated) this.#record = updated;
-    this.#d.events.job(jobEventOf(this.#record));
-  }
-
-  /** A resumed job first learns which tasks are done (their chunks are not queued again). */
-  async #resumeOrEnqueue(): Promise<void> {
-    if (this.#record.resumes) await this.#reconcile();
-    if (!this.#ended) await this.#admitAndEnqueue();
-  }
-
-  /** Paused or resumed from outside (job-pause.ts): its slots freed, or its tasks queued again. */
-  async #steer(stored: JobRecord): Promise<void> {
-    const was = this.#record?.status;
-    this.#record = stored;
-    if (stored.status === "PAUSED" && was !== "PAUSED") await this.#queueing.paused(stored);
-    else if (was === "PAUSED" && stored.status !== "PAUSED" && !stored.tasks_enqueued) {
-      await this.#resumeOrEnqueue();
-    }
-  }
-
-  /** Follows the jobs it waits on (job-waiting.ts), then decides. */
-  async #startWaiting(): Promise<void> {
-    this.#waiting = new JobWaiting(this.#d, (event) =>
-      this.#ctx.self.tell({ kind: "dependency", event }),
-    );
-    this.#unsubscribes.push(() => this.#waiting?.close());
-    await this.#awaitDependencies(true);
-  }
-
-  /**
-   * Queues the job once its dependencies hold, cancels it once they never can, and otherwise
-   * marks it WAITING (job-waiting.ts decides; `read` re-reads every dependency's record).
-   */
-  async #awaitDependencies(read: boolean): Promise<void> {
-    const waiting = this.#waiting;
-    if (!waiting || this.#ended) return;
-    const verdict = await waiting.check(this.#record, read);
-    if (verdict.kind === "ready") {
-      waiting.close();
-      this.#waiting = undefined;
-      await this.#resumeOrEnqueue();
-    } else if (verdict.kind === "impossible") {
-      await this.#finalize("CANCELLED", verdict.error);
-    } else {
-      this.#record = await waiting.markWaiting(this.#record);
-    }
-  }
-
-  /**
-   * The chunk size of a job whose record has none (submitted by a process that did not size
-   * chunks): decided once, in the record, before any chunk is queued.
-   */
-  async #fixChunkSize(): Promise<number> {
-    const size = this.#d.sizer.size(this.#record.spec);
-    const updated = await this.#d.store.update(this.#jobId, (job) =>
-      job.chunk_size === undefined ? { ...job, chunk_size: size } : undefined,
-    );
-    if (updated) this.#record = updated;
-    return this.#record.chunk_size ?? size;
   }
 
   /** Re-reads every chunk record of this job from the result log. */
@@ -450,11 +366,7 @@ class JobInstance {
 
   #markDirty(): void {
     this.#dirty = true;
-    if (this.#cancelFlush) return;
-    this.#cancelFlush = this.#ctx.clock.schedule(() => {
-      this.#cancelFlush = undefined;
-      this.#ctx.self.tell({ kind: "flush" });
-    }, FLUSH_MS);
+    this.#timers.flushSoon();
   }
 
   async #flush(): Promise<void> {
@@ -486,18 +398,9 @@ class JobInstance {
     // Only an actor that followed every outcome has the models to aggregate (another owner of
     // the job may have completed it while this one was catching up).
     const complete = status === "COMPLETED" && this.#tally.complete;
-    const { artifacts, pool } = this.#d;
-    const metrics = !complete
-      ? undefined
-      : artifacts
-        ? await storeJobArtifacts(
-            artifacts,
-            pool,
-            this.#record,
-            this.#tally.outcomesByTask(),
-            this.#log,
-          )
-        : await aggregateMetrics(pool, this.#record, this.#tally.outcomes(), this.#log);
+    const metrics = complete
+      ? await endingMetrics(this.#d, this.#record, this.#tally, this.#log)
+      : undefined;
     const counts = this.#tally.counts(this.#record.metrics);
     const final = await this.#d.store.update(this.#jobId, (job) =>
       finalRecord(job, { status, error, at: now, counts }, metrics),
@@ -513,16 +416,7 @@ class JobInstance {
       this.#queueing.ended(this.#jobId),
       recordEnd(this.#d.history, this.#record, this.#tally.trainedSeconds()),
     ]);
-    const created = Date.parse(this.#record.created_at);
-    const finished = Date.parse(this.#record.finished_at ?? now);
-    this.#d.pipeline.emit({
-      kind: "job_finished",
-      job_id: this.#jobId,
-      model_type: this.#record.model_type,
-      status: this.#record.status as "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT",
-      duration_s: Math.max(0, finished - created) / 1000,
-    });
-    this.#log.info({ status: this.#record.status, error: this.#record.error }, "job ended");
+    announceEnd(this.#d.pipeline, this.#log, this.#record, now);
     this.#lease.ack();
     this.#end();
   }
@@ -542,58 +436,6 @@ class JobInstance {
     await purgeScratch(this.#d, this.#record, { followed: false, countsWritten: true });
     this.#lease.ack();
     this.#end();
-  }
-
-  /**
-   * Follows the job's chunk records as their writers announce them. What is missed while the line
-   * is down, the reconcile finds: at start for a job already queued, after every gap, and every
-   * RECONCILE_EVERY_TICKS ticks.
-   */
-  #watchResults(): void {
-    this.#unsubscribes.push(
-      this.#d.results.follow(
-        this.#jobId,
-        (chunk, generation, record) =>
-          this.#ctx.self.tell({ kind: "recorded", chunk, generation, record }),
-        () => this.#ctx.self.tell({ kind: "reconcile" }),
-      ),
-    );
-  }
-
-  #subscribeTaskEvents(): void {
-    this.#unsubscribes.push(
-      this.#d.taskEvents.follow(this.#jobId, (events) => {
-        // Per-epoch progress does not change the job's bookkeeping.
-        const changes = events.filter((task) => task.epoch === undefined);
-        if (changes.length > 0) this.#ctx.self.tell({ kind: "task-events", events: changes });
-      }),
-    );
-  }
-
-  /**
-   * Ticks fall on a grid shared by every job actor of the process (multiples of `tickMs` on the
-   * clock), so the lease renewals of hundreds of live jobs leave in one socket write per tick
-   * rather than one each, spread over the period. Ticks are half a period to a period and a half
-   * apart (a timer a hair early must not tick twice), well within a lease of
-   * JOB_LEASE_HEARTBEATS ticks.
-   */
-  #scheduleTick(): void {
-    const { tickMs } = this.#d;
-    const toGrid = tickMs - (this.#ctx.clock.now() % tickMs);
-    this.#cancelTick = this.#ctx.clock.schedule(
-      () => this.#ctx.self.tell({ kind: "tick" }),
-      toGrid < tickMs / 2 ? toGrid + tickMs : toGrid,
-    );
-  }
-
-  #scheduleTimeout(): void {
-    const seconds = this.#record.spec.timeout_s;
-    if (seconds === undefined) return;
-    const remaining = Date.parse(this.#record.created_at) + seconds * 1000 - this.#ctx.clock.now();
-    this.#cancelTimeout = this.#ctx.clock.schedule(
-      () => this.#ctx.self.tell({ kind: "timeout" }),
-      Math.max(0, remaining),
-    );
   }
 
   #end(): void {

@@ -1,11 +1,13 @@
+import { type JobArtifactsDeps, storeJobArtifacts } from "../artifacts/job-artifacts.ts";
 import type { Logger } from "../log.ts";
+import type { PipelineEvents } from "../pipeline-events.ts";
 import { plannedEpochs } from "../training/limits.ts";
 import type { TrainingPool } from "../training/pool.ts";
 import type { Bucket, JobSignals, TaskQueue } from "../transport/ports.ts";
 import type { TaskOutcome } from "../workers/chunk-message.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
-import { type Counts, withCounts } from "./job-tally.ts";
+import { type Counts, type JobTally, withCounts } from "./job-tally.ts";
 
 /**
  * The record a job ends with: its final state, counts and metrics — unless something else ended
@@ -82,4 +84,38 @@ export async function aggregateMetrics(
     log.warn({ err: error }, "aggregation failed; reporting the tasks' mean metrics");
     return undefined;
   }
+}
+
+/**
+ * The metrics a completed job ends with, from its tasks' models: aggregated while its artifacts
+ * are stored where the process keeps artifacts, aggregated alone otherwise.
+ */
+export function endingMetrics(
+  deps: { pool: Pick<TrainingPool, "aggregate">; artifacts?: JobArtifactsDeps | undefined },
+  record: JobRecord,
+  tally: JobTally,
+  log: Logger,
+): Promise<JobRecord["metrics"] | undefined> {
+  return deps.artifacts
+    ? storeJobArtifacts(deps.artifacts, deps.pool, record, tally.outcomesByTask(), log)
+    : aggregateMetrics(deps.pool, record, tally.outcomes(), log);
+}
+
+/** Tells the process's metrics and its log that the job ended, as its record says. */
+export function announceEnd(
+  pipeline: PipelineEvents,
+  log: Logger,
+  record: JobRecord,
+  now: string,
+): void {
+  const created = Date.parse(record.created_at);
+  const finished = Date.parse(record.finished_at ?? now);
+  pipeline.emit({
+    kind: "job_finished",
+    job_id: record.job_id,
+    model_type: record.model_type,
+    status: record.status as "COMPLETED" | "FAILED" | "CANCELLED" | "TIMEOUT",
+    duration_s: Math.max(0, finished - created) / 1000,
+  });
+  log.info({ status: record.status, error: record.error }, "job ended");
 }
