@@ -51,6 +51,20 @@ export interface Buckets {
   readonly queue: KV;
 }
 
+/** Every bucket of `Buckets`: opened, awaited and created alike, from this one list. */
+const KV_BUCKETS = [
+  "jobs",
+  "idempotency",
+  "tasks",
+  "results",
+  "checkpoints",
+  "workers",
+  "quota",
+  "workflows",
+  "templates",
+  "queue",
+] as const satisfies readonly (keyof Buckets)[];
+
 export interface Topology {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
@@ -118,47 +132,15 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
   const jsm = await jetstreamManager(nc);
   const kvm = new Kvm(nc);
   const b = n.buckets;
-  const [
-    jobs,
-    idempotency,
-    tasks,
-    results,
-    checkpoints,
-    workers,
-    quota,
-    queue,
-    workflows,
-    templates,
-  ] = await Promise.all(
-    [
-      b.jobs,
-      b.idempotency,
-      b.tasks,
-      b.results,
-      b.checkpoints,
-      b.workers,
-      b.quota,
-      b.queue,
-      b.workflows,
-      b.templates,
-    ].map((name) => kvm.open(name)),
-  );
+  const opened = await Promise.all(KV_BUCKETS.map((key) => kvm.open(b[key])));
   const publisher = new JetStreamPublisher(nc);
   return {
     js: jsm.jetstream(),
     jsm,
-    kv: {
-      jobs,
-      idempotency,
-      tasks,
-      results,
-      checkpoints,
-      workers,
-      quota,
-      queue,
-      workflows,
-      templates,
-    } as Buckets,
+    kv: Object.fromEntries(KV_BUCKETS.map((key, i) => [key, opened[i]])) as Record<
+      keyof Buckets,
+      KV
+    >,
     publisher,
     writers: {
       jobs: new KvWriter(publisher, b.jobs),
@@ -175,12 +157,7 @@ async function openTopology(nc: NatsConnection, n: Names): Promise<Topology> {
  */
 async function awaitLeaders(jsm: JetStreamManager, n: Names, deadline: number): Promise<void> {
   const b = n.buckets;
-  const buckets = [
-    ...[b.jobs, b.idempotency, b.tasks, b.results, b.checkpoints, b.workers, b.quota],
-    b.queue,
-    b.workflows,
-    b.templates,
-  ];
+  const buckets = KV_BUCKETS.map((key) => b[key]);
   const streams = [
     n.jobsStream,
     n.tasksStream,
@@ -300,19 +277,10 @@ async function createTopology(
   const bucket = (name: string, ttlMs = 0) =>
     kvm.create(name, { history: 1, replicas: options.replicas, storage: "file", ttl: ttlMs });
   const b = n.buckets;
-  await Promise.all([
-    bucket(b.jobs),
-    bucket(b.idempotency),
-    bucket(b.tasks),
-    bucket(b.results),
-    bucket(b.checkpoints),
-    bucket(b.workers),
+  await Promise.all(
     // A quota slot of a process that died frees itself: holders refresh it every lease/3.
-    bucket(b.quota, options.leaseMs),
-    bucket(b.workflows),
-    bucket(b.templates),
-    bucket(b.queue),
-  ]);
+    KV_BUCKETS.map((key) => bucket(b[key], key === "quota" ? options.leaseMs : 0)),
+  );
 }
 
 async function ensureStream(
