@@ -124,9 +124,9 @@ export function namedDatasets(
 export function datasetIdsOf(body: unknown): string[] {
   const b = (typeof body === "object" && body !== null ? body : {}) as {
     dataset?: { dataset_id?: unknown };
-    parameters?: { dataset_name?: unknown };
+    parameters?: { dataset_name?: unknown; dataset?: unknown };
   };
-  return [b.dataset?.dataset_id, b.parameters?.dataset_name].filter(
+  return [b.dataset?.dataset_id, b.parameters?.dataset_name, b.parameters?.dataset].filter(
     (id): id is string => typeof id === "string",
   );
 }

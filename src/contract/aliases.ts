@@ -26,6 +26,13 @@ export interface Alias {
 export const SPEC_ALIASES: readonly Alias[] = Object.freeze([
   { alias: "/parameters/algorithm", canonical: "/model_type", seed: "001" },
   { alias: "/parameters/dataset_name", canonical: "/dataset/dataset_id", seed: "001" },
+  {
+    alias: "/parameters/dataset",
+    canonical: "/dataset/dataset_id",
+    seed: "001",
+    note: "its workflow example's file name (raw_data.csv): an uploaded data set of that name",
+  },
+  { alias: "/parameters/test_split", canonical: "/dataset/test_fraction", seed: "001" },
   { alias: "/parameters/target_column", canonical: "/dataset/target_column", seed: "001" },
   { alias: "/parameters/hyperparameters", canonical: "/hyperparameters", seed: "001" },
   {

@@ -73,13 +73,17 @@ export const ParametersSchema = Type.Object(
     dataset_name: Type.Optional(
       Type.String({ description: "dataset.dataset_id: a built-in sample set such as iris." }),
     ),
+    dataset: Type.Optional(
+      Type.String({ description: "dataset.dataset_id: an uploaded data set, by its name." }),
+    ),
+    test_split: Type.Optional(Type.Number({ description: "dataset.test_fraction." })),
     target_column: Type.Optional(Type.String({ description: "dataset.target_column." })),
     hyperparameters: Type.Optional(Type.Object({}, { additionalProperties: true })),
   },
   {
     additionalProperties: true,
     description:
-      "Seed 001's envelope, another way to write the same spec: algorithm is model_type, dataset_name dataset.dataset_id, target_column dataset.target_column, hyperparameters (and any other key) hyperparameters; n_estimators is n_trees, max_epochs epochs, C c. A value given both ways must agree.",
+      "Seed 001's envelope, another way to write the same spec: algorithm is model_type, dataset_name (or dataset) dataset.dataset_id, test_split dataset.test_fraction, target_column dataset.target_column, hyperparameters (and any other key) hyperparameters; n_estimators is n_trees, max_epochs epochs, C c. A value given both ways must agree.",
   },
 );
 

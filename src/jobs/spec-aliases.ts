@@ -3,7 +3,7 @@
  * is validated: every door (HTTP JSON and YAML, NATS, batch) goes through `parseJobSpec`, which
  * calls this, so each accepts them the same way. The aliases are listed in contract/aliases.ts.
  */
-import { HYPERPARAMETER_ALIASES } from "../contract/aliases.ts";
+import { HYPERPARAMETER_ALIASES, SPEC_ALIASES } from "../contract/aliases.ts";
 import type { FieldError } from "../training/training-spec.ts";
 
 export interface ResolvedAliases {
@@ -18,12 +18,15 @@ export interface ResolvedAliases {
 type Body = Record<string, unknown>;
 
 const HYPERPARAMETER_OF = new Map(HYPERPARAMETER_ALIASES.map((a) => [a.alias, a.canonical]));
-/** Keys of seed 001's `parameters` that are not hyperparameters. */
-const PARAMETER_FIELDS: Readonly<Record<string, string>> = Object.freeze({
-  algorithm: "/model_type",
-  dataset_name: "/dataset/dataset_id",
-  target_column: "/dataset/target_column",
-});
+/** Keys of seed 001's `parameters` that are not hyperparameters: name → canonical pointer. */
+const PARAMETER_FIELDS: ReadonlyMap<string, string> = new Map(
+  SPEC_ALIASES.filter(
+    (a) =>
+      a.alias.startsWith("/parameters/") &&
+      !a.alias.includes("<") &&
+      a.canonical !== "/hyperparameters",
+  ).map((a) => [a.alias.slice("/parameters/".length), a.canonical]),
+);
 
 const isObject = (value: unknown): value is Body =>
   typeof value === "object" && value !== null && !Array.isArray(value);
@@ -91,8 +94,8 @@ export function resolveSpecAliases(input: unknown): ResolvedAliases {
     } else {
       for (const [key, value] of Object.entries(parameters)) {
         const from = `/parameters/${key}`;
-        if (Object.hasOwn(PARAMETER_FIELDS, key))
-          place(PARAMETER_FIELDS[key] as string, value, from);
+        const field = PARAMETER_FIELDS.get(key);
+        if (field !== undefined) place(field, value, from);
         else if (key === "hyperparameters") {
           if (!isObject(value)) problems.push({ path: from, message: "must be an object" });
           else

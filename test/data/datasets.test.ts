@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readSse } from "../http/sse.ts";
+import { flowersCsv, uploadCsv as upload } from "../support/datasets.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes, type TroupeProcess } from "../support/troupe-process.ts";
 
@@ -21,29 +22,8 @@ beforeAll(async () => {
   base = (await troupe.waitForLog("troupe started")).http as string;
 });
 
-/** Three text classes around separated centres, 4 numeric features, deterministic. */
-function flowersCsv(rows: number): string {
-  const lines = ["f1,f2,f3,f4,species"];
-  const names = ["setosa", "versicolor", "virginica"];
-  let seed = 12345;
-  const rand = () => {
-    seed = (seed * 1103515245 + 12345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  for (let r = 0; r < rows; r++) {
-    const c = r % 3;
-    const cells = [0, 1, 2, 3].map((j) => (c * 3 + j * 0.5 + (rand() - 0.5) * 2).toFixed(3));
-    lines.push(`${cells.join(",")},${names[c]}`);
-  }
-  return `${lines.join("\n")}\n`;
-}
-
-async function uploadCsv(name: string, csv: string | Uint8Array, query = "") {
-  return fetch(`${base}/api/v1/datasets?name=${name}${query}`, {
-    method: "POST",
-    headers: { "content-type": "text/csv" },
-    body: csv,
-  });
+function uploadCsv(name: string, csv: string | Uint8Array, query = "") {
+  return upload(base, name, csv, query);
 }
 
 async function submit(spec: Record<string, unknown>): Promise<Response> {

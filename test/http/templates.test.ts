@@ -184,38 +184,6 @@ describe("job templates", () => {
     expect((await call("GET", "/api/v1/templates/svm")).status).toBe(200);
   });
 
-  it("names the parameters of seed 001's workflow example that mean nothing here (dataset file, test_split)", async () => {
-    // Its body as written, its templates named after templates that exist here.
-    const { status, body } = await call("POST", "/api/v1/workflows", {
-      workflow_name: "complete_ml_pipeline",
-      description: "End-to-end ML pipeline",
-      steps: [
-        {
-          step_id: "data_preparation",
-          job_template: "logistic_regression",
-          parameters: { dataset: "raw_data.csv" },
-        },
-        {
-          step_id: "model_training",
-          job_template: "hyperparameter_tuning",
-          depends_on: ["data_preparation"],
-          parameters: { algorithm: "random_forest" },
-        },
-        {
-          step_id: "model_evaluation",
-          job_template: "random_forest",
-          depends_on: ["model_training"],
-          parameters: { test_split: 0.2 },
-        },
-      ],
-    });
-    expect(status).toBe(400);
-    expect(body.errors.map((e: Json) => e.path)).toEqual([
-      "/steps/0/parameters/dataset",
-      "/steps/2/parameters/test_split",
-    ]);
-  });
-
   it("takes a workflow whose steps are templates, and names a bad step's field", async () => {
     const ok = await call("POST", "/api/v1/workflows", {
       workflow_name: "templated",

@@ -53,6 +53,14 @@ describe("the seed services' names in a job spec", () => {
     );
   });
 
+  it("takes its workflow example's dataset and test_split, and refuses a test_split out of range", () => {
+    const spec = parse({ parameters: { algorithm: "svm", dataset: "iris", test_split: 0.2 } });
+    expect(spec.dataset).toMatchObject({ dataset_id: "iris", test_fraction: 0.2 });
+    expect(problems({ parameters: { algorithm: "svm", test_split: 1.5 } })).toEqual([
+      expect.objectContaining({ path: "/parameters/test_split" }),
+    ]);
+  });
+
   it("does not modify the body it was given", () => {
     const body = structuredClone(seed001);
     parse(body);

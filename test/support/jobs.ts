@@ -19,6 +19,7 @@ export interface Job {
   metrics: { loss: number | null; accuracy: number | null };
   started_at: string | null;
   finished_at: string | null;
+  spec: { task_type?: string; model?: { job_id?: string } };
 }
 
 /** A small, quick job: logistic regression on a little synthetic data. */

@@ -1,21 +1,24 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ApiClient, apiClient } from "../support/api-client.ts";
+import { flowersCsv, uploadCsv } from "../support/datasets.ts";
 import { getJob, longSpec, quickSpec } from "../support/jobs.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes } from "../support/troupe-process.ts";
 import { getWorkflow, stepStates, submitWorkflow, waitForWorkflow } from "../support/workflows.ts";
 
 let client: ApiClient;
+let base: string;
 
 beforeAll(async () => {
   const nats = await startNats();
-  await startTroupes(1, nats.url, { MAX_CONCURRENT_TASKS: "3" });
+  const [troupe] = await startTroupes(1, nats.url, { MAX_CONCURRENT_TASKS: "3" });
   client = await apiClient(nats.url);
+  base = (await troupe?.waitForLog("troupe started"))?.http as string;
+  expect((await uploadCsv(base, "flowers", flowersCsv(600))).status).toBe(201);
 }, 60_000);
 
-// Iris is easy: logistic regression reaches an accuracy well past 0.8 on it.
-const iris = (overrides: Record<string, unknown> = {}) =>
-  quickSpec({ dataset: { dataset_id: "iris" }, epochs: 20, ...overrides });
+// The flowers are easy: logistic regression reaches an accuracy well past 0.8 on them.
+const flowers = { dataset_id: "flowers" };
 
 /** train → evaluate → predict → publish, predict gated on evaluate's accuracy. */
 function pipeline(threshold: number) {
@@ -23,11 +26,20 @@ function pipeline(threshold: number) {
     workflow_name: "gated_pipeline",
     description: "train, evaluate, predict if good enough",
     steps: [
-      { step_id: "train", job: iris() },
-      { step_id: "evaluate", job: iris({ tasks: 1 }), depends_on: ["train"] },
+      {
+        step_id: "train",
+        job: quickSpec({ model_type: "logistic_regression", dataset: flowers, epochs: 20 }),
+      },
+      {
+        step_id: "evaluate",
+        job: { task_type: "evaluate", dataset: flowers, tasks: 1 },
+        model: { from_step: "train" },
+        depends_on: ["train"],
+      },
       {
         step_id: "predict",
-        job: iris({ tasks: 1 }),
+        job: { task_type: "predict", dataset: flowers, tasks: 2 },
+        model: { from_step: "train" },
         depends_on: ["evaluate"],
         condition: { step: "evaluate", metric: "accuracy", op: ">=", value: threshold },
       },
@@ -57,6 +69,16 @@ describe("workflows", () => {
     const evaluate = done.steps.find((s) => s.step_id === "evaluate");
     expect(evaluate?.metrics?.accuracy).toBeGreaterThanOrEqual(0.8);
     const jobs = await Promise.all(done.steps.map((s) => getJob(client, s.job_id as string)));
+    // Evaluate and predict ran on the model the train step made, once each.
+    const [train, evaluated, predicted] = jobs;
+    for (const job of [evaluated, predicted]) {
+      expect(job?.spec).toMatchObject({ model: { job_id: train?.job_id } });
+    }
+    expect(evaluated?.spec.task_type).toBe("evaluate");
+    const predictions = await fetch(
+      `${base}/api/v1/jobs/${predicted?.job_id}/artifacts/predictions.csv`,
+    );
+    expect((await predictions.text()).trim().split("\n")).toHaveLength(601);
     for (let i = 1; i < jobs.length; i++) {
       expect(Date.parse(jobs[i]?.started_at as string)).toBeGreaterThanOrEqual(
         Date.parse(jobs[i - 1]?.finished_at as string),
@@ -78,6 +100,60 @@ describe("workflows", () => {
     const predict = done.steps.find((s) => s.step_id === "predict");
     expect(predict?.job_id).toBeNull();
     expect(predict?.error).toMatch(/^condition accuracy >= 1.01 on step evaluate does not hold/);
+  });
+
+  it("runs seed 001's workflow example as written, once its raw_data.csv is uploaded", async () => {
+    // Its body as written, its templates named after templates that exist here.
+    const example = {
+      workflow_name: "complete_ml_pipeline",
+      description: "End-to-end ML pipeline",
+      steps: [
+        {
+          step_id: "data_preparation",
+          job_template: "logistic_regression",
+          parameters: { dataset: "raw_data.csv" },
+        },
+        {
+          step_id: "model_training",
+          job_template: "hyperparameter_tuning",
+          depends_on: ["data_preparation"],
+          parameters: { algorithm: "random_forest" },
+        },
+        {
+          step_id: "model_evaluation",
+          job_template: "random_forest",
+          depends_on: ["model_training"],
+          parameters: { test_split: 0.2 },
+        },
+      ],
+    };
+    const post = () =>
+      fetch(`${base}/api/v1/workflows`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(example),
+      });
+    const early = await post();
+    expect(early.status).toBe(400);
+    const refusal = (await early.json()) as { errors: { path: string; message: string }[] };
+    expect(refusal.errors).toEqual([
+      expect.objectContaining({
+        path: "/steps/0/parameters/dataset",
+        message: expect.stringContaining("raw_data.csv"),
+      }),
+    ]);
+
+    expect((await uploadCsv(base, "raw_data.csv", flowersCsv(300))).status).toBe(201);
+    const accepted = await post();
+    expect(accepted.status).toBe(202);
+    const id = ((await accepted.json()) as { workflow_id: string }).workflow_id;
+    const done = await waitForWorkflow(client, id);
+    expect(done.status).toBe("COMPLETED");
+    const [prepared, , evaluated] = await Promise.all(
+      done.steps.map((s) => getJob(client, s.job_id as string)),
+    );
+    expect(prepared?.spec).toMatchObject({ dataset: { dataset_id: "raw_data.csv" } });
+    expect(evaluated?.spec).toMatchObject({ dataset: { test_fraction: 0.2 } });
   });
 
   it("fails on a failing step: the steps below it are not run, a sibling branch finishes", async () => {
