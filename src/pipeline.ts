@@ -233,6 +233,7 @@ export class Pipeline {
       idempotency: natsBucket(topology, names.buckets.idempotency, kv.idempotency),
       artifacts: stores.artifacts,
       catalog: stores.catalog,
+      queueBook: ports.book,
       retentionMs: config.retentionMs,
       holder: this.registry.workerId,
       clock,

@@ -4,11 +4,16 @@ import type { JobRecord } from "../jobs/job-record.ts";
 import { isTerminalJobState } from "../jobs/job-state.ts";
 import type { JobStore } from "../jobs/job-store.ts";
 import type { Logger } from "../log.ts";
-import type { BlobStore, Bucket } from "../transport/ports.ts";
+import type { BlobStore, Bucket, QueueIndex } from "../transport/ports.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const LEASE_KEY = "leases.retention";
+/**
+ * A removed queue-book entry's marker is dropped once this old: long after every follower heard
+ * it (one that lost its line re-reads the whole book anyway).
+ */
+const QUEUE_MARKER_AGE_MS = 10 * 60_000;
 
 /** What one clean-up removed. */
 export interface RetentionCounts {
@@ -28,6 +33,8 @@ export interface RetentionOptions {
   idempotency: Bucket;
   artifacts: BlobStore;
   catalog: Bucket;
+  /** The queue book, whose removal markers the clean-up drops. */
+  queueBook: Pick<QueueIndex, "forgetRemoved">;
   /** RETENTION: jobs that ended longer ago than this are removed. */
   retentionMs: number;
   /** This process, as the lease names its holder. */
@@ -64,6 +71,7 @@ export function retentionIntervalMs(retentionMs: number): number {
  * jobs that ended more than RETENTION ago are removed, by one process at a time (a lease in the
  * catalog bucket, compare-and-set), on a timer and on request. A removed job leaves a tombstone
  * (`cleaned.<job_id>`), so that its download answers 204, not 404. Data sets stay until deleted.
+ * The queue book's markers of ended jobs go too, so that the book's stream holds live jobs only.
  */
 export class Retention {
   readonly #o: RetentionOptions;
@@ -119,6 +127,10 @@ export class Retention {
       if (!stored || !expired(stored.value, cutoff)) continue;
       await this.#remove(stored.value, counts);
     }
+    const markers = await this.#o.queueBook.forgetRemoved(
+      this.#o.clock.now() - QUEUE_MARKER_AGE_MS,
+    );
+    if (markers > 0) this.#o.log.debug({ markers }, "queue book markers dropped");
     return counts;
   }
 

@@ -1,11 +1,13 @@
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
 import { onConnectionChange } from "./disconnects.ts";
-import { KvWriter } from "./kv.ts";
+import { KvWriter, kvStream, kvSubject } from "./kv.ts";
 import type { QueueEntry, QueueIndex, TaskQueue } from "./ports.ts";
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
 
+/** Markers dropped at a time: bounded, however many jobs ended since the last clean-up. */
+const PURGE_BATCH = 100;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -78,6 +80,25 @@ export function natsQueueIndex(topology: Topology, names: Names, nc: NatsConnect
     },
     async remove(jobId) {
       await writer.delete(jobId);
+    },
+    async forgetRemoved(before) {
+      // The bucket keeps one message per key: live entries and removal markers.
+      const removed: string[] = [];
+      const entries = await kv.history({ key: ">" });
+      for await (const entry of entries) {
+        if (entry.operation !== "PUT" && entry.created.getTime() < before) removed.push(entry.key);
+      }
+      const stream = kvStream(names.buckets.queue);
+      for (let at = 0; at < removed.length; at += PURGE_BATCH) {
+        await Promise.all(
+          removed
+            .slice(at, at + PURGE_BATCH)
+            .map((key) =>
+              topology.jsm.streams.purge(stream, { filter: kvSubject(names.buckets.queue, key) }),
+            ),
+        );
+      }
+      return removed.length;
     },
     follow(onChange, onReset) {
       let stopped = false;

@@ -74,6 +74,12 @@ export interface QueueIndex {
   put(entry: QueueEntry): Promise<void>;
   remove(jobId: string): Promise<void>;
   /**
+   * Drops what is left of entries removed before `before` (ms): a removal stays as a marker for
+   * followers to hear, and would otherwise be kept, and replayed to every new follower, forever.
+   * Resolves with how many were dropped.
+   */
+  forgetRemoved(before: number): Promise<number>;
+  /**
    * Calls `onChange` with every entry there now, then with every change (undefined: removed);
    * `onReset` first when the view starts over (a new watch after the line dropped).
    */

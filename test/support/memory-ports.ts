@@ -345,6 +345,11 @@ export class MemoryQueueIndex implements QueueIndex {
     for (const follower of this.#followers) follower(jobId, undefined);
   }
 
+  /** A removal leaves nothing behind here. */
+  async forgetRemoved(): Promise<number> {
+    return 0;
+  }
+
   follow(onChange: (jobId: string, entry: QueueEntry | undefined) => void, onReset: () => void) {
     onReset();
     for (const [jobId, entry] of this.entries) onChange(jobId, entry);

@@ -109,3 +109,51 @@ describe("the result log on JetStream", () => {
     await other.close();
   });
 });
+
+describe("the queue book on JetStream", () => {
+  const entry = (job_id: string) => ({
+    job_id,
+    priority: "normal" as const,
+    user_id: "alice",
+    service: "svm",
+    status: "QUEUED" as const,
+    total_tasks: 1,
+    chunk_size: 1,
+    order: 1,
+  });
+
+  it("drops the markers of removed entries once old enough, and a new follower hears only the live ones", async () => {
+    const book = ports.book;
+    const heard = new Map<string, unknown>();
+    const stop = book.follow(
+      (jobId, e) => (e ? heard.set(jobId, e) : heard.delete(jobId)),
+      () => heard.clear(),
+    );
+    await Promise.all(["job_a", "job_b", "job_c"].map((id) => book.put(entry(id))));
+    await Promise.all(["job_a", "job_b"].map((id) => book.remove(id)));
+    await expect.poll(() => [...heard.keys()]).toEqual(["job_c"]);
+
+    // Removed just now: kept while followers may still be hearing it.
+    expect(await book.forgetRemoved(Date.now() - 60_000)).toBe(0);
+    expect(await book.forgetRemoved(Date.now() + 1)).toBe(2);
+    const stream = await topology.jsm.streams.info("KV_troupe_queue");
+    expect(stream.state.messages).toBe(1);
+    expect(await book.forgetRemoved(Date.now() + 1)).toBe(0);
+
+    const fresh: string[] = [];
+    const ready = new Promise<void>((resolve) => {
+      const stopFresh = book.follow(
+        (jobId) => {
+          fresh.push(jobId);
+          stopFresh();
+          resolve();
+        },
+        () => undefined,
+      );
+    });
+    await ready;
+    expect(fresh).toEqual(["job_c"]);
+    expect([...heard.keys()]).toEqual(["job_c"]);
+    stop();
+  });
+});
