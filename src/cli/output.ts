@@ -1,5 +1,7 @@
 import pc from "picocolors";
 
+export { fmtAgo, fmtDuration, fmtLoss, fmtPercent } from "../format.ts";
+
 type Colors = ReturnType<typeof pc.createColors>;
 
 /** Where a command writes, and how: colour and bars only on a terminal that wants them. */
@@ -97,39 +99,6 @@ export function statusColor(status: string, c: Colors): string {
     default:
       return c.dim(status);
   }
-}
-
-/** `0.4123`, or `—` when unknown. */
-export function fmtLoss(value: number | null | undefined): string {
-  return typeof value === "number" && Number.isFinite(value) ? value.toFixed(4) : "—";
-}
-
-/** A 0..1 share as `87.2%`, or `—` when unknown. */
-export function fmtPercent(value: number | null | undefined, digits = 1): string {
-  return typeof value === "number" && Number.isFinite(value)
-    ? `${(value * 100).toFixed(digits)}%`
-    : "—";
-}
-
-/** `850ms`, `12.3s`, `4m05s`, `2h10m`. */
-export function fmtDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "—";
-  if (ms < 1_000) return `${Math.round(ms)}ms`;
-  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)}s`;
-  const s = Math.floor(ms / 1_000);
-  if (s < 3_600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3_600)}h${String(Math.floor((s % 3_600) / 60)).padStart(2, "0")}m`;
-}
-
-/** How long ago an ISO time was: `5s ago`, `3m ago`, `2h ago`, `4d ago`. */
-export function fmtAgo(iso: string | null | undefined, nowMs = Date.now()): string {
-  if (!iso) return "—";
-  const s = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1_000));
-  if (!Number.isFinite(s)) return "—";
-  if (s < 60) return `${s}s ago`;
-  if (s < 3_600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86_400) return `${Math.floor(s / 3_600)}h ago`;
-  return `${Math.floor(s / 86_400)}d ago`;
 }
 
 /** Shortens text to `max` characters with an ellipsis. */
