@@ -9,18 +9,17 @@
 import { availableParallelism } from "node:os";
 import { MessageChannel } from "node:worker_threads";
 import { Piscina } from "piscina";
-import Value from "typebox/value";
 import {
   CheckpointError,
   type ErrorData,
   PoolUnavailableError,
   TrainingAbortedError,
   TrainingError,
-  TrainingSpecError,
   TroupeError,
 } from "../errors.ts";
+import { checkAggregateInput } from "./aggregate-input.ts";
 import { type CsvScanner, startCsvScan } from "./csv-scanner.ts";
-import { DatasetSchema, type DatasetSpec, ModelTypeSchema } from "./hyperparameters.ts";
+import type { DatasetSpec } from "./hyperparameters.ts";
 import { plannedEpochs } from "./limits.ts";
 import {
   FLAG_SLOTS,
@@ -378,26 +377,4 @@ function errorFromData(error: ErrorData): TroupeError {
     default:
       return new TrainingError(error.message);
   }
-}
-
-/** Checks the input and returns its dataset with defaults applied. */
-function checkAggregateInput(input: AggregateInput): DatasetSpec {
-  if (!Value.Check(ModelTypeSchema, input.model_type)) {
-    throw new TrainingSpecError("/model_type", "must be a known model type");
-  }
-  // An uploaded data set's content hash is the pool's own field, not the schema's.
-  const { content_hash, ...given } = input.dataset ?? {};
-  const dataset = Value.Default(DatasetSchema, structuredClone(given));
-  const [first] = Value.Errors(DatasetSchema, dataset);
-  if (first) throw new TrainingSpecError(`/dataset${first.instancePath}`, first.message);
-  if (content_hash !== undefined) return { ...(dataset as DatasetSpec), content_hash };
-  if (!Array.isArray(input.models) || input.models.length === 0 || input.models.length > 1000) {
-    throw new TrainingSpecError("/models", "must hold 1..1000 task models");
-  }
-  input.models.forEach((model, i) => {
-    if (!(model instanceof Uint8Array)) {
-      throw new TrainingSpecError(`/models/${i}`, "must be bytes (TaskResult.model)");
-    }
-  });
-  return dataset as DatasetSpec;
 }
