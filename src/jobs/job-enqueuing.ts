@@ -4,6 +4,7 @@ import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
 import type { JobMessage } from "./job-actor.ts";
 import { queuedChunks } from "./job-chunks.ts";
+import { type JobPlacementDeps, laneFor } from "./job-placement.ts";
 import type { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
@@ -29,6 +30,8 @@ export interface JobEnqueuingDeps {
   sizer: ChunkSizer;
   events: EventSink;
   jobEvents: JobEventFeed;
+  /** Placement by resources; without it every task goes to the default lanes. */
+  placement?: JobPlacementDeps | undefined;
 }
 
 /**
@@ -75,17 +78,21 @@ export class JobEnqueuing {
       ? { round: resumes, finished: (task: number) => this.#host.tally.hasOutcome(task) }
       : undefined;
     const chunks = queuedChunks(this.#host.jobId, spec, size, resume);
-    await this.#d.queue.enqueue(spec.priority, this.#host.jobId, chunks);
-    this.#d.queue.ring(spec.priority); // at once: the record's update below is not on the tasks' way
-    const updated = await this.#d.store.update(this.#host.jobId, (job) =>
-      job.tasks_enqueued
-        ? undefined
-        : {
-            ...job,
-            tasks_enqueued: true,
-            status: job.status === "SUBMITTED" || job.status === "WAITING" ? "QUEUED" : job.status,
-          },
-    );
+    const placement = this.#d.placement;
+    const laneClass = placement ? await laneFor(placement, this.#host.record) : undefined;
+    await this.#d.queue.enqueue(spec.priority, this.#host.jobId, chunks, laneClass);
+    // At once: the record's update below is not on the tasks' way.
+    this.#d.queue.ring(spec.priority, laneClass);
+    const updated = await this.#d.store.update(this.#host.jobId, (job) => {
+      if (job.tasks_enqueued) return undefined;
+      const { lane_class: _, ...rest } = job;
+      return {
+        ...rest,
+        ...(laneClass !== undefined && { lane_class: laneClass }),
+        tasks_enqueued: true,
+        status: job.status === "SUBMITTED" || job.status === "WAITING" ? "QUEUED" : job.status,
+      };
+    });
     if (updated) this.#host.record = updated;
     await this.#queueing.queued(this.#host.record);
     this.#d.events.job(jobEventOf(this.#host.record));
