@@ -46,6 +46,12 @@ export interface DispatcherPlacement {
 
 /** A lane left to a preferred worker is looked at again this often (or when a record changes). */
 const DEFER_RECHECK_MS = 50;
+/**
+ * A class lane found empty is asked again after this long (a default lane: after the idle poll):
+ * an idle process would otherwise ask 4 lanes per class ten times a second. New work rings the
+ * doorbell for its lane at once; only a task whose lease ran out (its worker died) waits for it.
+ */
+const CLASS_IDLE_POLL_MS = 1_000;
 
 /**
  * Feeds the worker slots of this process. Whenever slots are idle it pulls tasks — never more
@@ -168,7 +174,8 @@ export class Dispatcher {
     const deliveries = await puller.pull(names.tasksStream, consumer, wanted);
     this.#lastServed[priority] = clock.now();
     if (deliveries.length < wanted && rings === this.#ringsOf(key)) {
-      this.#emptyUntil.set(key, clock.now() + this.#o.idlePollMs);
+      const pollMs = lane.laneClass === undefined ? this.#o.idlePollMs : CLASS_IDLE_POLL_MS;
+      this.#emptyUntil.set(key, clock.now() + pollMs);
     }
     for (const delivery of deliveries) {
       if (this.#stopped) this.#handBack(delivery);
