@@ -27,7 +27,9 @@ async function startWorker(natsUrl: string, env: Record<string, string>): Promis
     env: {
       NATS_URL: natsUrl,
       PORT: "0",
-      HEARTBEAT_INTERVAL: "500ms",
+      // Placement reads the records heartbeats write: on a loaded machine a shorter heartbeat
+      // would make live workers read stale now and then.
+      HEARTBEAT_INTERVAL: "1s",
       // Far off: a killed worker must stop counting because it is stale, not because it is gone.
       WORKER_TIMEOUT: "60s",
       ...env,
@@ -109,6 +111,8 @@ describe("placement across real processes", () => {
   });
 
   it("spreads 2-core tasks by load (least_loaded), and a 2-core task holds 2 slots: a third one waits", async () => {
+    // The policy judges by the records: wait until they say the last test's tasks are gone.
+    for (const worker of [gpu, three, two]) await untilHolding(client, worker.id, 0);
     const a = await submit(client, twoCoreLong());
     // Equal loads: the one with more cores free.
     expect(await startedOn(seen, a)).toBe(three.id);
@@ -173,7 +177,7 @@ describe("placement across real processes", () => {
     expect(shown.status).toBe("QUEUED");
     expect(unschedulableOf(shown)).toBe("needs cpu_cores 4; the largest worker has 3");
     // The best_fit workers of the next tests join: the 4-slot one fits.
-    const env = { PLACEMENT: "best_fit", MAX_UNSCHEDULABLE: "2s" };
+    const env = { PLACEMENT: "best_fit", MAX_UNSCHEDULABLE: "2s", CHUNK_TARGET: "0ms" };
     [four, picky] = await Promise.all([
       startWorker(natsUrl, { ...env, MAX_CONCURRENT_TASKS: "4" }),
       startWorker(natsUrl, {
@@ -192,6 +196,7 @@ describe("placement across real processes", () => {
   }, 90_000);
 
   it("fills the 2-core worker first with 2-core tasks (best_fit)", async () => {
+    for (const worker of [four, picky]) await untilHolding(client, worker.id, 0);
     const jobs: string[] = [];
     const on: string[] = [];
     for (const [worker, cores] of [
