@@ -17,7 +17,7 @@ import { jobEventOf } from "./gateway.ts";
 import { announceEnd, endingMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
 import { JobEnqueuing } from "./job-enqueuing.ts";
 import { followJob } from "./job-followers.ts";
-import { checkPlacement, type JobPlacementDeps } from "./job-placement.ts";
+import type { JobPlacementDeps } from "./job-placement.ts";
 import { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
@@ -250,7 +250,7 @@ class JobInstance {
         this.#timers.nextTick();
         if (this.#enqueuing.waiting) await this.#enqueuing.awaitDependencies(true);
         else if (this.#queueing.held) await this.#enqueuing.admitAndEnqueue(true);
-        else await this.#checkPlacement();
+        else await this.#enqueuing.checkPlacement(this.#ctx.clock.now());
         if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
@@ -308,18 +308,6 @@ class JobInstance {
       await this.#markStarted(event.at);
     }
     this.#markDirty();
-  }
-
-  /** Says in the record whether (and why) no live worker can run its tasks; may fail the job. */
-  async #checkPlacement(): Promise<void> {
-    const placement = this.#d.placement;
-    if (!placement) return;
-    this.#record = await checkPlacement(
-      { ...placement, store: this.#d.store, events: this.#d.events },
-      this.#record,
-      this.#ctx.clock.now(),
-      (status, error) => this.#finalize(status, error),
-    );
   }
 
   /** QUEUED → RUNNING, once: the first task started. */

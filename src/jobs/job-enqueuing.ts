@@ -4,7 +4,7 @@ import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
 import type { JobMessage } from "./job-actor.ts";
 import { queuedChunks } from "./job-chunks.ts";
-import { type JobPlacementDeps, laneFor } from "./job-placement.ts";
+import { checkPlacement, type JobPlacementDeps, laneFor } from "./job-placement.ts";
 import type { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
@@ -37,7 +37,8 @@ export interface JobEnqueuingDeps {
 /**
  * How a job's tasks get into the queue: after its dependencies hold (job-waiting.ts), once no
  * quota holds it (job-queueing.ts), again after a resume (job-pause.ts) — or never, when a
- * dependency can no longer hold.
+ * dependency can no longer hold; in the lanes of their resource class, and whether any worker
+ * can ever take them from there (job-placement.ts).
  */
 export class JobEnqueuing {
   readonly #d: JobEnqueuingDeps;
@@ -119,6 +120,21 @@ export class JobEnqueuing {
     );
     if (updated) this.#host.record = updated;
     this.#d.events.job(jobEventOf(this.#host.record));
+  }
+
+  /**
+   * Says in the record whether (and why) no live worker can ever run its queued tasks, on each
+   * tick; fails the job once that has held for MAX_UNSCHEDULABLE.
+   */
+  async checkPlacement(nowMs: number): Promise<void> {
+    const placement = this.#d.placement;
+    if (!placement || this.#host.ended) return;
+    this.#host.record = await checkPlacement(
+      { ...placement, store: this.#d.store, events: this.#d.events },
+      this.#host.record,
+      nowMs,
+      (status, error) => this.#host.finalize(status, error),
+    );
   }
 
   /** A resumed job first learns which tasks are done (their chunks are not queued again). */
