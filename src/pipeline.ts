@@ -16,7 +16,6 @@ import type { Logger } from "./log.ts";
 import { PipelineEvents } from "./pipeline-events.ts";
 import { capacityOf } from "./placement/availability.ts";
 import { ClusterView } from "./placement/cluster-view.ts";
-import { NO_RESOURCES, type WorkerCapacity } from "./placement/resources.ts";
 import { Admission } from "./queue/admission.ts";
 import { Dispatcher } from "./queue/dispatcher.ts";
 import { QueueSampler } from "./queue/queue-sampler.ts";
@@ -224,7 +223,8 @@ export class Pipeline {
       clock,
       log,
       placement: {
-        self: selfCapacity(this.registry),
+        // Its capacity, services and labels as its record says them (nothing held yet).
+        self: capacityOf(this.registry.snapshot()),
         policy: config.placement,
         view: this.view,
         // Past two heartbeats a preferred worker that takes nothing reads stale anyway.
@@ -444,17 +444,6 @@ export class Pipeline {
     }
     nc.publish(this.names.internal.doorbell);
   }
-}
-
-/** This worker as placement sees it: its capacity, services and labels, nothing held yet. */
-function selfCapacity(registry: WorkerRegistry): WorkerCapacity {
-  const record = registry.snapshot();
-  const { capabilities: c } = record;
-  return {
-    ...capacityOf(record),
-    total: { cpu_cores: c.cpu_cores, memory_gb: c.memory_gb, gpu_count: c.gpu_count },
-    allocated: NO_RESOURCES,
-  };
 }
 
 /** Job-level quotas (MAX_CONCURRENT_JOBS, SERVICE_<NAME>_RUNS_PER_USER), when any is set. */
