@@ -219,6 +219,8 @@ export class Pipeline {
         ),
       agingMs: config.priorityAgingMs,
       idlePollMs: IDLE_POLL_MS,
+      // At most a quarter heartbeat: a dead process's class tasks still run elsewhere within two.
+      classIdlePollMs: Math.max(IDLE_POLL_MS, Math.min(1_000, config.heartbeatIntervalMs / 4)),
       handBack: (delivery) => runner.handBack(delivery),
       clock,
       log,

@@ -24,6 +24,12 @@ export interface DispatcherOptions {
   agingMs: number;
   /** With every lane empty, look again after this long (retries come back after their delay). */
   idlePollMs: number;
+  /**
+   * The same for the lanes of a resource class, less often: an idle process would otherwise ask
+   * 4 lanes per class every idle poll. New work rings its lane's doorbell at once; a task whose
+   * lease ran out (its worker died) or that was handed back with a delay waits for this.
+   */
+  classIdlePollMs: number;
   /** Returns a pulled delivery that will not start here (stopping) without spending an attempt. */
   handBack(delivery: Delivery): Promise<void>;
   clock: Clock;
@@ -46,12 +52,6 @@ export interface DispatcherPlacement {
 
 /** A lane left to a preferred worker is looked at again this often (or when a record changes). */
 const DEFER_RECHECK_MS = 50;
-/**
- * A class lane found empty is asked again after this long (a default lane: after the idle poll):
- * an idle process would otherwise ask 4 lanes per class ten times a second. New work rings the
- * doorbell for its lane at once; only a task whose lease ran out (its worker died) waits for it.
- */
-const CLASS_IDLE_POLL_MS = 1_000;
 
 /**
  * Feeds the worker slots of this process. Whenever slots are idle it pulls tasks — never more
@@ -174,7 +174,7 @@ export class Dispatcher {
     const deliveries = await puller.pull(names.tasksStream, consumer, wanted);
     this.#lastServed[priority] = clock.now();
     if (deliveries.length < wanted && rings === this.#ringsOf(key)) {
-      const pollMs = lane.laneClass === undefined ? this.#o.idlePollMs : CLASS_IDLE_POLL_MS;
+      const pollMs = lane.laneClass === undefined ? this.#o.idlePollMs : this.#o.classIdlePollMs;
       this.#emptyUntil.set(key, clock.now() + pollMs);
     }
     for (const delivery of deliveries) {
