@@ -28,9 +28,17 @@ import { canTakeNow, freeOf, type LaneClass, type WorkerCapacity } from "./resou
  * both take a task the policy would give one of them (placement is never wrong about *fit*: each
  * worker checks its own free capacity, live). A worker that defers does so at most `maxDeferMs`
  * for one lane, then pulls anyway: a preferred worker that died (not yet stale) or stalled
- * delays a task by that much at most, never forever. A dead worker's record reads stale after
- * two heartbeats and stops counting. Classes are not removed: they are few (distinct needs ×
- * services × selectors), each costing four idle consumers.
+ * delays a task by that much at most, never forever (maxDeferMs: two heartbeats, after which a
+ * dead worker's record reads stale and stops counting anyway). PLACEMENT orders class lanes only:
+ * the default lanes keep today's first-come pulling (their tasks are all alike), so the tiny-task
+ * path pays nothing for it. Whether a job within the default resources is classed by service is
+ * decided when it is queued, from the records then: a job queued while every worker served every
+ * service stays on the default lanes, which a restricted worker does not pull (if only restricted
+ * workers are left, the job says so as its unschedulable reason). An idle worker asks an empty
+ * class lane again every quarter heartbeat (at most 1 s; new work rings it at once). Memory is
+ * the worker's own (WORKER_MEMORY_GB, or the machine's: processes sharing a machine each count
+ * all of it unless told). Classes are not removed: they are few (distinct needs × services ×
+ * selectors), each costing four idle consumers.
  */
 
 /** The workers that could take a task of `lane` now, best first by `policy`. */
