@@ -179,7 +179,7 @@ describe("placement across real processes", () => {
     // The best_fit workers of the next tests join: the 4-slot one fits.
     const env = { PLACEMENT: "best_fit", MAX_UNSCHEDULABLE: "2s", CHUNK_TARGET: "0ms" };
     [four, picky] = await Promise.all([
-      startWorker(natsUrl, { ...env, MAX_CONCURRENT_TASKS: "4" }),
+      startWorker(natsUrl, { ...env, MAX_CONCURRENT_TASKS: "4", WORKER_MEMORY_GB: "3" }),
       startWorker(natsUrl, {
         ...env,
         MAX_CONCURRENT_TASKS: "2",
@@ -211,6 +211,27 @@ describe("placement across real processes", () => {
     }
     expect(on).toEqual([picky.id, four.id, four.id]);
     for (const job of jobs) await client.request("troupe.jobs.cancel", { job_id: job });
+  });
+
+  it("holds the memory a task asks for: a second 2 GB task waits on a 3 GB worker with slots free", async () => {
+    await untilHolding(client, four.id, 0);
+    // A service only the 4-slot worker serves.
+    const twoGb = () => longSpec({ tasks: 1, service: "lr", resources: { memory_gb: 2 } });
+    const first = await submit(client, twoGb());
+    expect(await startedOn(seen, first)).toBe(four.id);
+    await untilHolding(client, four.id, 1);
+    const second = await submit(client, twoGb());
+    await waitForJob(client, second, 30_000, (job) => job.status === "QUEUED");
+    const held = (await availability(client)).workers.find((w) => w.worker_id === four.id);
+    expect(held).toMatchObject({
+      allocated: { cpu_cores: 1, memory_gb: 2 },
+      free: { cpu_cores: 3, memory_gb: 1 },
+    });
+    const cancelledAt = seen.events.length;
+    await client.request("troupe.jobs.cancel", { job_id: first });
+    expect(await startedOn(seen, second, cancelledAt)).toBe(four.id);
+    expect(workersOf(seen, second)).toEqual(new Set([four.id])); // it had not started before
+    await client.request("troupe.jobs.cancel", { job_id: second });
   });
 
   it("never runs a service on a worker that does not serve it, over 200 tasks", async () => {
