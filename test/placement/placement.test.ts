@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { Resources } from "../../src/contract/resources.ts";
+import { InvalidRequestError } from "../../src/errors.ts";
 import { unschedulableVerdict } from "../../src/jobs/job-placement.ts";
 import type { JobRecord } from "../../src/jobs/job-record.ts";
+import { parseJobSpec } from "../../src/jobs/job-spec.ts";
 import { availability } from "../../src/placement/availability.ts";
 import { fitCount, pulledLanes } from "../../src/placement/lane-plan.ts";
 import { preferredOver, rank } from "../../src/placement/placement-policy.ts";
@@ -63,6 +65,33 @@ describe("resource classes", () => {
     expect(a?.key).toBe(b?.key);
     expect(c?.key).not.toBe(a?.key);
     expect(c).toMatchObject({ need: cores(2, 1, 0), service: "svm" });
+  });
+});
+
+describe("node_selector in a job spec", () => {
+  const parse = (node_selector: unknown) =>
+    parseJobSpec({ model_type: "svm", node_selector }, { maxAttempts: 1 });
+
+  it("keeps the labels a job asks for, and drops an empty selector", () => {
+    expect(parse({ zone: "a", disk: "ssd" }).node_selector).toEqual({ zone: "a", disk: "ssd" });
+    expect(parse({}).node_selector).toBeUndefined();
+  });
+
+  it("refuses a bad label, naming it", () => {
+    for (const [selector, path] of [
+      [{ "my zone": "a" }, "/node_selector/my zone"],
+      [{ zone: "a b" }, "/node_selector/zone"],
+      [{ zone: 1 }, "/node_selector/zone"],
+    ] as const) {
+      let error: unknown;
+      try {
+        parse(selector);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(InvalidRequestError);
+      expect((error as InvalidRequestError).problems.map((p) => p.path)).toEqual([path]);
+    }
   });
 });
 
