@@ -144,6 +144,7 @@ export class Pipeline {
       workers: natsWorkerIndex(nc, topology),
       classes: ports.classes,
       workerTimeoutMs: config.workerTimeoutMs,
+      selfRestricted: config.workerServices !== null,
       clock,
     });
     this.#aborts = new JobAborts(ports.signals);

@@ -11,6 +11,8 @@ export interface ClusterViewOptions {
   classes: ClassLanes;
   /** WORKER_TIMEOUT: a record silent longer is gone even if nobody removed it. */
   workerTimeoutMs: number;
+  /** This process's worker serves only some services (known before its record is seen). */
+  selfRestricted: boolean;
   clock: Clock;
 }
 
@@ -67,7 +69,7 @@ export class ClusterView {
 
   /** True when some live worker takes only some services: every task must then say its service. */
   routesByService(): boolean {
-    return this.live().some((worker) => worker.services !== null);
+    return this.#o.selfRestricted || this.live().some((worker) => worker.services !== null);
   }
 
   classes(): ReadonlyMap<string, ResourceClass> {
