@@ -1,3 +1,4 @@
+import { pack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import type { Resources } from "../../src/contract/resources.ts";
 import { InvalidRequestError } from "../../src/errors.ts";
@@ -5,6 +6,7 @@ import { unschedulableVerdict } from "../../src/jobs/job-placement.ts";
 import type { JobRecord } from "../../src/jobs/job-record.ts";
 import { parseJobSpec } from "../../src/jobs/job-spec.ts";
 import { availability } from "../../src/placement/availability.ts";
+import { ClusterView } from "../../src/placement/cluster-view.ts";
 import { fitCount, pulledLanes } from "../../src/placement/lane-plan.ts";
 import { preferredOver, rank } from "../../src/placement/placement-policy.ts";
 import {
@@ -15,6 +17,7 @@ import {
   type WorkerCapacity,
 } from "../../src/placement/resources.ts";
 import type { WorkerRecord } from "../../src/workers/worker-record.ts";
+import { MemoryClassLanes } from "../support/memory-ports.ts";
 import { SimulatedClock } from "../support/simulated-clock.ts";
 
 const cores = (cpu_cores: number, memory_gb = 0, gpu_count = 0): Resources => ({
@@ -238,5 +241,55 @@ describe("availability", () => {
       ["a", null, cores(2, 5, 0)],
       ["b", null, cores(4, 8, 1)],
     ]);
+  });
+});
+
+describe("a process's view of the cluster", () => {
+  it("counts live workers only (not stale, not draining), and routes by service once one is restricted", () => {
+    const clock = new SimulatedClock(Date.parse("2026-01-01T00:00:10.000Z"));
+    let tell: (workerId: string, record: Uint8Array | undefined) => void = () => {};
+    const classes = new MemoryClassLanes();
+    const view = new ClusterView({
+      workers: {
+        follow(onChange) {
+          tell = onChange;
+          return () => {};
+        },
+      },
+      classes,
+      workerTimeoutMs: 60_000,
+      selfRestricted: false,
+      clock,
+    });
+    view.start();
+    const record = (id: string, status: WorkerRecord["status"], services?: string[]) =>
+      pack({
+        worker_id: id,
+        status,
+        started_at: "2026-01-01T00:00:00.000Z",
+        last_activity_time: new Date(clock.now()).toISOString(),
+        heartbeat_interval_ms: 1_000,
+        capabilities: {
+          cpu_cores: 2,
+          memory_gb: 4,
+          gpu_count: 0,
+          max_concurrent_tasks: 2,
+          ...(services && { services }),
+        },
+      });
+    tell("a", record("a", "IDLE"));
+    tell("b", record("b", "DRAINING"));
+    expect(view.live().map((w) => w.worker_id)).toEqual(["a"]);
+    expect(view.routesByService()).toBe(false);
+    tell("c", record("c", "BUSY", ["svm"]));
+    expect(view.routesByService()).toBe(true);
+    clock.advance(2_001); // two heartbeats missed: stale, whatever they said
+    expect(view.live()).toEqual([]);
+    expect(view.routesByService()).toBe(false);
+    tell("a", record("a", "IDLE"));
+    expect(view.live().map((w) => w.worker_id)).toEqual(["a"]);
+    tell("a", undefined);
+    expect(view.live()).toEqual([]);
+    view.close();
   });
 });
