@@ -16,12 +16,16 @@ import { canTakeNow, freeOf, type LaneClass, type WorkerCapacity } from "./resou
  *    too). A worker restricted to some services never pulls the default lanes.
  * 2. **Fit now.** A worker pulls from a class lane only as many chunks as fit its free capacity
  *    (the dispatcher counts what its running chunks hold: a 2-core chunk holds 2 slots).
- * 3. **The policy, by deferring.** Before pulling a class lane, a worker looks at the live
- *    worker records (heartbeats, rewritten within 250 ms of a task starting or ending) of the
- *    workers that could take one of its tasks now, ranks them by PLACEMENT, and if another
- *    worker ranks first it skips the lane for now: that worker will pull it. `least_loaded`
- *    ranks by CPU load (allocated / total cores), `best_fit` by the cores left after placing
- *    (fewest first: packs), `first_fit` by registration order.
+ * 3. **The policy, by deferring.** Before pulling a class lane that it last found empty (work
+ *    arriving), a worker looks at the live worker records (heartbeats, rewritten within 250 ms
+ *    of a task starting or ending) of the workers that could take one of its tasks now, ranks
+ *    them by PLACEMENT, and if another worker ranks first it skips the lane for now: that worker
+ *    will pull it. `least_loaded` ranks by CPU load (allocated / total cores), `best_fit` by the
+ *    cores left after placing (fewest first: packs), `first_fit` by registration order. Once a
+ *    pull of the lane comes back full (a backlog is flowing), the worker pulls it freely until
+ *    it finds it empty again: the policy picks who starts a burst, and a backlog is then drained
+ *    by every worker that fits, as fast as they free up (no slot left idle behind a stale
+ *    record while tasks wait).
  *
  * Bounds. The policy holds as far as the records are fresh: a record may lag a worker's truth by
  * its flush (250 ms) and the watch's delivery, so two workers starting at the same moment may

@@ -64,7 +64,8 @@ const DEFER_RECHECK_MS = 50;
  * Within each priority it pulls the default lane (unless it serves only some services) and then
  * the lanes of the resource classes it could ever run, each only as many chunks as fit its free
  * capacity; a class lane another worker is preferred for by PLACEMENT is left to that worker for
- * a while (placement-policy.ts). A chunk needing k cores holds k slots while it runs.
+ * a while when work arrives on it (placement-policy.ts). A chunk needing k cores holds k slots
+ * while it runs.
  */
 export class Dispatcher {
   readonly #o: DispatcherOptions;
@@ -76,6 +77,11 @@ export class Dispatcher {
   readonly #rings = new Map<string, number>();
   /** Since when a class lane has been left to a preferred worker. */
   readonly #deferredSince = new Map<string, number>();
+  /**
+   * Class lanes that filled this worker's last pull: a backlog is flowing, and everyone pulls it.
+   * PLACEMENT decides who takes the first tasks of a burst, on a lane last found empty.
+   */
+  readonly #flowing = new Set<string>();
   /** What the running chunks hold. */
   #held: Resources = NO_RESOURCES;
   /** Rings that named no lane (they count for every lane). */
@@ -164,7 +170,8 @@ export class Dispatcher {
     const need = lane.resourceClass.need;
     const wanted = Math.min(this.#idle.length, fitCount(this.#free(), need));
     if (wanted === 0) return 0;
-    if (lane.laneClass !== undefined && this.#leftToAnother(key, lane)) return "deferred";
+    const placed = lane.laneClass !== undefined && !this.#flowing.has(key);
+    if (placed && this.#leftToAnother(key, lane)) return "deferred";
     const rings = this.#ringsOf(key);
     const consumer =
       lane.laneClass === undefined
@@ -177,6 +184,8 @@ export class Dispatcher {
       const pollMs = lane.laneClass === undefined ? this.#o.idlePollMs : this.#o.classIdlePollMs;
       this.#emptyUntil.set(key, clock.now() + pollMs);
     }
+    if (deliveries.length < wanted) this.#flowing.delete(key);
+    else if (lane.laneClass !== undefined) this.#flowing.add(key);
     for (const delivery of deliveries) {
       if (this.#stopped) this.#handBack(delivery);
       else this.#dispatch(delivery, need);
