@@ -22,9 +22,14 @@ export function natsClassLanes(nc: NatsConnection, names: Names, topology: Topol
   const register = async (key: string, resourceClass: ResourceClass) => {
     if ((await kv.get(key))?.operation === "PUT") return;
     // The class lanes' leases are the default lanes' (TopologyOptions.leaseMs).
-    leaseMs ??= topology.jsm.consumers
-      .info(names.tasksStream, names.laneConsumer("normal"))
-      .then((info) => (info.config.ack_wait ?? 0) / 1e6);
+    if (!leaseMs) {
+      leaseMs = topology.jsm.consumers
+        .info(names.tasksStream, names.laneConsumer("normal"))
+        .then((info) => (info.config.ack_wait ?? 0) / 1e6);
+      leaseMs.catch(() => {
+        leaseMs = undefined; // asked again next time, not failed for good
+      });
+    }
     await ensureClassLanes(topology.jsm, names, key, await leaseMs);
     try {
       await kv.create(key, encoder.encode(JSON.stringify(resourceClass)));
