@@ -7,6 +7,9 @@
  * and training on threads costs at least.
  * Run: `npx tsx bench/pipeline.ts` (BENCH_RUNS=n for more or fewer runs than 5).
  * Target (the task-chunk issue): end to end ≥ 1.0× the bare one-message-per-task JetStream ceiling.
+ * `--placement` (issue 20): each run also sends the same load with `resources` on every job (1.5
+ * GB a task: a resource class's lanes, its memory accounted, the PLACEMENT deferral judged), and
+ * prints both side by side. Target: placement on within 10 % of off.
  */
 import { barePool } from "./lib/bare-pool.ts";
 import { durableTaskFloor } from "./lib/floor.ts";
@@ -40,7 +43,14 @@ const LATENCY_JOBS = 100;
 const LATENCY_TASKS = 10;
 const PROCESS_COUNTS = [1, 3] as const;
 const SLOTS = 32;
-const TROUPE_ENV = { MAX_CONCURRENT_TASKS: String(SLOTS) };
+/** Memory enough for every slot's 1.5 GB task: placement's cost is measured, not its limit. */
+const TROUPE_ENV = { MAX_CONCURRENT_TASKS: String(SLOTS), WORKER_MEMORY_GB: "64" };
+const PLACEMENT = process.argv.includes("--placement");
+/** A tiny job whose tasks go to a resource class's lanes rather than the default ones. */
+const placedSpec = (tasks: number) => ({
+  ...tinySpec(tasks),
+  resources: { cpu_cores: 1, memory_gb: 1.5 },
+});
 const FLOOR_TASKS = 5_000;
 
 await runBench(async () => {
@@ -66,8 +76,12 @@ await runBench(async () => {
     const nc = await troupeClient(cluster.natsUrl);
     try {
       const jobs = Array.from({ length: JOBS_PER_RUN }, () => tinySpec(TASKS_PER_JOB));
-      // Warm-up: JIT, pool threads, consumers.
+      const placed = Array.from({ length: JOBS_PER_RUN }, () => placedSpec(TASKS_PER_JOB));
+      // Warm-up: JIT, pool threads, consumers (and the resource class's lanes).
       await runTroupeLoad(nc, { jobs: jobs.slice(0, WARM_UP_JOBS), windowTasks: WINDOW_TASKS });
+      if (PLACEMENT) {
+        await runTroupeLoad(nc, { jobs: placed.slice(0, WARM_UP_JOBS), windowTasks: WINDOW_TASKS });
+      }
       await durableTaskFloor(cluster.natsUrl, pool, 1_000, SLOTS, floorTask);
       for (let run = 0; run < RUNS; run++) {
         loads.push(load1());
@@ -82,6 +96,11 @@ await runBench(async () => {
         samples.add(`ratio_${processes}`, result.perSecond / ceiling);
         samples.add(`over_floor_${processes}`, result.perSecond / floor);
         samples.add(`loaded_start_p50_${processes}`, percentile(result.firstStartMs, 50));
+        if (PLACEMENT) {
+          const on = await runTroupeLoad(nc, { jobs: placed, windowTasks: WINDOW_TASKS });
+          samples.add(`placed_${processes}`, on.perSecond);
+          samples.add(`placed_ratio_${processes}`, on.perSecond / result.perSecond);
+        }
         if (processes === 1) {
           const idle: number[] = [];
           for (let i = 0; i < LATENCY_JOBS; i++) {
@@ -143,6 +162,22 @@ await runBench(async () => {
       ["p50 under load, 3 processes", fmtFigure(samples.get("loaded_start_p50_3"))],
     ],
   );
+  if (PLACEMENT) {
+    printTable(
+      "Placement by resources: every job with resources vs none (median (min–max) of runs)",
+      ["processes", "off tasks/s", "on tasks/s", "on / off %"],
+      PROCESS_COUNTS.map((n) => [
+        String(n),
+        fmtFigure(samples.get(`e2e_${n}`), 0),
+        fmtFigure(samples.get(`placed_${n}`), 0),
+        percent(samples.get(`placed_ratio_${n}`)),
+      ]),
+    );
+    const worst = Math.min(...PROCESS_COUNTS.map((n) => samples.get(`placed_ratio_${n}`).median));
+    console.log(
+      `Target: placement on within 10 % of off — ${(100 * worst).toFixed(1)} %: ${worst >= 0.9 ? "met" : "MISSED"}`,
+    );
+  }
   const ratio = Math.max(samples.get("ratio_1").median, samples.get("ratio_3").median);
   const floorRatio = samples.get("floor_ratio").median;
   console.log(
@@ -175,6 +210,12 @@ await runBench(async () => {
     submit_to_start_p99_ms: rounded(p99.median),
     submit_to_start_p99_ms_max: rounded(p99.max),
     target_met: ratio >= 1,
+    ...(PLACEMENT && {
+      placed_tasks_per_s_1proc: Math.round(samples.get("placed_1").median),
+      placed_tasks_per_s_3proc: Math.round(samples.get("placed_3").median),
+      placed_over_unplaced_1proc: rounded(samples.get("placed_ratio_1").median, 3),
+      placed_over_unplaced_3proc: rounded(samples.get("placed_ratio_3").median, 3),
+    }),
   });
 });
 

@@ -4,9 +4,10 @@
  * configuration table mirrors it.
  */
 import { existsSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { LOG_LEVEL_ALIASES } from "./contract/aliases.ts";
+import { PLACEMENTS, type Placement } from "./contract/resources.ts";
 import { DURATION_FORMS, parseDuration } from "./duration.ts";
 import { FAULTS_FORM, parseFaults } from "./faults.ts";
 
@@ -131,6 +132,37 @@ function corsOrigins(text: string): string[] | undefined {
   return valid ? origins.map((o) => o.replace(/\/$/, "")) : undefined;
 }
 
+/** Comma-separated service names (a job's `service`, its model type by default); "" (every one) is []. */
+function services(text: string): string[] | undefined {
+  if (text.trim() === "") return [];
+  const names = text.split(",").map((s) => s.trim());
+  return names.every((name) => /^[a-z0-9_]{1,64}$/.test(name)) ? [...new Set(names)] : undefined;
+}
+
+const LABEL_PART = /^[A-Za-z0-9_.-]{1,63}$/;
+
+/** `zone=a,disk=ssd`: each name once; "" is none. */
+function labels(text: string): Record<string, string> | undefined {
+  if (text.trim() === "") return {};
+  const out: Record<string, string> = {};
+  for (const pair of text.split(",")) {
+    const [name, value, ...rest] = pair.trim().split("=");
+    if (rest.length > 0 || name === undefined || value === undefined) return undefined;
+    if (!LABEL_PART.test(name) || !LABEL_PART.test(value) || name in out) return undefined;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Gigabytes, whole or not (`0.5`, `16`), in `(0, max]`. */
+function gigabytes(max: number): Variable<number>["parse"] {
+  return (text) => {
+    if (!/^\d+(\.\d+)?$/.test(text)) return undefined;
+    const n = Number(text);
+    return n > 0 && n <= max ? n : undefined;
+  };
+}
+
 /** The table every variable is read from; the README's configuration table mirrors it. */
 export const VARIABLES = {
   NATS_URL: {
@@ -172,6 +204,32 @@ export const VARIABLES = {
     fallback: "0",
     form: "a whole number from 0 to 64",
     parse: integer(0, 64),
+  },
+  WORKER_MEMORY_GB: {
+    fallback: () => String(Math.round((totalmem() / 2 ** 30) * 10) / 10),
+    form: "gigabytes greater than 0, at most 65536, such as 16 or 0.5 (unset: the machine's memory)",
+    parse: gigabytes(65_536),
+  },
+  WORKER_SERVICES: {
+    fallback: "",
+    form: "comma-separated services of lower-case letters, digits and _, such as neural_network,svm (unset: every service)",
+    parse: services,
+  },
+  WORKER_LABELS: {
+    fallback: "",
+    form: "comma-separated name=value pairs of letters, digits, _, . and -, each name once, such as zone=a,disk=ssd",
+    parse: labels,
+  },
+  PLACEMENT: {
+    fallback: "least_loaded",
+    form: PLACEMENTS.join(", "),
+    parse: (text) =>
+      (PLACEMENTS as readonly string[]).includes(text) ? (text as Placement) : undefined,
+  },
+  MAX_UNSCHEDULABLE: {
+    fallback: "",
+    form: `${DURATION_FORMS}, at least 1s (unset: an unschedulable job waits for as long as it takes)`,
+    parse: (text) => (text === "" ? 0 : duration(1_000)(text)),
   },
   MAX_CONCURRENT_TASKS: {
     fallback: () => String(availableParallelism()),

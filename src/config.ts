@@ -1,5 +1,6 @@
 import { type LogLevel, type Parsed, VARIABLES, type Variable } from "./config-variables.ts";
 import { ENV_ALIASES } from "./contract/aliases.ts";
+import type { Placement } from "./contract/resources.ts";
 import { ConfigError } from "./errors.ts";
 import type { Faults } from "./faults.ts";
 
@@ -31,6 +32,16 @@ export interface TroupeConfig {
   readonly workerId: string | undefined;
   /** GPUs this worker advertises. */
   readonly workerGpus: number;
+  /** Memory this worker advertises and accounts (WORKER_MEMORY_GB, else the machine's). */
+  readonly workerMemoryGb: number;
+  /** The only services whose tasks this worker takes; null: every one. */
+  readonly workerServices: readonly string[] | null;
+  /** Labels a job's node_selector matches. */
+  readonly workerLabels: Readonly<Record<string, string>>;
+  /** How the fitting workers are chosen among; the same on every process. */
+  readonly placement: Placement;
+  /** An unschedulable job fails after this long; undefined: it waits. */
+  readonly maxUnschedulableMs: number | undefined;
   /** Execution slots in this process. */
   readonly maxConcurrentTasks: number;
   readonly taskTimeoutMs: number;
@@ -129,6 +140,11 @@ export function loadConfig(env: Env = process.env): TroupeConfig {
     corsOrigins: Object.freeze(v.CORS_ORIGINS),
     workerId: v.WORKER_ID === "" ? undefined : v.WORKER_ID,
     workerGpus: v.WORKER_GPUS,
+    workerMemoryGb: v.WORKER_MEMORY_GB,
+    workerServices: v.WORKER_SERVICES.length === 0 ? null : Object.freeze(v.WORKER_SERVICES),
+    workerLabels: Object.freeze(v.WORKER_LABELS),
+    placement: v.PLACEMENT,
+    maxUnschedulableMs: v.MAX_UNSCHEDULABLE === 0 ? undefined : v.MAX_UNSCHEDULABLE,
     maxConcurrentTasks: v.MAX_CONCURRENT_TASKS,
     taskTimeoutMs: v.TASK_TIMEOUT,
     workerTimeoutMs: v.WORKER_TIMEOUT,

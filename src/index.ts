@@ -52,6 +52,12 @@ export type {
   WorkerEvent,
 } from "./contract/events.ts";
 export { taskEventsOf } from "./contract/events.ts";
+export type {
+  Placement,
+  ResourceAvailability,
+  Resources,
+  WorkerResources,
+} from "./contract/resources.ts";
 export {
   ActorCrashedError,
   ActorNameTakenError,

@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import { availableParallelism, totalmem } from "node:os";
+import { availableParallelism } from "node:os";
 import { type ActorSystem, createActorSystem } from "./actors/actor-system.ts";
 import type { Behavior, LocalActorRef } from "./actors/behavior.ts";
 import { DataGateway } from "./artifacts/data-gateway.ts";
@@ -14,6 +14,8 @@ import { JobOwner } from "./jobs/job-owner.ts";
 import { JobStore } from "./jobs/job-store.ts";
 import type { Logger } from "./log.ts";
 import { PipelineEvents } from "./pipeline-events.ts";
+import { capacityOf } from "./placement/availability.ts";
+import { ClusterView } from "./placement/cluster-view.ts";
 import { Admission } from "./queue/admission.ts";
 import { Dispatcher } from "./queue/dispatcher.ts";
 import { QueueSampler } from "./queue/queue-sampler.ts";
@@ -25,6 +27,7 @@ import { EventPublisher } from "./transport/events.ts";
 import { kvKeys } from "./transport/kv.ts";
 import { type DataStores, openDataStores } from "./transport/nats-blob-store.ts";
 import { untilNatsAnswers } from "./transport/nats-errors.ts";
+import { natsWorkerIndex } from "./transport/nats-placement.ts";
 import { natsBucket, natsTaskPorts } from "./transport/nats-ports.ts";
 import { type NatsReadiness, natsReadiness } from "./transport/readiness.ts";
 import { createNatsRemotePort } from "./transport/remote-actors.ts";
@@ -83,6 +86,8 @@ export class Pipeline {
   readonly events: EventPublisher;
   readonly system: ActorSystem;
   readonly registry: WorkerRegistry;
+  /** The live workers and resource classes, for placement. */
+  readonly view: ClusterView;
   readonly #o: PipelineOptions;
   readonly #pool: TrainingPool;
   readonly #aborts: JobAborts;
@@ -122,16 +127,25 @@ export class Pipeline {
       listKeys: () => kvKeys(topology.jsm, this.names.buckets.workers),
       events: this.events,
       capabilities: {
-        cpu_cores: availableParallelism(),
-        memory_gb: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+        cpu_cores: config.maxConcurrentTasks,
+        memory_gb: config.workerMemoryGb,
         gpu_count: config.workerGpus,
         max_concurrent_tasks: config.maxConcurrentTasks,
+        services: config.workerServices === null ? null : [...config.workerServices],
+        labels: { ...config.workerLabels },
       },
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       workerTimeoutMs: config.workerTimeoutMs,
       workerId: config.workerId,
       clock,
       log,
+    });
+    this.view = new ClusterView({
+      workers: natsWorkerIndex(nc, topology),
+      classes: ports.classes,
+      workerTimeoutMs: config.workerTimeoutMs,
+      selfRestricted: config.workerServices !== null,
+      clock,
     });
     this.#aborts = new JobAborts(ports.signals);
     const datasets = new Datasets({
@@ -206,9 +220,20 @@ export class Pipeline {
         ),
       agingMs: config.priorityAgingMs,
       idlePollMs: IDLE_POLL_MS,
+      // At most a quarter heartbeat: a dead process's class tasks still run elsewhere within two.
+      classIdlePollMs: Math.max(IDLE_POLL_MS, Math.min(1_000, config.heartbeatIntervalMs / 4)),
       handBack: (delivery) => runner.handBack(delivery),
       clock,
       log,
+      placement: {
+        // Its capacity, services and labels as its record says them (nothing held yet).
+        self: capacityOf(this.registry.snapshot()),
+        policy: config.placement,
+        view: this.view,
+        // Past two heartbeats a preferred worker that takes nothing reads stale anyway.
+        maxDeferMs: 2 * config.heartbeatIntervalMs,
+        allocated: (resources) => this.registry.allocated(resources),
+      },
     });
     this.#jobs = createSupervisor(this.system, {
       name: "jobs",
@@ -290,6 +315,11 @@ export class Pipeline {
         },
         queueBook: this.gateway.book,
         admission: admissionOf(config, topology, renewEveryMs, clock, log),
+        placement: {
+          view: this.view,
+          classes: ports.classes,
+          maxUnschedulableMs: config.maxUnschedulableMs,
+        },
         log,
       },
       log,
@@ -346,6 +376,7 @@ export class Pipeline {
         log,
         signal,
       });
+      pipeline.view.start();
       pipeline.#dispatcher.start();
       pipeline.#sampler.start();
       await untilNatsAnswers(() => pipeline.#owner.start(), { step: "take jobs", log, signal });
@@ -386,6 +417,7 @@ export class Pipeline {
       ["stop readiness checks", () => this.#readiness.close()],
       ["stop following the queue book", () => this.gateway.book.close()],
       ["stop following the job history", () => this.gateway.history.close()],
+      ["stop following the workers", () => this.view.close()],
       ["leave the worker registry", () => this.registry.close()],
       ["close the pool", () => this.#pool.close({ force: true })],
     ];

@@ -11,6 +11,8 @@ export interface JobEvent {
   total_tasks: number;
   progress: number;
   error: string | null;
+  /** Why no live worker can ever run its tasks, while that holds (placement). */
+  unschedulable?: string;
   at: string;
 }
 

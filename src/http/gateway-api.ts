@@ -24,4 +24,5 @@ export type GatewayApi = Pick<
   | "workflows"
   | "templates"
   | "checkJob"
+  | "resourcesAvailability"
 >;

@@ -112,6 +112,7 @@ const ResolvedSpecSchema = Type.Object(
     idempotency_key: Type.Optional(Type.String()),
     depends_on: Type.Optional(Type.Array(Type.String())),
     dependency_type: Type.Optional(Type.String()),
+    node_selector: Type.Optional(Type.Record(Type.String(), Type.String())),
   },
   { additionalProperties: true },
 );
@@ -136,6 +137,13 @@ export const JobRecordSchema = Type.Object({
   started_at: Nullable(Timestamp("When its first task started")),
   finished_at: Nullable(Timestamp("When it reached its end state")),
   spec: ResolvedSpecSchema,
+  unschedulable: Type.Optional(
+    Type.String({
+      description:
+        "Why no live worker can ever run its tasks (its resources, service or node_selector), while that holds; the job stays queued (MAX_UNSCHEDULABLE fails it after a while).",
+    }),
+  ),
+  unschedulable_since: Type.Optional(Timestamp("Since when it has been unschedulable")),
   ...QueuePlaceFields,
   history: Type.Optional(
     Type.Array(JobActionSchema, { description: "Queue actions, oldest first." }),
@@ -203,11 +211,25 @@ export const WorkerRecordSchema = Type.Object({
   hostname: Type.String(),
   pid: Type.Integer(),
   capabilities: Type.Object({
-    cpu_cores: Type.Number(),
-    memory_gb: Type.Number({ description: "The machine's memory." }),
+    cpu_cores: Type.Number({ description: "Its slots (MAX_CONCURRENT_TASKS)." }),
+    memory_gb: Type.Number({ description: "WORKER_MEMORY_GB, else the machine's memory." }),
     gpu_count: Type.Number({ description: "WORKER_GPUS." }),
     max_concurrent_tasks: Type.Integer(),
+    services: Type.Optional(
+      Type.Union([Type.Array(Type.String()), Type.Null()], {
+        description: "WORKER_SERVICES: the only services it takes tasks of; null: every one.",
+      }),
+    ),
+    labels: Type.Optional(
+      Type.Record(Type.String(), Type.String(), { description: "WORKER_LABELS." }),
+    ),
   }),
+  allocated: Type.Optional(
+    Type.Object(
+      { cpu_cores: Type.Number(), memory_gb: Type.Number(), gpu_count: Type.Number() },
+      { description: "What its running tasks hold (a 2-core task: 2 cores)." },
+    ),
+  ),
   current_task_ids: Type.Array(Type.String(), { description: "`<job_id>.<task_index>` each." }),
   current_task_id: Type.String({
     description: "The first of current_task_ids, or empty when idle (seed 000).",

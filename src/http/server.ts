@@ -20,6 +20,7 @@ import { jobEventRoutes } from "./routes/job-events.ts";
 import { jobRoutes } from "./routes/jobs.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { queueRoutes } from "./routes/queue.ts";
+import { resourceRoutes } from "./routes/resources.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { workerRoutes } from "./routes/workers.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
@@ -145,6 +146,7 @@ export function buildHttpApp(options: HttpServerOptions, streams = new Set<Abort
     streams,
   });
   app.register(workerRoutes, { gateway });
+  app.register(resourceRoutes, { gateway });
   app.register(queueRoutes, { gateway });
   app.register(healthRoutes, { gateway });
   app.register(adminRoutes, { gateway });

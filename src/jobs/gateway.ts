@@ -6,6 +6,7 @@ import type { DataGateway } from "../artifacts/data-gateway.ts";
 import type { Retention, RetentionCounts } from "../artifacts/retention.ts";
 import type { Clock } from "../clock.ts";
 import type { JobEvent, TaskEvent } from "../contract/events.ts";
+import type { ResourceAvailability } from "../contract/resources.ts";
 import {
   type FieldProblem,
   InvalidRequestError,
@@ -15,6 +16,7 @@ import {
   WorkerNotFoundError,
 } from "../errors.ts";
 import type { Logger } from "../log.ts";
+import { availability } from "../placement/availability.ts";
 import { QueueBook } from "../queue/queue-book.ts";
 import { QueueControl, type ReorderReply } from "../queue/queue-control.ts";
 import { type QueueStatus, queueStatus } from "../queue/queue-status.ts";
@@ -368,6 +370,15 @@ export class Gateway {
     return workerView(found);
   }
 
+  /**
+   * Total, allocated and free resources of the live workers, summed and per worker (DESIGN §5.4):
+   * read from their records, so a killed worker's share leaves within two heartbeats.
+   */
+  async resourcesAvailability(body: unknown): Promise<ResourceAvailability> {
+    check(EmptyQuerySchema, body ?? {}, "availability query");
+    return availability(await this.#readWorkers());
+  }
+
   /** This process's worker, in seed 004's `/health` shape. */
   async health(): Promise<WorkerHealth> {
     const worker = this.#o.worker;
@@ -480,5 +491,6 @@ export function jobEventOf(record: JobRecord) {
     total_tasks: record.total_tasks,
     progress: record.progress,
     error: record.error,
+    ...(record.unschedulable !== undefined && { unschedulable: record.unschedulable }),
   };
 }

@@ -17,6 +17,7 @@ import { jobEventOf } from "./gateway.ts";
 import { announceEnd, endingMetrics, finalRecord, purgeScratch, stopTasks } from "./job-ending.ts";
 import { JobEnqueuing } from "./job-enqueuing.ts";
 import { followJob } from "./job-followers.ts";
+import type { JobPlacementDeps } from "./job-placement.ts";
 import { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
@@ -61,6 +62,8 @@ export interface JobActorDeps extends Omit<TaskPorts, "jobs"> {
   queueBook: QueueBook;
   /** Job-level quotas; undefined: none configured. */
   admission?: Admission | undefined;
+  /** Placement by resources; undefined: every task in the default lanes, never unschedulable. */
+  placement?: JobPlacementDeps | undefined;
 }
 
 /** Every this many ticks, records are re-read in case an announcement was missed. */
@@ -247,6 +250,7 @@ class JobInstance {
         this.#timers.nextTick();
         if (this.#enqueuing.waiting) await this.#enqueuing.awaitDependencies(true);
         else if (this.#queueing.held) await this.#enqueuing.admitAndEnqueue(true);
+        else await this.#enqueuing.checkPlacement(this.#ctx.clock.now());
         if (this.#ticks % RECONCILE_EVERY_TICKS === 0) {
           await this.#reconcile();
           if (this.#dirty) this.#markDirty();
@@ -308,13 +312,15 @@ class JobInstance {
 
   /** QUEUED → RUNNING, once: the first task started. */
   async #markStarted(at: string): Promise<void> {
-    const updated = await this.#d.store.update(this.#jobId, (job) =>
-      job.status === "QUEUED"
-        ? { ...job, status: "RUNNING", started_at: job.started_at ?? at }
-        : undefined,
-    );
+    const updated = await this.#d.store.update(this.#jobId, (job) => {
+      if (job.status !== "QUEUED") return undefined;
+      // A task started: whatever made it unschedulable no longer holds.
+      const { unschedulable: _, unschedulable_since: __, ...rest } = job;
+      return { ...rest, status: "RUNNING", started_at: job.started_at ?? at };
+    });
     if (updated?.status !== "RUNNING" || this.#record.status === "RUNNING") return;
-    this.#record = { ...this.#record, status: "RUNNING", started_at: updated.started_at };
+    const { unschedulable: _, unschedulable_since: __, ...known } = this.#record;
+    this.#record = { ...known, status: "RUNNING", started_at: updated.started_at };
     await this.#queueing.started(this.#record);
     this.#d.pipeline.emit({
       kind: "job_started",

@@ -4,6 +4,7 @@ import type { ChunkSizer } from "./chunk-sizing.ts";
 import { jobEventOf } from "./gateway.ts";
 import type { JobMessage } from "./job-actor.ts";
 import { queuedChunks } from "./job-chunks.ts";
+import { checkPlacement, type JobPlacementDeps, laneFor } from "./job-placement.ts";
 import type { JobQueueing } from "./job-queueing.ts";
 import type { JobRecord } from "./job-record.ts";
 import { isTerminalJobState, type JobState } from "./job-state.ts";
@@ -29,12 +30,15 @@ export interface JobEnqueuingDeps {
   sizer: ChunkSizer;
   events: EventSink;
   jobEvents: JobEventFeed;
+  /** Placement by resources; without it every task goes to the default lanes. */
+  placement?: JobPlacementDeps | undefined;
 }
 
 /**
  * How a job's tasks get into the queue: after its dependencies hold (job-waiting.ts), once no
  * quota holds it (job-queueing.ts), again after a resume (job-pause.ts) — or never, when a
- * dependency can no longer hold.
+ * dependency can no longer hold; in the lanes of their resource class, and whether any worker
+ * can ever take them from there (job-placement.ts).
  */
 export class JobEnqueuing {
   readonly #d: JobEnqueuingDeps;
@@ -75,17 +79,21 @@ export class JobEnqueuing {
       ? { round: resumes, finished: (task: number) => this.#host.tally.hasOutcome(task) }
       : undefined;
     const chunks = queuedChunks(this.#host.jobId, spec, size, resume);
-    await this.#d.queue.enqueue(spec.priority, this.#host.jobId, chunks);
-    this.#d.queue.ring(spec.priority); // at once: the record's update below is not on the tasks' way
-    const updated = await this.#d.store.update(this.#host.jobId, (job) =>
-      job.tasks_enqueued
-        ? undefined
-        : {
-            ...job,
-            tasks_enqueued: true,
-            status: job.status === "SUBMITTED" || job.status === "WAITING" ? "QUEUED" : job.status,
-          },
-    );
+    const placement = this.#d.placement;
+    const laneClass = placement ? await laneFor(placement, this.#host.record) : undefined;
+    await this.#d.queue.enqueue(spec.priority, this.#host.jobId, chunks, laneClass);
+    // At once: the record's update below is not on the tasks' way.
+    this.#d.queue.ring(spec.priority, laneClass);
+    const updated = await this.#d.store.update(this.#host.jobId, (job) => {
+      if (job.tasks_enqueued) return undefined;
+      const { lane_class: _, ...rest } = job;
+      return {
+        ...rest,
+        ...(laneClass !== undefined && { lane_class: laneClass }),
+        tasks_enqueued: true,
+        status: job.status === "SUBMITTED" || job.status === "WAITING" ? "QUEUED" : job.status,
+      };
+    });
     if (updated) this.#host.record = updated;
     await this.#queueing.queued(this.#host.record);
     this.#d.events.job(jobEventOf(this.#host.record));
@@ -112,6 +120,21 @@ export class JobEnqueuing {
     );
     if (updated) this.#host.record = updated;
     this.#d.events.job(jobEventOf(this.#host.record));
+  }
+
+  /**
+   * Says in the record whether (and why) no live worker can ever run its queued tasks, on each
+   * tick; fails the job once that has held for MAX_UNSCHEDULABLE.
+   */
+  async checkPlacement(nowMs: number): Promise<void> {
+    const placement = this.#d.placement;
+    if (!placement || this.#host.ended) return;
+    this.#host.record = await checkPlacement(
+      { ...placement, store: this.#d.store, events: this.#d.events },
+      this.#host.record,
+      nowMs,
+      (status, error) => this.#host.finalize(status, error),
+    );
   }
 
   /** A resumed job first learns which tasks are done (their chunks are not queued again). */

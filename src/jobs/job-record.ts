@@ -31,6 +31,12 @@ export interface JobRecord {
   chunk_size?: number;
   /** Times the job was resumed: its chunks queued again carry it (a fresh message id each time). */
   resumes?: number;
+  /** The resource class whose lanes its tasks were queued in; absent: the default lanes. */
+  lane_class?: string;
+  /** Why no live worker can ever run its tasks (placement), while that holds. */
+  unschedulable?: string;
+  /** Since when it has been unschedulable (ISO 8601), for MAX_UNSCHEDULABLE. */
+  unschedulable_since?: string;
   /** Operators' queue actions on the job (priority changes, reorders, pauses), oldest first. */
   history?: JobAction[];
 }

@@ -33,7 +33,11 @@ export const ResourcesSchema = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, description: "What one task needs (placement comes later)." },
+  {
+    additionalProperties: false,
+    description:
+      "What one task needs; it runs only on a worker with that much free (a 2-core task holds 2 slots). Within 1 core, 1 GB and no GPU: one slot.",
+  },
 );
 
 export const RetryPolicySchema = Type.Object(
@@ -118,6 +122,19 @@ export const JobSpecSchema = Type.Object(
       }),
     ),
     resources: Type.Optional(ResourcesSchema),
+    node_selector: Type.Optional(
+      Type.Record(
+        Type.String({ pattern: "^[A-Za-z0-9_.-]{1,63}$" }),
+        Type.String({ pattern: "^[A-Za-z0-9_.-]{1,63}$" }),
+        {
+          maxProperties: 16,
+          // A name off the pattern is then refused (by default it would pass unchecked).
+          additionalProperties: false,
+          description:
+            'Labels a worker must have (WORKER_LABELS) to run the job\'s tasks, e.g. {"zone": "a"}.',
+        },
+      ),
+    ),
     retry_policy: Type.Optional(RetryPolicySchema),
     timeout_s: Type.Optional(
       Type.Integer({ minimum: 1, maximum: 604_800, description: "Job deadline in seconds." }),
@@ -168,6 +185,8 @@ export type JobSpec = ResolvedTrainingSpec & {
   /** Quota group (SERVICE_<NAME>_RUNS_PER_USER); the model type unless the spec names one. */
   service?: string;
   resources: { cpu_cores: number; memory_gb: number; gpu_count: number; storage_gb?: number };
+  /** Labels a worker must have to run its tasks (WORKER_LABELS); absent: any worker. */
+  node_selector?: Record<string, string>;
   retry_policy: { max_attempts: number; backoff_ms: number };
   timeout_s: number | undefined;
   idempotency_key: string | undefined;
@@ -238,6 +257,8 @@ export function parseJobSpec(
     user_id: input.user_id ?? "anonymous",
     service: input.service ?? training.value.model_type,
     resources: { cpu_cores: 1, memory_gb: 1, gpu_count: 0, ...input.resources },
+    ...(input.node_selector &&
+      Object.keys(input.node_selector).length > 0 && { node_selector: input.node_selector }),
     retry_policy: {
       max_attempts: input.retry_policy?.max_attempts ?? defaults.maxAttempts,
       backoff_ms: input.retry_policy?.backoff_ms ?? 1000,

@@ -37,6 +37,11 @@ export async function serveApi(options: {
     ["jobs-list", api.list, (body) => gateway.list(body)],
     ["jobs-cancel", api.cancel, (body) => gateway.cancel(body)],
     ["workers-list", api.workersList, (body) => gateway.workers(body)],
+    [
+      "resources-availability",
+      api.resourcesAvailability,
+      (body) => gateway.resourcesAvailability(body),
+    ],
     ["queue-status", api.queueStatus, (body) => gateway.queueStatus(body)],
     ["jobs-priority", api.priority, (body) => gateway.priority(body)],
     ["queue-reorder", api.reorder, (body) => gateway.reorder(body)],

@@ -5,6 +5,7 @@ import type { NatsConnection } from "./connection.ts";
 import { onConnectionChange } from "./disconnects.ts";
 import { isWrongRevision, type KV, type KvWriter, kvKeys, kvStream, kvSubject } from "./kv.ts";
 import { natsHistory } from "./nats-history.ts";
+import { natsClassLanes } from "./nats-placement.ts";
 import { natsQueueControl, natsQueueIndex } from "./nats-queue.ts";
 import type {
   Bucket,
@@ -71,8 +72,16 @@ export function natsBucket(topology: Topology, name: string, kv: KV, writer?: Kv
 /** The tasks stream's priority lanes as the task queue. */
 export function natsTaskQueue(nc: NatsConnection, names: Names, topology: Topology): TaskQueue {
   return {
-    async enqueue(priority: Priority, jobId: string, chunks: readonly QueuedChunk[]) {
-      const subject = names.internal.task(priority, jobId);
+    async enqueue(
+      priority: Priority,
+      jobId: string,
+      chunks: readonly QueuedChunk[],
+      laneClass?: string,
+    ) {
+      const subject =
+        laneClass === undefined
+          ? names.internal.task(priority, jobId)
+          : names.internal.classTask(priority, laneClass, jobId);
       for (let start = 0; start < chunks.length; start += PUBLISH_WINDOW) {
         await Promise.all(
           chunks
@@ -82,12 +91,16 @@ export function natsTaskQueue(nc: NatsConnection, names: Names, topology: Topolo
       }
     },
     async purge(jobId) {
-      await topology.jsm.streams.purge(names.tasksStream, {
-        filter: names.internal.tasksOf(jobId),
-      });
+      // Its default lane and its class lanes: the job does not say which it used.
+      await Promise.all(
+        [names.internal.tasksOf(jobId), names.internal.classTasksOf(jobId)].map((filter) =>
+          topology.jsm.streams.purge(names.tasksStream, { filter }),
+        ),
+      );
     },
-    ring(lane) {
-      nc.publish(names.internal.doorbell, lane === undefined ? undefined : encoder.encode(lane));
+    ring(lane, laneClass) {
+      const named = lane === undefined ? undefined : laneClass ? `${lane}.${laneClass}` : lane;
+      nc.publish(names.internal.doorbell, named === undefined ? undefined : encoder.encode(named));
     },
     ...natsQueueControl(names, topology),
   };
@@ -240,5 +253,6 @@ export function natsTaskPorts(nc: NatsConnection, names: Names, topology: Topolo
     jobEvents: natsJobEvents(nc, names),
     book: natsQueueIndex(topology, names, nc),
     history: natsHistory(nc, names, topology),
+    classes: natsClassLanes(nc, names, topology),
   };
 }

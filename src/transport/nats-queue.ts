@@ -18,45 +18,80 @@ export function natsQueueControl(
 ): Pick<TaskQueue, "move" | "backlog"> {
   const { jsm, publisher } = topology;
   const stream = names.tasksStream;
+  /**
+   * Moves what `consumer` has not delivered yet of `subject` to the back of `target`; `msgId`
+   * (with `%` for the original's sequence) makes a repeated copy a no-op.
+   */
+  async function moveSubject(
+    consumer: string,
+    subject: string,
+    target: string,
+    msgId: string,
+  ): Promise<number> {
+    // A lane's consumer hands its messages out in stream order: past its delivered sequence,
+    // no worker has pulled one yet (redeliveries and running chunks stay where they are).
+    const info = await jsm.consumers.info(stream, consumer);
+    let moved = 0;
+    let seq = info.delivered.stream_seq + 1;
+    // Copies land past every original: the first copy's sequence ends the walk (within one
+    // lane, the walk would otherwise meet its own copies).
+    let end = Number.POSITIVE_INFINITY;
+    for (;;) {
+      // next_by_subj: the first message of the subject at or after seq (nats-server 2.9+).
+      const query = { seq, next_by_subj: subject } as unknown as { seq: number };
+      const stored = await jsm.streams.getMessage(stream, query).catch(notFound);
+      if (!stored || stored.seq >= end) break;
+      const copy = await publisher.publish(target, stored.data, {
+        msgId: msgId.replace("%", String(stored.seq)),
+      });
+      end = Math.min(end, copy.seq);
+      await jsm.streams.deleteMessage(stream, stored.seq, false).catch(notFound);
+      moved += 1;
+      seq = stored.seq + 1;
+    }
+    return moved;
+  }
   return {
     async move(jobId, from, to) {
-      // A lane's consumer hands its messages out in stream order: past its delivered sequence,
-      // no worker has pulled one yet (redeliveries and running chunks stay where they are).
-      const info = await jsm.consumers.info(stream, names.laneConsumer(from));
-      const subject = names.internal.task(from, jobId);
-      const target = names.internal.task(to, jobId);
-      let moved = 0;
-      let seq = info.delivered.stream_seq + 1;
-      // Copies land past every original: the first copy's sequence ends the walk (within one
-      // lane, the walk would otherwise meet its own copies).
-      let end = Number.POSITIVE_INFINITY;
-      for (;;) {
-        // next_by_subj: the first message of the subject at or after seq (nats-server 2.9+).
-        const query = { seq, next_by_subj: subject } as unknown as { seq: number };
-        const stored = await jsm.streams.getMessage(stream, query).catch(notFound);
-        if (!stored || stored.seq >= end) break;
-        const copy = await publisher.publish(target, stored.data, {
-          msgId: `${jobId}~${stored.seq}~${to}`,
-        });
-        end = Math.min(end, copy.seq);
-        await jsm.streams.deleteMessage(stream, stored.seq, false).catch(notFound);
-        moved += 1;
-        seq = stored.seq + 1;
+      // The job's chunks are in its default lane or in the lanes of its resource class.
+      const classes = await jsm.streams.info(stream, {
+        subjects_filter: names.internal.classTask(from, "*", jobId),
+      });
+      const laneClasses = Object.keys(classes.state.subjects ?? {}).map(
+        (subject) => subject.split(".").at(-2) as string,
+      );
+      let moved = await moveSubject(
+        names.laneConsumer(from),
+        names.internal.task(from, jobId),
+        names.internal.task(to, jobId),
+        `${jobId}~%~${to}`,
+      );
+      for (const laneClass of laneClasses) {
+        moved += await moveSubject(
+          names.classLaneConsumer(from, laneClass),
+          names.internal.classTask(from, laneClass, jobId),
+          names.internal.classTask(to, laneClass, jobId),
+          `${jobId}~%~${to}~${laneClass}`,
+        );
       }
       return moved;
     },
     async backlog() {
       const lanes = await Promise.all(
         PRIORITIES.map((priority) =>
-          jsm.streams.info(stream, { subjects_filter: names.internal.lane(priority) }),
+          jsm.streams.info(stream, { subjects_filter: names.internal.priorityTasks(priority) }),
         ),
       );
       const byLane = {} as Record<Priority, Map<string, number>>;
       PRIORITIES.forEach((priority, i) => {
         const subjects = lanes[i]?.state.subjects ?? {};
-        byLane[priority] = new Map(
-          Object.entries(subjects).map(([s, count]) => [s.slice(s.lastIndexOf(".") + 1), count]),
-        );
+        // A job's chunks may be in its default lane and its class lane (a job queued again).
+        const counts = new Map<string, number>();
+        for (const [subject, count] of Object.entries(subjects)) {
+          const jobId = subject.slice(subject.lastIndexOf(".") + 1);
+          counts.set(jobId, (counts.get(jobId) ?? 0) + count);
+        }
+        byLane[priority] = counts;
       });
       return byLane;
     },

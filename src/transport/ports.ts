@@ -5,6 +5,7 @@
  */
 import type { ChunkEvent, JobEvent, TaskEvent, WorkflowEvent } from "../contract/events.ts";
 import type { Priority } from "../contract/priorities.ts";
+import type { ResourceClass } from "../contract/resources.ts";
 
 export interface BucketEntry {
   value: Uint8Array;
@@ -38,12 +39,23 @@ export interface QueuedChunk {
 
 /** The work queue the job actors fill and the dispatchers pull from, one lane per priority. */
 export interface TaskQueue {
-  /** Queues a job's chunks on its priority lane, durably, before resolving. */
-  enqueue(priority: Priority, jobId: string, chunks: readonly QueuedChunk[]): Promise<void>;
+  /**
+   * Queues a job's chunks on its priority lane, durably, before resolving: the default lane, or
+   * the lane of its resource class (`laneClass`, registered first through `ClassLanes`).
+   */
+  enqueue(
+    priority: Priority,
+    jobId: string,
+    chunks: readonly QueuedChunk[],
+    laneClass?: string,
+  ): Promise<void>;
   /** Drops every queued chunk of the job (cancelled, failed, timed out). */
   purge(jobId: string): Promise<void>;
-  /** Tells idle dispatchers everywhere that work was queued (on `lane`; every lane if none). */
-  ring(lane?: Priority): void;
+  /**
+   * Tells idle dispatchers everywhere that work was queued (on `lane`, of `laneClass` if given;
+   * every lane if none).
+   */
+  ring(lane?: Priority, laneClass?: string): void;
   /**
    * Moves the job's chunks that no worker has pulled yet from lane `from` to the back of lane
    * `to` (the same lane: to its back). Each is copied before its original is deleted: a crash in
@@ -52,6 +64,29 @@ export interface TaskQueue {
   move(jobId: string, from: Priority, to: Priority): Promise<number>;
   /** Chunk messages in each lane (pulled and unacknowledged ones included), by job id. */
   backlog(): Promise<Record<Priority, Map<string, number>>>;
+}
+
+/** Resource classes (placement): each one's lanes made once, and every process told of it. */
+export interface ClassLanes {
+  /** Makes the class's lanes (a consumer per priority) and records it; idempotent, cached. */
+  register(key: string, resourceClass: ResourceClass): Promise<void>;
+  /**
+   * Calls `onClass` with every class recorded now, then with each new one; the returned
+   * function stops.
+   */
+  follow(onClass: (key: string, resourceClass: ResourceClass) => void): () => void;
+}
+
+/** The worker records (msgpack, workers/worker-record.ts), followed as they change. */
+export interface WorkerIndex {
+  /**
+   * Calls `onChange` with every record there now, then with every change (undefined: removed);
+   * `onReset` first when the view starts over. The returned function stops.
+   */
+  follow(
+    onChange: (workerId: string, record: Uint8Array | undefined) => void,
+    onReset: () => void,
+  ): () => void;
 }
 
 /** A job as the queue book keeps it: one small entry per job from queued until it ends. */
@@ -179,6 +214,7 @@ export interface TaskPorts {
   jobEvents: JobEventFeed;
   book: QueueIndex;
   history: HistoryLog;
+  classes: ClassLanes;
 }
 
 /** A stored object, as a BlobStore describes it. */

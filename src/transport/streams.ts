@@ -49,6 +49,7 @@ export interface Buckets {
   readonly workflows: KV;
   readonly templates: KV;
   readonly queue: KV;
+  readonly classes: KV;
 }
 
 /** Every bucket of `Buckets`: opened, awaited and created alike, from this one list. */
@@ -63,6 +64,7 @@ const KV_BUCKETS = [
   "workflows",
   "templates",
   "queue",
+  "classes",
 ] as const satisfies readonly (keyof Buckets)[];
 
 export interface Topology {
@@ -239,14 +241,7 @@ async function createTopology(
     max_age: ms(options.historyRetentionMs ?? 168 * 3_600_000),
     duplicate_window: DUPLICATE_WINDOW_NS,
   });
-  const lease: Partial<ConsumerConfig> = {
-    ack_policy: AckPolicy.Explicit,
-    deliver_policy: DeliverPolicy.All,
-    ack_wait: ms(options.leaseMs),
-    max_deliver: -1,
-    max_ack_pending: 100_000,
-    num_replicas: 0,
-  };
+  const lease = leaseConsumer(options.leaseMs);
   await ensureConsumer(jsm, n.jobsStream, {
     ...lease,
     ack_wait: ms(options.jobLeaseMs),
@@ -281,6 +276,37 @@ async function createTopology(
     // A quota slot of a process that died frees itself: holders refresh it every lease/3.
     KV_BUCKETS.map((key) => bucket(b[key], key === "quota" ? options.leaseMs : 0)),
   );
+}
+
+/** A consumer whose un-acked messages are leases of `leaseMs` (task lanes, job owners). */
+function leaseConsumer(leaseMs: number): Partial<ConsumerConfig> {
+  return {
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: ms(leaseMs),
+    max_deliver: -1,
+    max_ack_pending: 100_000,
+    num_replicas: 0,
+  };
+}
+
+/**
+ * The lanes of a resource class, one durable consumer per priority, made like the default lanes
+ * (idempotent: any number of processes may make the same class at once).
+ */
+export async function ensureClassLanes(
+  jsm: JetStreamManager,
+  n: Names,
+  laneClass: string,
+  leaseMs: number,
+): Promise<void> {
+  for (const priority of PRIORITIES) {
+    await ensureConsumer(jsm, n.tasksStream, {
+      ...leaseConsumer(leaseMs),
+      durable_name: n.classLaneConsumer(priority, laneClass),
+      filter_subject: n.internal.classLane(priority, laneClass),
+    });
+  }
 }
 
 async function ensureStream(

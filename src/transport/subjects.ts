@@ -39,6 +39,8 @@ export interface Names {
     readonly templatesGet: string;
     readonly templatesCreate: string;
     readonly templatesDelete: string;
+    /** Total, allocated and free resources, cluster-wide and per worker (DESIGN §5.4). */
+    readonly resourcesAvailability: string;
   };
   /** Public events (core NATS, JSON). */
   readonly events: {
@@ -67,8 +69,15 @@ export interface Names {
     /** A task in its priority lane (stream `tasksStream`). */
     task(priority: Priority, jobId: string): string;
     lane(priority: Priority): string;
+    /** A task in the lane of its resource class (`tasks.<priority>.<class>.<job>`). */
+    classTask(priority: Priority, laneClass: string, jobId: string): string;
+    classLane(priority: Priority, laneClass: string): string;
     /** Every queued task of one job, in any lane (for purging a finished job's leftovers). */
     tasksOf(jobId: string): string;
+    /** The same, in any class lane. */
+    classTasksOf(jobId: string): string;
+    /** Every task subject of a priority, in its default lane or a class lane. */
+    priorityTasks(priority: Priority): string;
     readonly allTasks: string;
     /** Rung after tasks are queued: idle dispatchers pull at once instead of at their next poll. */
     readonly doorbell: string;
@@ -107,6 +116,8 @@ export interface Names {
   /** Durable consumer shared by all processes: whoever holds a workflow's message drives it. */
   readonly workflowOwnersConsumer: string;
   laneConsumer(priority: Priority): string;
+  /** The durable consumer of a resource class's lane (placement). */
+  classLaneConsumer(priority: Priority, laneClass: string): string;
   readonly buckets: {
     /** job_id → job record. */
     readonly jobs: string;
@@ -134,6 +145,8 @@ export interface Names {
     readonly templates: string;
     /** job_id → the job's queue book entry (ports.ts QueueEntry), while the job lives. */
     readonly queue: string;
+    /** class key → a resource class (need, service, node selector) whose lanes exist. */
+    readonly classes: string;
   };
 }
 
@@ -168,6 +181,7 @@ export function names(prefix: string): Names {
       templatesGet: `${p}.templates.get`,
       templatesCreate: `${p}.templates.create`,
       templatesDelete: `${p}.templates.delete`,
+      resourcesAvailability: `${p}.resources.availability`,
     }),
     events: Object.freeze({
       all: `${p}.events.>`,
@@ -187,7 +201,14 @@ export function names(prefix: string): Names {
       allJobs: `${p}.internal.jobs.*`,
       task: (priority: Priority, jobId: string) => `${p}.internal.tasks.${priority}.${jobId}`,
       lane: (priority: Priority) => `${p}.internal.tasks.${priority}.*`,
+      classTask: (priority: Priority, laneClass: string, jobId: string) =>
+        `${p}.internal.tasks.${priority}.${laneClass}.${jobId}`,
+      // One token more than a default lane's subjects: the filters never overlap (work queue).
+      classLane: (priority: Priority, laneClass: string) =>
+        `${p}.internal.tasks.${priority}.${laneClass}.*`,
       tasksOf: (jobId: string) => `${p}.internal.tasks.*.${jobId}`,
+      classTasksOf: (jobId: string) => `${p}.internal.tasks.*.*.${jobId}`,
+      priorityTasks: (priority: Priority) => `${p}.internal.tasks.${priority}.>`,
       allTasks: `${p}.internal.tasks.>`,
       doorbell: `${p}.internal.doorbell`,
       jobNudge: (jobId: string) => `${p}.internal.nudge.${jobId}`,
@@ -214,6 +235,7 @@ export function names(prefix: string): Names {
     workflowsStream: `${upper}_WORKFLOWS`,
     workflowOwnersConsumer: "workflow-owners",
     laneConsumer: (priority: Priority) => `lane-${priority}`,
+    classLaneConsumer: (priority: Priority, laneClass: string) => `lane-${priority}-${laneClass}`,
     buckets: Object.freeze({
       jobs: `${lower}_jobs`,
       idempotency: `${lower}_idempotency`,
@@ -228,6 +250,7 @@ export function names(prefix: string): Names {
       workflows: `${lower}_workflows`,
       templates: `${lower}_templates`,
       queue: `${lower}_queue`,
+      classes: `${lower}_classes`,
     }),
   });
 }

@@ -1,3 +1,5 @@
+import type { Resources } from "../contract/resources.ts";
+
 /**
  * Worker activity (DESIGN §2.5): one record per `troupe` process, kept in the workers bucket, and
  * the view every door answers (`WorkerView`): the stored fields in Troupe's units and, beside
@@ -7,10 +9,17 @@ export const WORKER_STATUSES = ["IDLE", "BUSY", "STALE", "DRAINING"] as const;
 export type WorkerStatus = (typeof WORKER_STATUSES)[number];
 
 export interface WorkerCapabilities {
+  /** Its slots (MAX_CONCURRENT_TASKS): a 2-core task holds two. */
   cpu_cores: number;
+  /** WORKER_MEMORY_GB, else the machine's memory. */
   memory_gb: number;
+  /** WORKER_GPUS. */
   gpu_count: number;
   max_concurrent_tasks: number;
+  /** WORKER_SERVICES: the only services it takes tasks of; absent (older workers) or null: all. */
+  services?: string[] | null;
+  /** WORKER_LABELS, matched by a job's node_selector. */
+  labels?: Record<string, string>;
 }
 
 /** What a worker writes to the workers bucket (shares 0..1, ISO times). */
@@ -22,6 +31,8 @@ export interface WorkerRecord {
   capabilities: WorkerCapabilities;
   /** `<job_id>.<task_index>` of the tasks running now. */
   current_task_ids: string[];
+  /** What its running chunks hold (a 2-core task: 2 cores); absent on older workers. */
+  allocated?: Resources;
   /** Tasks that completed here (their result recorded). */
   tasks_completed: number;
   /** Tasks whose last attempt failed here: the task failed (its job counts it in failed_tasks). */

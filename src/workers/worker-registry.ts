@@ -2,7 +2,9 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism, hostname, totalmem } from "node:os";
 import { pack, unpack } from "msgpackr";
 import type { Clock } from "../clock.ts";
+import type { Resources } from "../contract/resources.ts";
 import type { Logger } from "../log.ts";
+import { NO_RESOURCES } from "../placement/resources.ts";
 import type { EventPublisher } from "../transport/events.ts";
 import { isWrongRevision, type KV } from "../transport/kv.ts";
 import { type WorkerCapabilities, type WorkerRecord, workerFate } from "./worker-record.ts";
@@ -88,6 +90,7 @@ export class WorkerRegistry implements LocalWorker {
       pid: process.pid,
       capabilities: options.capabilities,
       current_task_ids: [],
+      allocated: NO_RESOURCES,
       tasks_completed: 0,
       tasks_failed: 0,
       tasks_cancelled: 0,
@@ -118,6 +121,12 @@ export class WorkerRegistry implements LocalWorker {
     });
     this.#o.log.info({ workerId: this.workerId }, "worker registered");
     this.#scheduleHeartbeat();
+  }
+
+  /** What this worker's running chunks hold now (written with the next flush). */
+  allocated(resources: Resources): void {
+    this.#record.allocated = resources;
+    this.#scheduleFlush();
   }
 
   taskStarted(taskId: string): void {

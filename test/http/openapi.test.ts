@@ -22,6 +22,7 @@ const ROUTES = [
   ["get", "/api/v1/workers"],
   ["get", "/api/v1/workers/{id}"],
   ["get", "/api/v1/queue/status"],
+  ["get", "/api/v1/resources/availability"],
   ["put", "/api/v1/jobs/{id}/priority"],
   ["post", "/api/v1/queue/reorder"],
   ["post", "/api/v1/jobs/{id}/pause"],

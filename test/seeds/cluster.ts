@@ -107,7 +107,8 @@ export async function startSeedCluster(fixtures: SeedFixture[]): Promise<SeedClu
     // One slot: the other process runs most tasks, so both have work to report. A GPU by
     // configuration, which the capabilities must report (the seeds' workers advertise theirs).
     A: spawnTroupe({ env: { ...base, MAX_CONCURRENT_TASKS: "1", WORKER_GPUS: "1", ...env.A } }),
-    B: spawnTroupe({ env: { ...base, ...env.B } }),
+    // Seed 001's examples ask for 8 GB a task: B has them whatever the machine (placement).
+    B: spawnTroupe({ env: { ...base, WORKER_MEMORY_GB: "16", ...env.B } }),
   };
   const started = await Promise.all(
     Object.values(processes).map((p) => p.waitForLog("troupe started", 60_000)),

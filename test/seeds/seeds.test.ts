@@ -149,8 +149,9 @@ describe("what the seeds show that a fixture cannot", () => {
     expect(await workerRecord("A")).toMatchObject({
       capabilities: { memory_gb: memoryGb, gpu_count: 1, max_concurrent_tasks: 1 },
     });
+    // B's memory is configured (WORKER_MEMORY_GB, see cluster.ts): that is what it reports.
     expect(await workerRecord("B")).toMatchObject({
-      capabilities: { memory_gb: memoryGb, gpu_count: 0 },
+      capabilities: { memory_gb: 16, gpu_count: 0 },
     });
     expect(memoryGb).toBeGreaterThan(0);
   });

@@ -6,10 +6,12 @@
 import type { ChunkEvent, JobEvent, TaskEvent } from "../../src/contract/events.ts";
 import { taskEventsOf } from "../../src/contract/events.ts";
 import type { Priority } from "../../src/contract/priorities.ts";
+import type { ResourceClass } from "../../src/contract/resources.ts";
 import type { Delivery } from "../../src/transport/lane-pull.ts";
 import type {
   Bucket,
   BucketEntry,
+  ClassLanes,
   EventSink,
   HistoryLog,
   JobEventFeed,
@@ -358,6 +360,24 @@ export class MemoryQueueIndex implements QueueIndex {
   }
 }
 
+/** Resource classes in memory: registered ones are told to every follower. */
+export class MemoryClassLanes implements ClassLanes {
+  readonly classes = new Map<string, ResourceClass>();
+  readonly #followers = new Set<(key: string, resourceClass: ResourceClass) => void>();
+
+  async register(key: string, resourceClass: ResourceClass): Promise<void> {
+    if (this.classes.has(key)) return;
+    this.classes.set(key, resourceClass);
+    for (const follower of this.#followers) follower(key, resourceClass);
+  }
+
+  follow(onClass: (key: string, resourceClass: ResourceClass) => void) {
+    for (const [key, resourceClass] of this.classes) onClass(key, resourceClass);
+    this.#followers.add(onClass);
+    return () => this.#followers.delete(onClass);
+  }
+}
+
 /** Every port of the task path, in memory. */
 export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
   const events = new MemoryEvents();
@@ -372,6 +392,7 @@ export function memoryPorts(schedule: (fn: () => void, ms: number) => void) {
     jobEvents: events.jobFeed,
     book: new MemoryQueueIndex(),
     history: new MemoryHistory(),
+    classes: new MemoryClassLanes(),
   } satisfies TaskPorts;
   return { ...ports, events };
 }

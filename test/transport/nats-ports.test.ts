@@ -157,3 +157,36 @@ describe("the queue book on JetStream", () => {
     stop();
   });
 });
+
+describe("a resource class's lanes on JetStream", () => {
+  it("are made before the class is announced, and move, count and purge like the default lanes", async () => {
+    const job = "job_classlanes";
+    let stop = () => {};
+    const announced = new Promise<void>((resolve) => {
+      stop = ports.classes.follow((key) => {
+        if (key === "ktest") resolve();
+      });
+    });
+    const resourceClass = {
+      need: { cpu_cores: 2, memory_gb: 1, gpu_count: 0 },
+      service: "svm",
+      node_selector: {},
+    };
+    await ports.classes.register("ktest", resourceClass);
+    await ports.classes.register("ktest", resourceClass); // again: nothing more to do
+    const chunks = [0, 1, 2].map((i) => ({ id: `${job}.${i}`, data: bytes(String(i)) }));
+    await ports.queue.enqueue("low", job, chunks, "ktest");
+    expect((await ports.queue.backlog()).low.get(job)).toBe(3);
+
+    expect(await ports.queue.move(job, "low", "urgent")).toBe(3);
+    const backlog = await ports.queue.backlog();
+    expect([backlog.low.get(job), backlog.urgent.get(job)]).toEqual([undefined, 3]);
+    const info = await topology.jsm.consumers.info("TROUPE_TASKS", "lane-urgent-ktest");
+    expect(info.num_pending).toBe(3); // in the class's own lane, not the default one
+
+    await ports.queue.purge(job);
+    expect((await ports.queue.backlog()).urgent.get(job)).toBeUndefined();
+    await announced; // every follower is told of the class
+    stop();
+  });
+});

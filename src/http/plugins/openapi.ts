@@ -29,6 +29,10 @@ async function openApiPlugin(app: FastifyInstance, options: OpenApiOptions): Pro
         { name: "jobs", description: "Submit, list, inspect and cancel training jobs." },
         { name: "workers", description: "Worker activity." },
         { name: "queue", description: "Queue status." },
+        {
+          name: "resources",
+          description: "Placement by resources: what the workers have, hold and have free.",
+        },
         { name: "workflows", description: "Workflows of jobs, and seed 003's task manifests." },
         { name: "templates", description: "Job templates, built in and custom." },
         { name: "operations", description: "Health, readiness and metrics." },
