@@ -37,6 +37,9 @@ export interface DataRoutesOptions {
 const FileReply = (description: string) =>
   Type.Unsafe<unknown>({ type: "string", format: "binary", description });
 
+/** An answer told by its status alone (HEAD), for OpenAPI. */
+const NoBody = (description: string) => Type.Unsafe<undefined>({ description });
+
 /** A refused upload's remaining bytes are read and dropped (so the client sees the answer), up to this. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024 * 1024;
 const CSV_TYPES = ["text/csv", "application/csv", "application/octet-stream"];
@@ -180,12 +183,10 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (a
             "Download status: 200 completed and ready, 202 not ended yet, 204 failed, cancelled, timed out or cleaned up, 404 unknown",
           params: JobIdParamsSchema,
           response: {
-            200: Type.Null({ description: "Completed: the download is ready." }),
-            202: Type.Null({ description: "Submitted, waiting, queued, running or paused." }),
-            204: Type.Null({
-              description: "Failed, cancelled, timed out, or cleaned up: no download.",
-            }),
-            404: Type.Null({ description: "No such job was ever seen." }),
+            200: NoBody("Completed: the download is ready."),
+            202: NoBody("Submitted, waiting, queued, running or paused."),
+            204: NoBody("Failed, cancelled, timed out, or cleaned up: no download."),
+            404: NoBody("No such job was ever seen."),
           },
         },
       },
