@@ -39,6 +39,7 @@ export interface LineSink {
   row(cells: Cells, line: number): void;
 }
 
+/** Splits the plain lines of a CSV as its chunks arrive, and says where csv-parse must take over. */
 export class PlainLines {
   readonly #sink: LineSink;
   /** Lines read so far, empty ones included (csv-parse counts them too). */
