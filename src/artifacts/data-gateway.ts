@@ -1,6 +1,5 @@
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import Type from "typebox";
-import yazl from "yazl";
 import { DATASET_ID, type DatasetRecord } from "../contract/datasets.ts";
 import {
   ArtifactNotFoundError,
@@ -16,6 +15,7 @@ import type { NamedDatasets } from "../training/training-spec.ts";
 import type { PredictResult } from "../training/types.ts";
 import type { BlobInfo, BlobStore, Bucket } from "../transport/ports.ts";
 import { schemaProblems } from "../validation.ts";
+import { zipArtifacts } from "./artifact-zip.ts";
 import { datasetIdsOf, namedDatasets } from "./dataset-spec.ts";
 import type { Datasets, UploadRequest } from "./datasets.ts";
 import { ARTIFACT_NAMES, artifactObject } from "./job-artifacts.ts";
@@ -45,6 +45,10 @@ export type DownloadStatus = 200 | 202 | 204 | 404;
 
 export interface ArtifactList {
   job_id: string;
+  /** The job's state now. */
+  status: JobRecord["status"];
+  /** The set is whole (what HEAD on the download answers 200 for): it may be downloaded. */
+  ready: boolean;
   artifacts: BlobInfo[];
 }
 
@@ -139,6 +143,8 @@ export class DataGateway {
     const stored = await this.#o.artifacts.list(`${job_id}/`);
     return {
       job_id,
+      status: record.value.status,
+      ready: (await this.downloadStatus({ job_id })) === 200,
       artifacts: stored.map((info) => ({ ...info, name: info.name.slice(job_id.length + 1) })),
     };
   }
@@ -175,13 +181,12 @@ export class DataGateway {
           : `job '${job_id}' ended without artifacts (not completed, or cleaned up)`,
       );
     }
-    const zip = new yazl.ZipFile();
+    const entries = [];
     for (const info of await this.#o.artifacts.list(`${job_id}/`)) {
       const stored = await this.#o.artifacts.get(info.name);
-      if (stored) zip.addReadStream(Readable.from(stored.data), info.name.slice(job_id.length + 1));
+      if (stored) entries.push({ name: info.name.slice(job_id.length + 1), data: stored.data });
     }
-    zip.end();
-    return zip.outputStream as Readable;
+    return zipArtifacts(entries);
   }
 
   /** Predictions of a completed job's model, computed in the pool. */

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { packageVersion } from "../package-root.ts";
 import { clusterCommands } from "./commands/cluster.ts";
+import { downloadCommand } from "./commands/download.ts";
 import { eventsCommand } from "./commands/events.ts";
 import { jobsCommand } from "./commands/jobs.ts";
 import { createRun } from "./commands/run.ts";
@@ -52,6 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   workflowsCommand(program, run);
   clusterCommands(program, run);
   eventsCommand(program, run);
+  downloadCommand(program, run);
   // Every subcommand reports its errors the same way and never exits on its own.
   for (const command of allCommands(program)) {
     command.exitOverride().configureOutput(program.configureOutput());

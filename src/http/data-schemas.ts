@@ -30,6 +30,82 @@ export const UploadQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A file in a request, as OpenAPI 3.0 writes it. */
+const Binary = (description: string, example?: string) =>
+  Type.Unsafe<unknown>({
+    type: "string",
+    format: "binary",
+    description,
+    ...(example !== undefined && { examples: [example] }),
+  });
+
+const CSV_EXAMPLE =
+  "sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,setosa\n7.0,3.2,4.7,1.4,versicolor\n6.3,3.3,6.0,2.5,virginica\n";
+
+/**
+ * `POST /api/v1/datasets`'s body, for OpenAPI: the gateway reads it as a stream and checks it
+ * itself (a CSV is never held whole, so there is nothing for fastify to validate).
+ */
+export const DatasetUploadBodySchema = {
+  content: {
+    "multipart/form-data": {
+      schema: Type.Object(
+        {
+          name: Type.Optional(
+            Type.String({
+              pattern: DATASET_ID,
+              description: "The data set's id (default: the file's name without its extension).",
+            }),
+          ),
+          target_column: Type.Optional(
+            Type.String({ description: "The column predicted by default (default: the last)." }),
+          ),
+          file: Binary(
+            "The CSV: a header row, then rows; fields before it are read, after it not.",
+          ),
+        },
+        {
+          required: ["file"],
+          examples: [{ name: "iris", target_column: "species", file: CSV_EXAMPLE }],
+        },
+      ),
+    },
+    "text/csv": {
+      schema: Binary("The CSV itself (name it with ?name=…).", CSV_EXAMPLE),
+    },
+  },
+};
+
+/** Seed 002's `POST /upload` body, for OpenAPI (read part by part by the handler). */
+export const SeedUploadBodySchema = {
+  content: {
+    "multipart/form-data": {
+      schema: Type.Object(
+        {
+          files: Type.Array(
+            Binary("A .csv file (the data set), and optionally a .json or .yaml job spec."),
+            { minItems: 1, maxItems: 4 },
+          ),
+          user_id: Type.Optional(Type.String({ description: "Whose job it is." })),
+          service: Type.Optional(
+            Type.String({ description: "The service the job counts against (quotas)." }),
+          ),
+        },
+        {
+          required: ["files"],
+          examples: [
+            {
+              files: [CSV_EXAMPLE, '{"model_type": "random_forest", "tasks": 2}'],
+              user_id: "carol",
+              service: "prediction",
+            },
+          ],
+        },
+      ),
+    },
+  },
+};
+
 export const DatasetRecordSchema = Type.Object(
   {
     dataset_id: Type.String(),
@@ -88,11 +164,20 @@ const BlobInfoSchema = Type.Object({
 });
 
 export const ArtifactListSchema = Type.Object(
-  { job_id: Type.String(), artifacts: Type.Array(BlobInfoSchema) },
+  {
+    job_id: Type.String(),
+    status: Type.String({ description: "The job's state." }),
+    ready: Type.Boolean({
+      description: "The set is whole and may be downloaded (HEAD on the download answers 200).",
+    }),
+    artifacts: Type.Array(BlobInfoSchema),
+  },
   {
     examples: [
       {
         job_id: "job_0mip1k2a3b4c5d6e7f8",
+        status: "COMPLETED",
+        ready: true,
         artifacts: [{ name: "model.json", size: 91234, sha256: "…", modified: "…" }],
       },
     ],

@@ -1,8 +1,10 @@
+import type { ObjectStore } from "@nats-io/obj";
 import { connect, errors, type Msg, type NatsConnection } from "@nats-io/transport-node";
 import type { NatsAuth, NatsTls } from "../config.ts";
 import type { TroupeEvent } from "../contract/events.ts";
 import { NatsUnreachableError, TroupeError } from "../errors.ts";
 import { authOptions, tlsOptions } from "./connection.ts";
+import { chunksOf } from "./object-chunks.ts";
 import { type Names, names } from "./subjects.ts";
 
 /** A public request subject (DESIGN §2.3), by its name in `Names["api"]`. */
@@ -61,6 +63,11 @@ export interface TroupeClient extends AsyncDisposable {
    * loses the oldest (events are a live view).
    */
   subscribe(subjects: readonly string[], options: SubscribeOptions): AsyncIterable<ReceivedEvent>;
+  /**
+   * A job's artifact as `nats obj get <prefix>_artifacts <job_id>/<name>` reads it (the submitter
+   * may read that bucket); undefined when there is no such object.
+   */
+  readArtifact(jobId: string, name: string): Promise<AsyncIterable<Uint8Array> | undefined>;
   /** Calls `listener` after each reconnect (events sent meanwhile were missed: re-read state). */
   onReconnect(listener: () => void): void;
   /** Resolves once the connection has closed for good (reconnects gave up), with why. */
@@ -108,6 +115,7 @@ class Client implements TroupeClient {
   readonly #reconnectListeners = new Set<() => void>();
   readonly #lost: Promise<Error>;
   #closing: Promise<void> | undefined;
+  #artifacts: Promise<ObjectStore> | undefined;
 
   constructor(nc: NatsConnection, n: Names, timeoutMs: number = DEFAULTS.requestTimeoutMs) {
     this.#nc = nc;
@@ -198,6 +206,20 @@ class Client implements TroupeClient {
       },
     };
     return { [Symbol.asyncIterator]: () => iterator };
+  }
+
+  async readArtifact(jobId: string, name: string): Promise<AsyncIterable<Uint8Array> | undefined> {
+    try {
+      // Loaded here: the object store client would slow every other command's start.
+      this.#artifacts ??= import("@nats-io/obj").then(({ Objm }) =>
+        new Objm(this.#nc).open(this.names.buckets.artifacts),
+      );
+      const result = await (await this.#artifacts).get(`${jobId}/${name}`);
+      return result ? chunksOf(result) : undefined;
+    } catch (error) {
+      this.#artifacts = undefined;
+      throw unanswered(error, this.names.buckets.artifacts, this.server, this.#timeoutMs);
+    }
   }
 
   onReconnect(listener: () => void): void {

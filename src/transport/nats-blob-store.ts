@@ -1,10 +1,17 @@
 import { createHash } from "node:crypto";
 import { type KV, Kvm } from "@nats-io/kv";
-import { type ObjectInfo, type ObjectStore, Objm, StorageType } from "@nats-io/obj";
+import {
+  type ObjectInfo,
+  type ObjectStore,
+  Objm,
+  StorageType,
+  setSha256Backend,
+} from "@nats-io/obj";
 import { nuid } from "@nats-io/transport-node";
 import type { NatsConnection } from "./connection.ts";
 import { isWrongRevision } from "./kv.ts";
 import { natsBucket } from "./nats-ports.ts";
+import { chunksOf } from "./object-chunks.ts";
 import type { BlobInfo, BlobStore, Bucket } from "./ports.ts";
 import type { Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
@@ -12,6 +19,8 @@ import type { Names } from "./subjects.ts";
 const DIGEST_PREFIX = "SHA-256=";
 /** The object store's default chunk size: an object up to this is one chunk message. */
 const ONE_CHUNK = 128 * 1024;
+/** Bytes of a put's source read ahead of what is stored (bounds an upload's memory). */
+const READ_AHEAD_BYTES = 1024 * 1024;
 
 /** Where data sets and artifacts live (DESIGN §5.1), and the catalog that describes them. */
 export interface DataStores {
@@ -31,6 +40,9 @@ export async function openDataStores(
   topology: Topology,
   replicas: number,
 ): Promise<DataStores> {
+  // Every put and get hashes its bytes on the main thread: node:crypto's SHA-256, not the
+  // portable JavaScript one nats.js defaults to (a quarter of an upload's time on the main thread).
+  setSha256Backend("native");
   const objm = new Objm(nc);
   const options = { storage: StorageType.File, replicas };
   const [datasets, artifacts] = await Promise.all([
@@ -58,41 +70,30 @@ export function natsBlobStore(
   const blobs: BlobStore = {
     async put(name, source) {
       const iterator = source[Symbol.asyncIterator]();
-      // Pulled one chunk at a time: the upload waits while the chunks before it are stored.
-      const stream = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          try {
-            const { done, value } = await iterator.next();
-            if (done) controller.close();
-            else controller.enqueue(value);
-          } catch (error) {
-            controller.error(error);
-          }
+      // Read ahead up to READ_AHEAD_BYTES while nats.js awaits each chunk's ack, so the source
+      // (an upload's socket) is read while the chunks before it are stored, not between them.
+      const stream = new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            try {
+              const { done, value } = await iterator.next();
+              if (done) controller.close();
+              else controller.enqueue(value);
+            } catch (error) {
+              controller.error(error);
+            }
+          },
+          async cancel() {
+            await iterator.return?.();
+          },
         },
-        async cancel() {
-          await iterator.return?.();
-        },
-      });
+        new ByteLengthQueuingStrategy({ highWaterMark: READ_AHEAD_BYTES }),
+      );
       return infoOf(await store.put({ name }, stream));
     },
     async get(name) {
       const result = await store.get(name);
-      if (!result) return undefined;
-      const reader = result.data.getReader();
-      async function* chunks(): AsyncGenerator<Uint8Array> {
-        try {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            yield value;
-          }
-          const error = await result?.error;
-          if (error) throw error;
-        } finally {
-          reader.releaseLock();
-        }
-      }
-      return { info: infoOf(result.info), data: chunks() };
+      return result ? { info: infoOf(result.info), data: chunksOf(result) } : undefined;
     },
     async info(name) {
       const info = await store.info(name);

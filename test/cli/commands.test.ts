@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { apiClient } from "../support/api-client.ts";
 import { recordChild } from "../support/child-registry.ts";
 import { freeEmbeddedPort } from "../support/free-port.ts";
-import { getJob, longSpec, quickSpec, TERMINAL, waitForJob } from "../support/jobs.ts";
+import { getJob, longSpec, quickSpec, submit, TERMINAL, waitForJob } from "../support/jobs.ts";
 import { spawnTroupe } from "../support/troupe-process.ts";
+import { unzip } from "../support/unzip.ts";
 import { runInTerminal } from "./support/terminal.ts";
 
 const EXAMPLE = fileURLToPath(new URL("../../examples/mlp.yaml", import.meta.url));
@@ -191,6 +192,49 @@ describe("troupe commands with their output piped", () => {
       code: 1,
       stderr: ["troupe: no job with job_id 'job_0000000000000000000'"],
     });
+  });
+
+  it("download writes a completed job's artifacts as a zip; a job without them exits 1 saying why", async () => {
+    const file = join(dir, "quick.zip");
+    const run = await troupe(["download", jobId, "-o", file]);
+    expect(run).toMatchObject({ code: 0, stderr: [] });
+    const names = ["history.csv", "metrics.json", "model.json", "spec.json"];
+    expect(run.stdout.trim().split(": ")).toEqual([file, expect.any(String)]);
+    const files = unzip(readFileSync(file));
+    expect([...files.keys()].sort()).toEqual(names);
+    expect(JSON.parse(String(files.get("model.json")))).toMatchObject({ format: "troupe-model" });
+    expect(JSON.parse(String(files.get("spec.json")))).toMatchObject({ name: "quick" });
+
+    const client = await apiClient(natsUrl);
+    const running = await submit(client, longSpec({ tasks: 1 }));
+    const early = await troupe(["download", running, "-o", join(dir, "early.zip")]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^troupe: job ${running} is (SUBMITTED|QUEUED|RUNNING): its artifacts are ready once it has COMPLETED$`,
+        ),
+      ),
+    ]);
+    expect(existsSync(join(dir, "early.zip"))).toBe(false);
+    await client.request("troupe.jobs.cancel", { job_id: running });
+    expect((await waitForJob(client, running)).status).toBe("CANCELLED");
+    const [cancelled, unknown, notAnId] = await Promise.all([
+      troupe(["download", running]),
+      troupe(["download", "job_0000000000000000000"]),
+      troupe(["download", "nope"]),
+    ]);
+    expect(cancelled).toMatchObject({
+      code: 1,
+      stderr: [
+        `troupe: job ${running} ended CANCELLED without artifacts: there is nothing to download`,
+      ],
+    });
+    expect(unknown).toMatchObject({
+      code: 1,
+      stderr: ["troupe: no job with job_id 'job_0000000000000000000'"],
+    });
+    expect(notAnId.code).toBe(2);
   });
 
   it("a spec the server refuses (the one schema) is bad input: every field named on one line, exit 2", async () => {

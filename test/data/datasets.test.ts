@@ -5,6 +5,7 @@ import { readSse } from "../http/sse.ts";
 import { flowersCsv, uploadCsv as upload } from "../support/datasets.ts";
 import { startNats } from "../support/nats.ts";
 import { startTroupes, type TroupeProcess } from "../support/troupe-process.ts";
+import { unzip } from "../support/unzip.ts";
 
 // One real troupe process (HTTP door, pool threads) over a real nats-server.
 let base: string;
@@ -41,6 +42,21 @@ async function untilEnded(jobId: string): Promise<string> {
       status = (frame.data as { status: string }).status;
   }
   return status;
+}
+
+async function jobId(submitted: Promise<Response>): Promise<string> {
+  const res = await submitted;
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { job_id: string }).job_id;
+}
+
+async function statusOf(id: string): Promise<string> {
+  return ((await (await fetch(`${base}/api/v1/jobs/${id}`)).json()) as { status: string }).status;
+}
+
+/** Resolves once the job's record says `status` (each state waited for here lasts: slots are held). */
+async function untilStatus(id: string, status: string): Promise<void> {
+  await expect.poll(() => statusOf(id), { timeout: 30_000, interval: 100 }).toBe(status);
 }
 
 async function problem(res: Response): Promise<string> {
@@ -98,9 +114,17 @@ describe("data in, models out", () => {
     const zip = Buffer.from(
       await (await fetch(`${base}/api/v1/jobs/${job_id}/download`)).arrayBuffer(),
     );
-    expect(zip.subarray(0, 2).toString()).toBe("PK");
-    for (const name of ["model.json", "metrics.json", "history.csv", "spec.json"])
-      expect(zip.includes(name)).toBe(true);
+    const files = unzip(zip);
+    expect([...files.keys()].sort()).toEqual([
+      "history.csv",
+      "metrics.json",
+      "model.json",
+      "spec.json",
+    ]);
+    const modelJson = await (
+      await fetch(`${base}/api/v1/jobs/${job_id}/artifacts/model.json`)
+    ).text();
+    expect(String(files.get("model.json"))).toBe(modelJson);
 
     const metrics = (await (
       await fetch(`${base}/api/v1/jobs/${job_id}/artifacts/metrics.json`)
@@ -141,24 +165,35 @@ describe("data in, models out", () => {
     expect((await fetch(`${base}/api/v1/datasets/flowers`)).status).toBe(404);
   }, 90_000);
 
-  it("answers HEAD on the download by the job's state: 202, 204 cancelled, 404 unknown, 400 not an id", async () => {
-    const submitted = await submit({
-      model_type: "neural_network",
-      dataset: { samples: 200_000, features: 40 },
-      epochs: 50,
-      tasks: 2,
-    });
-    const { job_id } = (await submitted.json()) as { job_id: string };
+  it("answers HEAD on the download across a job's life: 202 queued, 202 running, 204 cancelled, 404 unknown, 400 not an id", async () => {
+    // Two long jobs ahead of it in the queue: it waits QUEUED while they hold the slots.
+    const holding = { model_type: "neural_network", dataset: { samples: 50_000 }, epochs: 1000 };
+    const busy = [await jobId(submit(holding)), await jobId(submit(holding))];
+    await untilStatus(busy[0] as string, "RUNNING");
+    const job_id = await jobId(submit(holding));
     const head = async (id: string) =>
       (await fetch(`${base}/api/v1/jobs/${id}/download`, { method: "HEAD" })).status;
+
+    await untilStatus(job_id, "QUEUED");
     expect(await head(job_id)).toBe(202);
     expect((await fetch(`${base}/download/${job_id}`, { method: "HEAD" })).status).toBe(202);
+    expect(await statusOf(job_id)).toBe("QUEUED");
+
+    // The jobs ahead of it end: it runs, and is still not ready.
+    for (const id of busy) await fetch(`${base}/api/v1/jobs/${id}/cancel`, { method: "POST" });
+    await untilStatus(job_id, "RUNNING");
+    expect(await head(job_id)).toBe(202);
+    expect((await fetch(`${base}/api/v1/jobs/${job_id}/download`)).status).toBe(409);
+    expect(await statusOf(job_id)).toBe("RUNNING");
+
     await fetch(`${base}/api/v1/jobs/${job_id}/cancel`, { method: "POST" });
+    expect(await untilEnded(job_id)).toBe("CANCELLED");
     expect(await head(job_id)).toBe(204);
     expect((await fetch(`${base}/api/v1/jobs/${job_id}/download`)).status).toBe(409);
     expect(await head("job_0000000000000000000")).toBe(404);
     expect(await head("not-a-job")).toBe(400);
-  });
+    for (const id of busy) expect(await untilEnded(id)).toBe("CANCELLED");
+  }, 60_000);
 
   it("refuses bad data sets with a 4xx naming the problem, storing nothing", async () => {
     const bad = flowersCsv(50)

@@ -28,6 +28,9 @@ const ROUTES = [
   ["post", "/api/v1/jobs/{id}/pause"],
   ["post", "/api/v1/jobs/{id}/resume"],
   ["get", "/api/v1/analytics"],
+  ["post", "/api/v1/datasets"],
+  ["post", "/upload"],
+  ["head", "/api/v1/jobs/{id}/download"],
   ["get", "/healthz"],
   ["get", "/readyz"],
   ["get", "/metrics"],
@@ -122,6 +125,21 @@ describe("/docs", () => {
     expect(variant.properties.dependencies.description).toContain("depends_on");
     expect(variant.properties.retry_policy.properties.retry_delay.description).toContain("seconds");
     expect(variant.properties.resources.properties.storage_gb).toBeDefined();
+  });
+
+  it("documents the data set uploads' bodies, multipart and CSV, with examples", async () => {
+    // biome-ignore lint/suspicious/noExplicitAny: the JSON is asserted field by field
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as any;
+    const upload = doc.paths["/api/v1/datasets"].post.requestBody.content;
+    expect(upload["multipart/form-data"].schema.properties.file).toMatchObject({
+      type: "string",
+      format: "binary",
+    });
+    expect(upload["multipart/form-data"].example.name).toBe("iris");
+    expect(upload["text/csv"].example).toMatch(/^sepal_length,/);
+    const seed = doc.paths["/upload"].post.requestBody.content["multipart/form-data"];
+    expect(Object.keys(seed.schema.properties)).toEqual(["files", "user_id", "service"]);
+    expect(seed.example.user_id).toBe("carol");
   });
 
   it("serves the Swagger UI page at /docs", async () => {

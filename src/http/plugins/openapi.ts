@@ -35,6 +35,11 @@ async function openApiPlugin(app: FastifyInstance, options: OpenApiOptions): Pro
         },
         { name: "workflows", description: "Workflows of jobs, and seed 003's task manifests." },
         { name: "templates", description: "Job templates, built in and custom." },
+        { name: "datasets", description: "Uploaded data sets (CSV) that jobs train on." },
+        {
+          name: "artifacts",
+          description: "A job's model, metrics, history and predictions; downloads; predictions.",
+        },
         { name: "operations", description: "Health, readiness and metrics." },
       ],
     },

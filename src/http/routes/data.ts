@@ -17,12 +17,15 @@ import {
   DatasetListSchema,
   DatasetParamsSchema,
   DatasetRecordSchema,
+  DatasetUploadBodySchema,
   PredictReplySchema,
   PredictRequestSchema,
+  SeedUploadBodySchema,
   SeedUploadReplySchema,
   UploadQuerySchema,
 } from "../data-schemas.ts";
 import { JobIdParamsSchema, PROBLEM_RESPONSES } from "../schemas.ts";
+import { gatewayValidatesBody } from "../validation.ts";
 
 export interface DataRoutesOptions {
   data: DataGateway | undefined;
@@ -33,6 +36,9 @@ export interface DataRoutesOptions {
 /** A file in a reply, for OpenAPI (streams are sent as they are, never serialized). */
 const FileReply = (description: string) =>
   Type.Unsafe<unknown>({ type: "string", format: "binary", description });
+
+/** An answer told by its status alone (HEAD), for OpenAPI. */
+const NoBody = (description: string) => Type.Unsafe<undefined>({ description });
 
 /** A refused upload's remaining bytes are read and dropped (so the client sees the answer), up to this. */
 const DRAIN_LIMIT_BYTES = 1024 * 1024 * 1024;
@@ -54,12 +60,15 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (a
   app.post(
     "/api/v1/datasets",
     {
+      // The body is a stream the gateway checks as it stores it; its schema is for OpenAPI.
+      validatorCompiler: gatewayValidatesBody,
       schema: {
         tags: ["datasets"],
         summary: "Upload a data set (multipart file, or a text/csv body)",
         description:
           "Streamed into the troupe_datasets object store while a pool thread checks it: a header row, numeric feature columns, a target column of 2..100 classes. Over MAX_DATASET_BYTES: 413, nothing stored. Multipart fields before the file: name, target_column.",
         querystring: UploadQuerySchema,
+        body: DatasetUploadBodySchema,
         response: { 201: DatasetRecordSchema, ...PROBLEM_RESPONSES },
       },
     },
@@ -167,11 +176,18 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (a
     app.head(
       url,
       {
+        config: { swagger: { exposeHeadRoute: true } },
         schema: {
           tags: ["artifacts"],
           summary:
             "Download status: 200 completed and ready, 202 not ended yet, 204 failed, cancelled, timed out or cleaned up, 404 unknown",
           params: JobIdParamsSchema,
+          response: {
+            200: NoBody("Completed: the download is ready."),
+            202: NoBody("Submitted, waiting, queued, running or paused."),
+            204: NoBody("Failed, cancelled, timed out, or cleaned up: no download."),
+            404: NoBody("No such job was ever seen."),
+          },
         },
       },
       async (request, reply) =>
@@ -182,11 +198,13 @@ export const dataRoutes: FastifyPluginAsyncTypebox<DataRoutesOptions> = async (a
   app.post(
     "/upload",
     {
+      validatorCompiler: gatewayValidatesBody,
       schema: {
         tags: ["datasets"],
         summary: "Seed 002's upload: a CSV becomes a data set and a job trains on it",
         description:
           "Multipart: files (a .csv file, the data set; an optional .json or .yaml job spec, else random_forest with default settings), user_id, service. The job's dataset is the uploaded one.",
+        body: SeedUploadBodySchema,
         response: { 202: SeedUploadReplySchema, ...PROBLEM_RESPONSES },
       },
     },
