@@ -118,7 +118,7 @@ export async function ensureTopology(
     return await untilNatsAnswers(
       async () => {
         const setup = await jetstreamManager(nc, { timeout: SETUP_REQUEST_TIMEOUT_MS });
-        await createTopology(setup, n, options);
+        await createRacing(() => createTopology(setup, n, options));
         await awaitLeaders(setup, n, deadline);
         return await openTopology(nc, n);
       },
@@ -126,6 +126,28 @@ export async function ensureTopology(
     );
   } catch (error) {
     throw replicasError(error, nc, options);
+  }
+}
+
+/** JetStream's answers to a create racing another process's create of the same stream. */
+const CREATED_MEANWHILE = new Set([
+  10058, // stream name already in use
+  10065, // subjects overlap with an existing stream
+]);
+const CREATE_ATTEMPTS = 3;
+
+/**
+ * Runs the creation again when another process created the same stream at the same moment:
+ * the next pass finds it (an identical create is then a no-op).
+ */
+async function createRacing(create: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create();
+    } catch (error) {
+      const raced = error instanceof JetStreamApiError && CREATED_MEANWHILE.has(error.code);
+      if (!raced || attempt === CREATE_ATTEMPTS) throw error;
+    }
   }
 }
 
