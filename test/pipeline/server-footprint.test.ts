@@ -46,6 +46,16 @@ describe("what a job leaves in nats-server", () => {
   });
 
   it("heartbeats and their sweeps of the peers leave no consumer behind", async () => {
+    let created = 0;
+    const advisories = client.nc.subscribe(
+      `$JS.EVENT.ADVISORY.CONSUMER.CREATED.${WORKERS_STREAM}.>`,
+      {
+        callback: () => {
+          created += 1;
+        },
+      },
+    );
+    await client.nc.flush();
     let heartbeats = 0;
     let enough!: () => void;
     const seen = new Promise<void>((resolve) => {
@@ -62,8 +72,13 @@ describe("what a job leaves in nats-server", () => {
     const workers = await client.request<{ workers: unknown[] }>("troupe.workers.list", {});
     expect(workers.body.workers).toHaveLength(2);
 
+    advisories.unsubscribe();
+
+    // Six heartbeats, each sweeping the peers, made none; what stands is each process's one
+    // watch of the records (placement follows them), taken at its start.
+    expect(created).toBe(0);
     const jsm = await jetstreamManager(client.nc);
     const left = await jsm.consumers.list(WORKERS_STREAM).next();
-    expect(left.map((consumer) => consumer.name)).toEqual([]);
+    expect(left.length).toBeLessThanOrEqual(2);
   });
 });
