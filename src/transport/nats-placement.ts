@@ -1,7 +1,7 @@
 import type { ResourceClass } from "../contract/resources.ts";
 import type { NatsConnection } from "./connection.ts";
-import { onConnectionChange } from "./disconnects.ts";
-import { isWrongRevision, type KV } from "./kv.ts";
+import { followBucket } from "./follow-bucket.ts";
+import { isWrongRevision } from "./kv.ts";
 import type { ClassLanes, WorkerIndex } from "./ports.ts";
 import { ensureClassLanes, type Topology } from "./streams.ts";
 import type { Names } from "./subjects.ts";
@@ -59,41 +59,5 @@ export function natsClassLanes(nc: NatsConnection, names: Names, topology: Topol
 export function natsWorkerIndex(nc: NatsConnection, topology: Topology): WorkerIndex {
   return {
     follow: (onChange, onReset) => followBucket(nc, topology.kv.workers, onChange, onReset),
-  };
-}
-
-/**
- * Every key's value now, then each change (undefined: deleted), through a KV watch started over
- * (with `onReset`) after a reconnect, so the view is whole again after a gap.
- */
-function followBucket(
-  nc: NatsConnection,
-  kv: KV,
-  onChange: (key: string, value: Uint8Array | undefined) => void,
-  onReset: () => void = () => undefined,
-): () => void {
-  let stopped = false;
-  let stopWatch: (() => void) | undefined;
-  const start = async () => {
-    stopWatch?.();
-    onReset();
-    const watch = await kv.watch({ key: ">" });
-    stopWatch = () => watch.stop();
-    if (stopped) watch.stop();
-    for await (const entry of watch) {
-      onChange(entry.key, entry.operation === "PUT" ? entry.value : undefined);
-    }
-  };
-  const run = () => {
-    start().catch(() => {
-      if (!stopped) setTimeout(run, 500).unref();
-    });
-  };
-  run();
-  const unlisten = onConnectionChange(nc, ["reconnect"], run);
-  return () => {
-    stopped = true;
-    unlisten();
-    stopWatch?.();
   };
 }

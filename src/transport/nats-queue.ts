@@ -1,6 +1,6 @@
 import { PRIORITIES, type Priority } from "../contract/priorities.ts";
 import type { NatsConnection } from "./connection.ts";
-import { onConnectionChange } from "./disconnects.ts";
+import { followBucket } from "./follow-bucket.ts";
 import { KvWriter, kvStream, kvSubject } from "./kv.ts";
 import type { QueueEntry, QueueIndex, TaskQueue } from "./ports.ts";
 import type { Topology } from "./streams.ts";
@@ -136,34 +136,12 @@ export function natsQueueIndex(topology: Topology, names: Names, nc: NatsConnect
       return removed.length;
     },
     follow(onChange, onReset) {
-      let stopped = false;
-      let stopWatch: (() => void) | undefined;
-      const start = async () => {
-        stopWatch?.();
-        onReset();
-        const watch = await kv.watch({ key: ">" });
-        stopWatch = () => watch.stop();
-        if (stopped) watch.stop();
-        for await (const entry of watch) {
-          if (entry.operation === "PUT") {
-            onChange(entry.key, JSON.parse(decoder.decode(entry.value)) as QueueEntry);
-          } else onChange(entry.key, undefined);
-        }
-      };
-      const run = () => {
-        start().catch(() => {
-          if (!stopped) setTimeout(run, 500).unref();
-        });
-      };
-      run();
-      // The watch's ordered consumer re-creates itself after a reconnect; starting over as well
-      // guarantees a whole view (removals during the gap included).
-      const unlisten = onConnectionChange(nc, ["reconnect"], run);
-      return () => {
-        stopped = true;
-        unlisten();
-        stopWatch?.();
-      };
+      return followBucket(
+        nc,
+        kv,
+        (key, value) => onChange(key, value && (JSON.parse(decoder.decode(value)) as QueueEntry)),
+        onReset,
+      );
     },
   };
 }
