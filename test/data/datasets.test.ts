@@ -226,8 +226,9 @@ describe("data in, models out", () => {
     const tooLarge = await uploadCsv("huge", big);
     expect(tooLarge.status).toBe(413);
     expect(await problem(tooLarge)).toContain("MAX_DATASET_BYTES");
-    // Refusing streamed it: the process grew by far less than the 128 MiB it was sent.
-    expect(rssKb(troupe.pid) - rssBefore).toBeLessThan(32 * 1024);
+    // Refusing streamed it: holding the 128 MiB it was sent would grow the process by at least
+    // as much; half of it leaves room for when garbage is collected (4 to 40 MiB seen).
+    expect(rssKb(troupe.pid) - rssBefore).toBeLessThan(64 * 1024);
 
     const list = (await (await fetch(`${base}/api/v1/datasets`)).json()) as {
       datasets: { dataset_id: string }[];
