@@ -117,23 +117,30 @@ export function natsQueueIndex(topology: Topology, names: Names, nc: NatsConnect
       await writer.delete(jobId);
     },
     async forgetRemoved(before) {
-      // The bucket keeps one message per key: live entries and removal markers.
-      const removed: string[] = [];
-      const entries = await kv.history({ key: ">" });
-      for await (const entry of entries) {
-        if (entry.operation !== "PUT" && entry.created.getTime() < before) removed.push(entry.key);
-      }
+      // One message per key (history 1): a live entry, or a removal's marker. Each is read by
+      // its subject; no consumer is left waiting on a bucket that changes meanwhile.
       const stream = kvStream(names.buckets.queue);
-      for (let at = 0; at < removed.length; at += PURGE_BATCH) {
-        await Promise.all(
-          removed
-            .slice(at, at + PURGE_BATCH)
-            .map((key) =>
-              topology.jsm.streams.purge(stream, { filter: kvSubject(names.buckets.queue, key) }),
-            ),
+      const info = await topology.jsm.streams.info(stream, {
+        subjects_filter: kvSubject(names.buckets.queue, ">"),
+      });
+      const subjects = Object.keys(info.state.subjects ?? {});
+      let dropped = 0;
+      for (let at = 0; at < subjects.length; at += PURGE_BATCH) {
+        const batch = subjects.slice(at, at + PURGE_BATCH);
+        const stored = await Promise.all(
+          batch.map((subject) =>
+            topology.jsm.streams.getMessage(stream, { last_by_subj: subject }).catch(notFound),
+          ),
         );
+        const old = stored.flatMap((m) =>
+          m?.header?.get("KV-Operation") && m.time.getTime() < before ? [m.subject] : [],
+        );
+        await Promise.all(
+          old.map((subject) => topology.jsm.streams.purge(stream, { filter: subject })),
+        );
+        dropped += old.length;
       }
-      return removed.length;
+      return dropped;
     },
     follow(onChange, onReset) {
       return followBucket(
