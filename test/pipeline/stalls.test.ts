@@ -61,7 +61,11 @@ describe("a task whose lease keeps running out", () => {
       break;
     }
     expect(outcome?.status).toBe("FAILED");
-    expect(outcome?.error).toContain("lease ran out 11 times");
+    // The twelfth delivery fails it; on a loaded machine the new process may itself let that
+    // delivery's lease lapse once while it starts up, and the next one fails it.
+    const stalls = Number(/lease ran out (\d+) times/.exec(outcome?.error ?? "")?.[1]);
+    expect(stalls).toBeGreaterThanOrEqual(11);
+    expect(stalls).toBeLessThanOrEqual(12);
     expect(outcome?.attempt).toBe(1);
   });
 });
