@@ -16,6 +16,7 @@ import {
 } from "./template-merge.ts";
 import {
   BUILT_IN_TEMPLATES,
+  TEMPLATE_ID,
   describeParameters,
   type TemplateCreate,
   TemplateCreateSchema,
@@ -173,10 +174,14 @@ export class TemplateService {
   }
 
   async #stored(id: string): Promise<TemplateRecord | undefined> {
+    // A name no template may have is no template (and no key the bucket would take).
+    if (!VALID_ID.test(id)) return undefined;
     const entry = await this.#bucket.get(id);
     return entry ? (JSON.parse(decoder.decode(entry.value)) as TemplateRecord) : undefined;
   }
 }
+
+const VALID_ID = new RegExp(TEMPLATE_ID);
 
 function check<S extends TSchema>(schema: S, body: unknown, what: string): Static<S> {
   const problems = schemaProblems(schema, body);

@@ -3,7 +3,7 @@ import { ParametersSchema, ResourcesSchema } from "../jobs/job-spec.ts";
 import { HyperparameterSchemas } from "../training/hyperparameters.ts";
 import { MODEL_TYPES } from "../training/limits.ts";
 
-const TEMPLATE_ID = "^[A-Za-z0-9_-]{1,64}$";
+export const TEMPLATE_ID = "^[A-Za-z0-9_-]{1,64}$";
 /** Longest chain of base templates (a template and its bases). */
 export const MAX_TEMPLATE_DEPTH = 8;
 

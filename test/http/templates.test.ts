@@ -168,6 +168,12 @@ describe("job templates", () => {
     ]);
     const unknown = await call("POST", "/api/v1/jobs", { template: "nope", parameters: {} });
     expect(unknown.body.errors).toEqual([{ path: "/template", message: "no template 'nope'" }]);
+    // A name no template may have (found by the NATS fuzz test: it was a 500).
+    for (const name of ["", "C5{"]) {
+      const odd = await call("POST", "/api/v1/jobs", { template: name, parameters: {} });
+      expect(odd.status).toBe(400);
+      expect(odd.body.errors).toEqual([{ path: "/template", message: `no template '${name}'` }]);
+    }
   });
 
   it("deletes a created template, but not a built-in one nor one others build on", async () => {
