@@ -16,8 +16,8 @@ import {
 } from "./template-merge.ts";
 import {
   BUILT_IN_TEMPLATES,
-  TEMPLATE_ID,
   describeParameters,
+  TEMPLATE_ID,
   type TemplateCreate,
   TemplateCreateSchema,
   type TemplateRecord,
